@@ -1,0 +1,150 @@
+import type { Expr, KSymbol } from './model.js';
+
+/**
+ * Expression rewriting applied when the menu tree is finalized. These mirror the documented
+ * normalisations of kconfig: they are value-preserving, except `transBool`, which turns
+ * `TRISTATE != n` into `TRISTATE` in properties of non-tristate symbols (a real semantic change
+ * that conf applies, so we must too).
+ */
+
+export interface ConstSyms {
+  yes: KSymbol;
+  mod: KSymbol;
+  no: KSymbol;
+}
+
+export function exprTransform(e: Expr | null, k: ConstSyms): Expr | null {
+  if (!e) return null;
+  switch (e.kind) {
+    case 'and':
+    case 'or':
+      return { kind: e.kind, left: exprTransform(e.left, k) as Expr, right: exprTransform(e.right, k) as Expr };
+    case 'compare': {
+      if (e.left.type !== 'bool') return e;
+      if (e.op === '=') {
+        if (e.right === k.no) return { kind: 'not', operand: { kind: 'symbol', sym: e.left } };
+        if (e.right === k.mod) return { kind: 'symbol', sym: k.no };
+        if (e.right === k.yes) return { kind: 'symbol', sym: e.left };
+      } else if (e.op === '!=') {
+        if (e.right === k.no) return { kind: 'symbol', sym: e.left };
+        if (e.right === k.mod) return { kind: 'symbol', sym: k.yes };
+        if (e.right === k.yes) return { kind: 'not', operand: { kind: 'symbol', sym: e.left } };
+      }
+      return e;
+    }
+    case 'not': {
+      const inner = exprTransform(e.operand, k) as Expr;
+      switch (inner.kind) {
+        case 'not':
+          return exprTransform(inner.operand, k);
+        case 'compare': {
+          const flip = { '=': '!=', '!=': '=', '<=': '>', '>=': '<', '<': '>=', '>': '<=' } as const;
+          return { kind: 'compare', op: flip[inner.op], left: inner.left, right: inner.right };
+        }
+        case 'or':
+          return exprTransform(
+            { kind: 'and', left: { kind: 'not', operand: inner.left }, right: { kind: 'not', operand: inner.right } },
+            k,
+          );
+        case 'and':
+          return exprTransform(
+            { kind: 'or', left: { kind: 'not', operand: inner.left }, right: { kind: 'not', operand: inner.right } },
+            k,
+          );
+        case 'symbol':
+          if (inner.sym === k.yes) return { kind: 'symbol', sym: k.no };
+          if (inner.sym === k.mod) return { kind: 'symbol', sym: k.mod };
+          if (inner.sym === k.no) return { kind: 'symbol', sym: k.yes };
+          return { kind: 'not', operand: inner };
+      }
+      return { kind: 'not', operand: inner };
+    }
+    default:
+      return e;
+  }
+}
+
+/** `TRISTATE != n` → `TRISTATE`, for conditions of bool/int/hex/string symbols. */
+export function exprTransBool(e: Expr | null, k: ConstSyms): Expr | null {
+  if (!e) return null;
+  switch (e.kind) {
+    case 'and':
+    case 'or':
+      return { kind: e.kind, left: exprTransBool(e.left, k) as Expr, right: exprTransBool(e.right, k) as Expr };
+    case 'not':
+      return { kind: 'not', operand: exprTransBool(e.operand, k) as Expr };
+    case 'compare':
+      if (e.op === '!=' && e.left.type === 'tristate' && e.right === k.no) return { kind: 'symbol', sym: e.left };
+      return e;
+    default:
+      return e;
+  }
+}
+
+/** `m` in a condition means `m && MODULES`. */
+export function rewriteM(e: Expr | null, k: ConstSyms, modules: KSymbol): Expr | null {
+  if (!e) return null;
+  switch (e.kind) {
+    case 'not':
+      return { kind: 'not', operand: rewriteM(e.operand, k, modules) as Expr };
+    case 'and':
+    case 'or':
+      return { kind: e.kind, left: rewriteM(e.left, k, modules) as Expr, right: rewriteM(e.right, k, modules) as Expr };
+    case 'symbol':
+      if (e.sym === k.mod) return { kind: 'and', left: e, right: { kind: 'symbol', sym: modules } };
+      return e;
+    default:
+      return e;
+  }
+}
+
+function symText(s: KSymbol): string {
+  if (s.isConst && s.name !== 'y' && s.name !== 'm' && s.name !== 'n') return `"${(s.name ?? '').replace(/(["\\])/g, '\\$1')}"`;
+  return s.name ?? '<choice>';
+}
+
+/** Kconfig syntax for an expression, with the minimum of parentheses. */
+export function exprToString(e: Expr | null): string {
+  if (!e) return 'y';
+  const prec = (x: Expr): number => (x.kind === 'or' ? 1 : x.kind === 'and' ? 2 : 3);
+  const wrap = (x: Expr, min: number): string => (prec(x) < min ? `(${exprToString(x)})` : exprToString(x));
+  switch (e.kind) {
+    case 'symbol':
+      return symText(e.sym);
+    case 'compare':
+      return `${symText(e.left)} ${e.op} ${symText(e.right)}`;
+    case 'not':
+      return `!${wrap(e.operand, 3)}`;
+    case 'and':
+      return `${wrap(e.left, 2)} && ${wrap(e.right, 2)}`;
+    case 'or':
+      return `${wrap(e.left, 1)} || ${wrap(e.right, 1)}`;
+  }
+}
+
+/** Every symbol an expression mentions (in order, without duplicates). */
+export function exprSymbols(e: Expr | null, out: KSymbol[] = []): KSymbol[] {
+  if (!e) return out;
+  const add = (s: KSymbol): void => {
+    if (!out.includes(s)) out.push(s);
+  };
+  const stack: Expr[] = [e];
+  while (stack.length) {
+    const x = stack.pop() as Expr;
+    switch (x.kind) {
+      case 'symbol':
+        add(x.sym);
+        break;
+      case 'compare':
+        add(x.left);
+        add(x.right);
+        break;
+      case 'not':
+        stack.push(x.operand);
+        break;
+      default:
+        stack.push(x.right, x.left);
+    }
+  }
+  return out;
+}

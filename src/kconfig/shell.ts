@@ -1,0 +1,134 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/**
+ * Runs `$(shell,...)` commands for the Kconfig preprocessor.
+ *
+ * The command string is what the macro language computed; like conf we hand it to `/bin/sh -c`
+ * (the one place where a shell string is the defined interface), from the same working
+ * directory and environment the kernel's Makefile gives conf. Output is post-processed exactly
+ * as conf does: at most 4095 bytes, trailing newlines removed, inner newlines become spaces, the
+ * exit status ignored.
+ */
+export interface ShellProvider {
+  run(command: string): string;
+}
+
+export interface ShellContext {
+  /** working directory: conf runs in the object tree; cc-option creates `.tmp_$$` there */
+  cwd: string;
+  env: Record<string, string>;
+}
+
+export function postprocessShellOutput(raw: Buffer): string {
+  let n = Math.min(raw.length, 4095);
+  while (n > 0 && raw[n - 1] === 0x0a) n--;
+  const b = Buffer.from(raw.subarray(0, n));
+  for (let i = 0; i < n; i++) if (b[i] === 0x0a) b[i] = 0x20;
+  // conf copies the buffer as a C string: a NUL byte ends it
+  const nul = b.indexOf(0);
+  return b.subarray(0, nul >= 0 ? nul : n).toString('utf8');
+}
+
+/** Executes each command with /bin/sh, as conf's popen() does. */
+export class ExecShellProvider implements ShellProvider {
+  readonly ctx: ShellContext;
+  count = 0;
+  millis = 0;
+  constructor(ctx: ShellContext) {
+    this.ctx = ctx;
+  }
+  run(command: string): string {
+    const t0 = performance.now();
+    const r = spawnSync('/bin/sh', ['-c', command], {
+      cwd: this.ctx.cwd,
+      env: this.ctx.env,
+      stdio: ['ignore', 'pipe', 'ignore'],
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    this.count++;
+    this.millis += performance.now() - t0;
+    if (r.error) throw r.error;
+    return postprocessShellOutput(r.stdout ?? Buffer.alloc(0));
+  }
+}
+
+export interface ProbeRecording {
+  version: 1;
+  fingerprint: string;
+  results: Record<string, string>;
+}
+
+/**
+ * Caches command outputs keyed by the command string and a toolchain fingerprint, on disk.
+ * Also serves as the record/replay layer: `replayOnly` refuses to run anything that was not
+ * recorded, which makes tests hermetic.
+ */
+export class CachingShellProvider implements ShellProvider {
+  private readonly results = new Map<string, string>();
+  private dirty = false;
+  hits = 0;
+  misses = 0;
+  constructor(
+    private readonly inner: ShellProvider | null,
+    readonly fingerprint: string,
+    private readonly file: string | null,
+  ) {
+    if (file) {
+      try {
+        const data = JSON.parse(readFileSync(file, 'utf8')) as ProbeRecording;
+        if (data.version === 1 && data.fingerprint === fingerprint) {
+          for (const [k, v] of Object.entries(data.results)) this.results.set(k, v);
+        }
+      } catch {
+        // no cache yet, or unreadable: start empty
+      }
+    }
+  }
+  run(command: string): string {
+    const hit = this.results.get(command);
+    if (hit !== undefined) {
+      this.hits++;
+      return hit;
+    }
+    if (!this.inner) {
+      throw new Error(`probe not recorded: ${command}`);
+    }
+    this.misses++;
+    const out = this.inner.run(command);
+    this.results.set(command, out);
+    this.dirty = true;
+    return out;
+  }
+  recording(): ProbeRecording {
+    return { version: 1, fingerprint: this.fingerprint, results: Object.fromEntries(this.results) };
+  }
+  /** Write the cache atomically (temp + rename) if anything new was learned. */
+  save(): void {
+    if (!this.file || !this.dirty) return;
+    mkdirSync(dirname(this.file), { recursive: true });
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(this.recording()));
+    renameSync(tmp, this.file);
+    this.dirty = false;
+  }
+}
+
+/**
+ * A fingerprint of everything a probe's answer can depend on besides its command string:
+ * the toolchain's version banners and the environment variables handed to conf.
+ */
+export function toolchainFingerprint(ctx: ShellContext, tools: readonly string[]): string {
+  const h = createHash('sha256');
+  const keys = Object.keys(ctx.env).filter((k) => /^(ARCH|SRCARCH|SUBARCH|HEADER_ARCH|CC|LD|AR|NM|OBJCOPY|PAHOLE|RUSTC|BINDGEN|KERNELVERSION|CC_VERSION_TEXT|CROSS_COMPILE|LLVM|CLANG_FLAGS|USERCFLAGS|USERLDFLAGS|srctree|PATH)$/.test(k)).sort();
+  for (const k of keys) h.update(`${k}=${ctx.env[k]}\n`);
+  for (const tool of tools) {
+    const r = spawnSync(tool, ['--version'], { env: ctx.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    h.update(`${tool}:`);
+    if (r.stdout) h.update(r.stdout);
+    if (r.error) h.update('missing');
+  }
+  return h.digest('hex').slice(0, 32);
+}
