@@ -1,0 +1,56 @@
+import { KconfigError } from '../kconfig/errors.js';
+import { runConf } from './conf.js';
+import { UsageError, type CliIO } from './common.js';
+
+const USAGE = `usage: ukl-trim <command> [options]
+commands:
+  conf      compute a kernel .config like 'make ARCH=... <target>' (see 'ukl-trim conf --help')
+  help      show this text`;
+
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'conf':
+        return await runConf(rest, io);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.out(USAGE);
+        return cmd === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command '${cmd}'\n${USAGE}`);
+    }
+  } catch (e) {
+    return reportError(e, io);
+  }
+}
+
+/** User mistakes and bad input: one clear line, exit 2. Anything else is a bug: exit 1 with the stack. */
+export function reportError(e: unknown, io: CliIO): number {
+  if (e instanceof KconfigError) {
+    io.err(e.format());
+    return 2;
+  }
+  if (e instanceof UsageError) {
+    io.err(`ukl-trim: ${e.message}`);
+    return 2;
+  }
+  const err = e as { code?: string; name?: string; message?: string };
+  if (err && (err.name === 'KernelTreeError' || (typeof err.code === 'string' && err.code.startsWith('ERR_PARSE_ARGS')))) {
+    io.err(`ukl-trim: ${err.message}`);
+    return 2;
+  }
+  io.err(`ukl-trim: internal error: ${(e as Error)?.stack ?? String(e)}`);
+  return 1;
+}
+
+export function processIO(): CliIO {
+  return {
+    out: (l) => process.stdout.write(`${l}\n`),
+    err: (l) => process.stderr.write(`${l}\n`),
+    info: (l) => process.stderr.write(`${l}\n`),
+    isTTY: Boolean(process.stderr.isTTY),
+  };
+}

@@ -1,0 +1,158 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { defaultDefconfigPath, defconfigList, kbuildEnvironment, type KbuildEnvironment, type ToolchainOptions } from './env.js';
+import { KconfigError } from './errors.js';
+import { Kconfig } from './kconfig.js';
+import { mergeConfigFragments } from './merge.js';
+import { CachingShellProvider, ExecShellProvider, toolchainFingerprint, type ShellProvider } from './shell.js';
+
+export interface ProbeOptions {
+  /**
+   * `cache` (default): run probes once per toolchain fingerprint and keep the answers on disk;
+   * `exec`: always run them; `replay`: answers only from `file` (hermetic: an unknown probe is an error);
+   * `record`: run them and write every answer to `file`.
+   */
+  mode?: 'cache' | 'exec' | 'replay' | 'record';
+  file?: string;
+  cacheDir?: string;
+}
+
+export interface LoadKconfigOptions {
+  /** an extracted kernel tree */
+  tree: string;
+  /** what `make ARCH=` takes */
+  arch: string;
+  toolchain?: ToolchainOptions;
+  probes?: ProbeOptions;
+  /** `$(info)` output */
+  stdout?: (line: string) => void;
+}
+
+export interface LoadedKconfig {
+  kconfig: Kconfig;
+  kbuild: KbuildEnvironment;
+  probe: { calls: number; cached: number; executed: number; file: string | null };
+  /** reads a file of the tree the way conf opens it (relative to the tree) */
+  readTreeFile(rel: string): string;
+}
+
+export function cacheHome(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env.XDG_CACHE_HOME;
+  return join(xdg && xdg.startsWith('/') ? xdg : join(homedir() || tmpdir(), '.cache'), 'ukl-trim');
+}
+
+/** Content hash of the tree's top-level helper scripts: probes call them, so they key the cache. */
+function scriptsHash(tree: string): string {
+  const h = createHash('sha256');
+  const dir = join(tree, 'scripts');
+  try {
+    for (const f of readdirSync(dir).sort()) {
+      if (!/\.(sh|include)$/.test(f) && f !== 'Kconfig.include') continue;
+      try {
+        h.update(f);
+        h.update(readFileSync(join(dir, f)));
+      } catch {
+        // unreadable helper: leave it out of the key
+      }
+    }
+  } catch {
+    // no scripts/ folder
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
+/** Parse the Kconfig tree of `tree` for `arch` with the environment make would give conf. */
+export function loadKconfig(opts: LoadKconfigOptions): LoadedKconfig {
+  const tree = resolve(opts.tree);
+  if (!existsSync(join(tree, 'Kconfig'))) throw new KconfigError('usage', `${tree} is not a kernel tree: no top-level Kconfig`);
+  const kbuild = kbuildEnvironment(tree, opts.arch, opts.toolchain ?? {});
+  const mode = opts.probes?.mode ?? 'cache';
+  const base = opts.probes?.cacheDir ?? cacheHome();
+  // conf runs in the object tree; cc-option creates (and removes) .tmp_$$ there
+  const probeCwd = join(base, 'probe-cwd');
+  mkdirSync(probeCwd, { recursive: true });
+  const exec = new ExecShellProvider({ cwd: probeCwd, env: kbuild.env });
+  let shell: ShellProvider;
+  let caching: CachingShellProvider | null = null;
+  let file: string | null = null;
+  if (mode === 'exec') shell = exec;
+  else {
+    let fp: string;
+    if (mode === 'replay') {
+      if (!opts.probes?.file) throw new KconfigError('usage', 'probe replay needs a recording file');
+      file = opts.probes.file;
+      try {
+        fp = (JSON.parse(readFileSync(file, 'utf8')) as { fingerprint: string }).fingerprint;
+      } catch {
+        throw new KconfigError('usage', `cannot read probe recording ${file}`);
+      }
+    } else {
+      fp = `${toolchainFingerprint({ cwd: probeCwd, env: kbuild.env }, [kbuild.vars.CC ?? 'gcc', kbuild.vars.LD ?? 'ld'])}-${scriptsHash(tree)}`;
+      file = mode === 'record' && opts.probes?.file ? opts.probes.file : join(base, 'probes', `${fp}.json`);
+    }
+    caching = new CachingShellProvider(mode === 'replay' ? null : exec, fp, file);
+    shell = caching;
+  }
+  const parseOpts = { srctree: tree, env: kbuild.env, shell, ...(opts.stdout ? { stdout: opts.stdout } : {}) };
+  let kconfig: Kconfig;
+  try {
+    kconfig = Kconfig.parse(parseOpts);
+  } catch (e) {
+    if (e instanceof Error && /^probe not recorded/.test(e.message)) throw new KconfigError('usage', e.message);
+    throw e;
+  } finally {
+    caching?.save();
+  }
+  return {
+    kconfig,
+    kbuild,
+    probe: { calls: kconfig.shellCalls, cached: caching?.hits ?? 0, executed: caching ? caching.misses : exec.count, file },
+    readTreeFile: (rel: string) => readFileSync(join(tree, rel), 'utf8'),
+  };
+}
+
+function readRel(tree: string, p: string): string {
+  const full = p.startsWith('/') ? p : existsSync(p) ? p : join(tree, p);
+  try {
+    return readFileSync(full, 'utf8');
+  } catch {
+    throw new KconfigError('io', `can't read configuration "${p}"`);
+  }
+}
+
+/** The file conf falls back to when there is no .config (KCONFIG_DEFCONFIG_LIST). */
+export function defaultConfigFallback(loaded: LoadedKconfig): { name: string; text: string } | null {
+  const { kbuild } = loaded;
+  const tree = loaded.kconfig.srctree;
+  for (const p of defconfigList(tree, kbuild.arch, kbuild.srcarch, kbuild.vars.CROSS_COMPILE ?? '')) {
+    const full = p.startsWith('/') ? p : join(tree, p);
+    try {
+      if (statSync(full).isFile()) return { name: p, text: readFileSync(full, 'utf8') };
+    } catch {
+      // try the next one
+    }
+  }
+  return null;
+}
+
+/** `make defconfig` (no file) / `make <file>`: the arch's default defconfig text. */
+export function archDefconfig(loaded: LoadedKconfig): { name: string; text: string } {
+  const p = defaultDefconfigPath(loaded.kconfig.srctree, loaded.kbuild.arch, loaded.kbuild.srcarch);
+  return { name: p, text: readRel(loaded.kconfig.srctree, p) };
+}
+
+/** `make tinyconfig`: allnoconfig with tiny-base.config, merge tiny.config fragments, olddefconfig. */
+export function tinyconfig(loaded: LoadedKconfig): string {
+  const tree = loaded.kconfig.srctree;
+  const base = readRel(tree, 'kernel/configs/tiny-base.config');
+  const allno = loaded.kconfig.allconfig('allnoconfig', base);
+  const fragments: string[] = [];
+  for (const p of ['kernel/configs/tiny.config', `arch/${loaded.kbuild.srcarch}/configs/tiny.config`]) {
+    if (existsSync(join(tree, p))) fragments.push(readFileSync(join(tree, p), 'utf8'));
+  }
+  if (fragments.length === 0) throw new KconfigError('usage', 'No configuration exists for this target on this architecture');
+  const merged = mergeConfigFragments(allno, fragments, loaded.kconfig.prefix);
+  return loaded.kconfig.olddefconfig(merged);
+}

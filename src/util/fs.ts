@@ -1,0 +1,34 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export type WriteOutcome = 'written' | 'unchanged';
+
+/**
+ * Write a file atomically (temp file + rename). With `keepOld`, an existing different file is
+ * kept as `<path>.old`, as conf keeps `.config.old`; an identical file is left untouched.
+ */
+export function writeFileAtomic(path: string, text: string, opts: { keepOld?: boolean } = {}): WriteOutcome {
+  const dir = dirname(path);
+  mkdirSync(dir, { recursive: true });
+  if (existsSync(path)) {
+    try {
+      if (readFileSync(path, 'utf8') === text) return 'unchanged';
+    } catch {
+      // unreadable: overwrite it
+    }
+  }
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, text);
+    if (opts.keepOld && existsSync(path)) renameSync(path, `${path}.old`);
+    renameSync(tmp, path);
+  } catch (e) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // nothing to clean
+    }
+    throw e;
+  }
+  return 'written';
+}

@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { archDefconfig, loadKconfig, tinyconfig, type LoadedKconfig } from '../../src/kconfig/load.js';
+import { buildConf, firstDifference, requireTree, runConf, runMake } from './oracle.js';
+
+/**
+ * Byte-for-byte comparison with the kernel's own conf, per architecture and mode.
+ * UKL_TRIM_CONFORMANCE_ARCHES widens or narrows the list (CI runs the default six).
+ */
+const ARCHES = (process.env.UKL_TRIM_CONFORMANCE_ARCHES ?? 'x86_64,i386,arm64,arm,riscv,powerpc').split(',').filter(Boolean);
+
+const tree = requireTree();
+const conf = buildConf(tree);
+
+function same(ours: string, theirs: string): void {
+  const d = firstDifference(ours, theirs);
+  expect(d, d ?? '').toBeNull();
+}
+
+describe.each(ARCHES)('ARCH=%s', (arch) => {
+  let loaded: LoadedKconfig;
+  let env: Record<string, string>;
+  beforeAll(() => {
+    loaded = loadKconfig({ tree, arch });
+    env = loaded.kbuild.env;
+  }, 120_000);
+
+  for (const mode of ['allnoconfig', 'allyesconfig', 'allmodconfig', 'alldefconfig'] as const) {
+    it(mode, () => {
+      const theirs = runConf(conf, env, `--${mode}`);
+      expect(theirs.status).toBe(0);
+      same(loaded.kconfig.allconfig(mode), theirs.config);
+    }, 60_000);
+  }
+
+  it('defconfig (arch default) and savedefconfig of it', () => {
+    const def = archDefconfig(loaded);
+    const theirs = runConf(conf, env, `--defconfig=${join(tree, def.name)}`);
+    expect(theirs.status).toBe(0);
+    const ours = loaded.kconfig.defconfig(def.text);
+    same(ours, theirs.config);
+    const theirMin = runConf(conf, env, '--savedefconfig=min.config', theirs.config);
+    same(loaded.kconfig.savedefconfig(ours), theirMin.files['min.config'] ?? '<missing>');
+    // and the round trip conf documents: defconfig(savedefconfig(x)) == x
+    same(loaded.kconfig.defconfig(loaded.kconfig.savedefconfig(ours)), ours);
+  }, 60_000);
+});
+
+describe('x86', () => {
+  it('olddefconfig of the Debian kernel config (linux-config-6.1, amd64)', () => {
+    const xz = '/usr/src/linux-config-6.1/config.amd64_none_amd64.xz';
+    const debian = execFileSync('xz', ['-dc', xz], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const loaded = loadKconfig({ tree, arch: 'x86_64' });
+    const theirs = runConf(conf, loaded.kbuild.env, '--olddefconfig', debian);
+    same(loaded.kconfig.olddefconfig(debian), theirs.config);
+    const theirMin = runConf(conf, loaded.kbuild.env, '--savedefconfig=min.config', theirs.config);
+    same(loaded.kconfig.savedefconfig(theirs.config), theirMin.files['min.config'] ?? '<missing>');
+  }, 120_000);
+
+  it('syncconfig of x86_64 defconfig: auto.conf, autoconf.h, rustc_cfg', () => {
+    const loaded = loadKconfig({ tree, arch: 'x86_64' });
+    const def = loaded.kconfig.defconfig(archDefconfig(loaded).text);
+    const theirs = runConf(conf, loaded.kbuild.env, '--syncconfig', def);
+    const ours = loaded.kconfig.syncconfig(def);
+    same(ours.config, theirs.config);
+    same(ours.autoConf, theirs.files['include/config/auto.conf'] ?? '<missing>');
+    same(ours.autoconfH, theirs.files['include/generated/autoconf.h'] ?? '<missing>');
+    same(ours.rustcCfg, theirs.files['include/generated/rustc_cfg'] ?? '<missing>');
+  }, 120_000);
+
+  for (const arch of ['x86', 'x86_64']) {
+    it(`make ARCH=${arch} tinyconfig`, () => {
+      const loaded = loadKconfig({ tree, arch });
+      same(tinyconfig(loaded), runMake(tree, arch, 'tinyconfig'));
+    }, 180_000);
+  }
+
+  it('make ARCH=x86_64 defconfig (make itself, not only conf)', () => {
+    const loaded = loadKconfig({ tree, arch: 'x86_64' });
+    same(loaded.kconfig.defconfig(readFileSync(join(tree, archDefconfig(loaded).name), 'utf8')), runMake(tree, 'x86_64', 'defconfig'));
+  }, 180_000);
+});
