@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KconfigError, formatDiagnostic } from '../kconfig/errors.js';
-import { archDefconfig, defaultConfigFallback, loadKconfig, tinyconfig, type ProbeOptions } from '../kconfig/load.js';
+import { archDefconfig, defaultConfigFallback, loadKconfigAsync, tinyconfig, type ProbeOptions } from '../kconfig/load.js';
 import { explainSymbol } from '../kconfig/explain.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { resolveKernelForCli, UsageError, type CliIO } from './common.js';
@@ -86,7 +86,7 @@ export async function runConf(argv: string[], io: CliIO): Promise<number> {
   const tree = await resolveKernelForCli(values.kernel, io);
   const out = resolve(values.out ?? '.config');
   const input = resolve(values.config ?? out);
-  const loaded = loadKconfig({
+  const loaded = await loadKconfigAsync({
     tree,
     arch: values.arch,
     toolchain: { ...(values['cross-compile'] ? { crossCompile: values['cross-compile'] } : {}), ...(values.llvm ? { llvm: true } : {}) },
@@ -101,6 +101,8 @@ export async function runConf(argv: string[], io: CliIO): Promise<number> {
       return null;
     }
   };
+  // conf only looks at KCONFIG_DEFCONFIG_LIST when there is no .config
+  const fallback = (): { name: string; text: string } | null => (readInput() === null ? defaultConfigFallback(loaded) : null);
   const flush = (): void => {
     for (const d of kc.diagnostics.items) if (d.severity === 'warning') io.err(formatDiagnostic(d));
     kc.diagnostics.items.length = 0;
@@ -118,7 +120,7 @@ export async function runConf(argv: string[], io: CliIO): Promise<number> {
   let text: string;
   switch (mode) {
     case 'olddefconfig':
-      text = kc.olddefconfig(readInput(), defaultConfigFallback(loaded));
+      text = kc.olddefconfig(readInput(), fallback());
       break;
     case 'allnoconfig':
     case 'allyesconfig':
@@ -135,13 +137,13 @@ export async function runConf(argv: string[], io: CliIO): Promise<number> {
       break;
     }
     case 'savedefconfig': {
-      const min = kc.savedefconfig(readInput(), defaultConfigFallback(loaded));
+      const min = kc.savedefconfig(readInput(), fallback());
       flush();
       writeFileAtomic(resolve(values.savedefconfig as string), min);
       return 0;
     }
     case 'syncconfig': {
-      const r = kc.syncconfig(readInput(), defaultConfigFallback(loaded));
+      const r = kc.syncconfig(readInput(), fallback());
       flush();
       const base = dirname(out);
       if (writeFileAtomic(out, r.config, { keepOld: true }) === 'unchanged') io.info(`No change to ${out}`);

@@ -1,10 +1,11 @@
 import { KconfigError } from '../kconfig/errors.js';
 import { runConf } from './conf.js';
-import { UsageError, type CliIO } from './common.js';
+import { resolveKernelForCli, UsageError, type CliIO } from './common.js';
 
 const USAGE = `usage: ukl-trim <command> [options]
 commands:
   conf      compute a kernel .config like 'make ARCH=... <target>' (see 'ukl-trim conf --help')
+  tree      print the kernel tree in use (extracting a tarball into the cache once): tree [--kernel DIR|TARBALL]
   help      show this text`;
 
 export async function main(argv: string[], io: CliIO): Promise<number> {
@@ -13,6 +14,12 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     switch (cmd) {
       case 'conf':
         return await runConf(rest, io);
+      case 'tree': {
+        const i = rest.indexOf('--kernel');
+        if (rest.length > 0 && (i !== 0 || rest.length !== 2)) throw new UsageError('usage: ukl-trim tree [--kernel DIR|TARBALL]');
+        io.out(await resolveKernelForCli(i === 0 ? rest[1] : undefined, io));
+        return 0;
+      }
       case undefined:
       case 'help':
       case '--help':

@@ -1,6 +1,5 @@
 import { KconfigError } from './errors.js';
-import { exprSymbols } from './expr.js';
-import type { KSymbol } from './model.js';
+import type { Expr, KSymbol } from './model.js';
 import type { SymbolTable } from './symtab.js';
 
 /**
@@ -26,26 +25,56 @@ export function checkDependencyLoops(syms: SymbolTable): void {
   }
   const edges: number[][] = reps.map(() => []);
   const selfLoop: boolean[] = reps.map(() => false);
+  // stamp[node] === current source marks a target already added for this symbol
+  const stamp = new Int32Array(reps.length).fill(-1);
+  let cur = 0;
+  let from = 0;
+  let self: KSymbol | null = null;
+  const visitSym = (t: KSymbol): void => {
+    const to = nodeOf.get(t);
+    if (to === undefined) return;
+    if (to === from) {
+      // members referring to their own choice are not loops
+      if (t === self && !t.isChoice && !t.isChoiceValue) selfLoop[from] = true;
+      return;
+    }
+    if (stamp[to] === cur) return;
+    stamp[to] = cur;
+    (edges[from] as number[]).push(to);
+  };
+  const stack: Expr[] = [];
+  const visit = (e: Expr | null): void => {
+    if (!e) return;
+    stack.push(e);
+    while (stack.length) {
+      const x = stack.pop() as Expr;
+      switch (x.kind) {
+        case 'symbol':
+          visitSym(x.sym);
+          break;
+        case 'compare':
+          visitSym(x.left);
+          visitSym(x.right);
+          break;
+        case 'not':
+          stack.push(x.operand);
+          break;
+        default:
+          stack.push(x.right, x.left);
+      }
+    }
+  };
   for (const s of all) {
-    const from = nodeOf.get(s) as number;
-    const targets: KSymbol[] = [];
-    exprSymbols(s.dirDep.expr, targets);
-    exprSymbols(s.revDep.expr, targets);
-    exprSymbols(s.implied.expr, targets);
+    from = nodeOf.get(s) as number;
+    self = s;
+    cur++;
+    visit(s.dirDep.expr);
+    visit(s.revDep.expr);
+    visit(s.implied.expr);
     for (const p of s.props) {
       if (p.type === 'choice' || p.type === 'select' || p.type === 'imply') continue;
-      exprSymbols(p.visibleExpr, targets);
-      if (p.type === 'default' && !s.isChoice) exprSymbols(p.expr, targets);
-    }
-    for (const t of targets) {
-      const to = nodeOf.get(t);
-      if (to === undefined) continue;
-      if (to === from) {
-        // members referring to their own choice are not loops
-        if (t === s && !s.isChoice && !s.isChoiceValue) selfLoop[from] = true;
-        continue;
-      }
-      edges[from]?.push(to);
+      visit(p.visibleExpr);
+      if (p.type === 'default' && !s.isChoice) visit(p.expr);
     }
   }
   // iterative Tarjan
@@ -53,13 +82,13 @@ export function checkDependencyLoops(syms: SymbolTable): void {
   const index = new Int32Array(n).fill(-1);
   const low = new Int32Array(n);
   const onStack = new Uint8Array(n);
-  const stack: number[] = [];
+  const tstack: number[] = [];
   let counter = 0;
   for (let root = 0; root < n; root++) {
     if (index[root] !== -1) continue;
     const work: Array<[number, number]> = [[root, 0]];
     index[root] = low[root] = counter++;
-    stack.push(root);
+    tstack.push(root);
     onStack[root] = 1;
     while (work.length) {
       const top = work[work.length - 1] as [number, number];
@@ -70,7 +99,7 @@ export function checkDependencyLoops(syms: SymbolTable): void {
         const w = out[i] as number;
         if (index[w] === -1) {
           index[w] = low[w] = counter++;
-          stack.push(w);
+          tstack.push(w);
           onStack[w] = 1;
           work.push([w, 0]);
         } else if (onStack[w]) low[v] = Math.min(low[v] as number, index[w] as number);
@@ -84,7 +113,7 @@ export function checkDependencyLoops(syms: SymbolTable): void {
       if (low[v] === index[v]) {
         const comp: number[] = [];
         for (;;) {
-          const w = stack.pop() as number;
+          const w = tstack.pop() as number;
           onStack[w] = 0;
           comp.push(w);
           if (w === v) break;

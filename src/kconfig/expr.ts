@@ -17,8 +17,11 @@ export function exprTransform(e: Expr | null, k: ConstSyms): Expr | null {
   if (!e) return null;
   switch (e.kind) {
     case 'and':
-    case 'or':
-      return { kind: e.kind, left: exprTransform(e.left, k) as Expr, right: exprTransform(e.right, k) as Expr };
+    case 'or': {
+      const l = exprTransform(e.left, k) as Expr;
+      const r = exprTransform(e.right, k) as Expr;
+      return l === e.left && r === e.right ? e : { kind: e.kind, left: l, right: r };
+    }
     case 'compare': {
       if (e.left.type !== 'bool') return e;
       if (e.op === '=') {
@@ -69,10 +72,15 @@ export function exprTransBool(e: Expr | null, k: ConstSyms): Expr | null {
   if (!e) return null;
   switch (e.kind) {
     case 'and':
-    case 'or':
-      return { kind: e.kind, left: exprTransBool(e.left, k) as Expr, right: exprTransBool(e.right, k) as Expr };
-    case 'not':
-      return { kind: 'not', operand: exprTransBool(e.operand, k) as Expr };
+    case 'or': {
+      const l = exprTransBool(e.left, k) as Expr;
+      const r = exprTransBool(e.right, k) as Expr;
+      return l === e.left && r === e.right ? e : { kind: e.kind, left: l, right: r };
+    }
+    case 'not': {
+      const o = exprTransBool(e.operand, k) as Expr;
+      return o === e.operand ? e : { kind: 'not', operand: o };
+    }
     case 'compare':
       if (e.op === '!=' && e.left.type === 'tristate' && e.right === k.no) return { kind: 'symbol', sym: e.left };
       return e;
@@ -85,11 +93,16 @@ export function exprTransBool(e: Expr | null, k: ConstSyms): Expr | null {
 export function rewriteM(e: Expr | null, k: ConstSyms, modules: KSymbol): Expr | null {
   if (!e) return null;
   switch (e.kind) {
-    case 'not':
-      return { kind: 'not', operand: rewriteM(e.operand, k, modules) as Expr };
+    case 'not': {
+      const o = rewriteM(e.operand, k, modules) as Expr;
+      return o === e.operand ? e : { kind: 'not', operand: o };
+    }
     case 'and':
-    case 'or':
-      return { kind: e.kind, left: rewriteM(e.left, k, modules) as Expr, right: rewriteM(e.right, k, modules) as Expr };
+    case 'or': {
+      const l = rewriteM(e.left, k, modules) as Expr;
+      const r = rewriteM(e.right, k, modules) as Expr;
+      return l === e.left && r === e.right ? e : { kind: e.kind, left: l, right: r };
+    }
     case 'symbol':
       if (e.sym === k.mod) return { kind: 'and', left: e, right: { kind: 'symbol', sym: modules } };
       return e;
@@ -125,8 +138,12 @@ export function exprToString(e: Expr | null): string {
 /** Every symbol an expression mentions (in order, without duplicates). */
 export function exprSymbols(e: Expr | null, out: KSymbol[] = []): KSymbol[] {
   if (!e) return out;
+  const seen = new Set<KSymbol>(out);
   const add = (s: KSymbol): void => {
-    if (!out.includes(s)) out.push(s);
+    if (!seen.has(s)) {
+      seen.add(s);
+      out.push(s);
+    }
   };
   const stack: Expr[] = [e];
   while (stack.length) {

@@ -82,8 +82,11 @@ interface FileFrame {
   includedAt: number;
 }
 
-const isWordChar = (c: string | undefined): boolean =>
-  c !== undefined && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c === '_' || c === '-');
+/** [A-Za-z0-9_-]: the characters of an unquoted word */
+const isWordCode = (k: number): boolean =>
+  (k >= 97 && k <= 122) || (k >= 65 && k <= 90) || (k >= 48 && k <= 57) || k === 95 || k === 45;
+
+const KEYWORD_MAP = new Map<string, KeywordToken>(Object.entries(KEYWORDS) as Array<[string, KeywordToken]>);
 
 export interface FileReader {
   /** Returns the file's text, or throws a KconfigError('io'). */
@@ -206,39 +209,40 @@ export class Lexer {
         f.pos = end;
         return this.tok('ASSIGN_VAL', text.slice(start, end), start);
       }
-      const c = text[f.pos] as string;
-      if (c === '#') {
+      const code = text.charCodeAt(f.pos);
+      if (code === 35 /* # */) {
         f.pos = this.lineEnd(f);
         continue;
       }
-      if (c === ' ' || c === '\t') {
+      if (code === 32 || code === 9) {
         f.pos++;
         continue;
       }
-      if (c === '\\' && text[f.pos + 1] === '\n') {
+      if (code === 92 /* \\ */ && text.charCodeAt(f.pos + 1) === 10) {
         f.pos++;
         this.newline(f);
         continue;
       }
-      if (c === '\n') {
+      if (code === 10) {
         const t = this.tok('EOL', '', f.pos);
         this.newline(f);
         return t;
       }
-      if (c === '"' || c === "'") return this.string(f, c);
-      if (isWordChar(c) || c === '$') {
+      if (code === 34 || code === 39) return this.string(f, code === 34 ? '"' : "'");
+      if (isWordCode(code) || code === 36 /* $ */) {
         const start = f.pos;
         let q = f.pos;
         let dollar = false;
-        while (q < text.length && (isWordChar(text[q]) || text[q] === '$')) {
-          if (text[q] === '$') dollar = true;
-          q++;
+        for (; q < text.length; q++) {
+          const k = text.charCodeAt(q);
+          if (k === 36) dollar = true;
+          else if (!isWordCode(k)) break;
         }
         if (!dollar) {
           f.pos = q;
           const word = text.slice(start, q);
-          const kw = (KEYWORDS as Record<string, KeywordToken>)[word];
-          return this.tok(Object.hasOwn(KEYWORDS, word) && kw ? kw : 'WORD', word, start);
+          const kw = KEYWORD_MAP.get(word);
+          return this.tok(kw ?? 'WORD', word, start);
         }
         const end = this.lineEnd(f);
         const line = text.slice(start, end);
@@ -248,43 +252,51 @@ export class Lexer {
         return this.tok('WORD', r.value, start);
       }
       const start = f.pos;
-      const n = text[f.pos + 1];
-      const two = (type: TokenType): Token => {
-        f.pos += 2;
-        return this.tok(type, text.slice(start, start + 2), start);
-      };
-      const one = (type: TokenType): Token => {
-        f.pos += 1;
-        return this.tok(type, c, start);
-      };
-      switch (c) {
-        case '|':
-          if (n === '|') return two('OR');
+      const n = text.charCodeAt(f.pos + 1);
+      let type: TokenType | null = null;
+      let len = 1;
+      switch (code) {
+        case 124 /* | */:
+          if (n === 124) (type = 'OR'), (len = 2);
           break;
-        case '&':
-          if (n === '&') return two('AND');
+        case 38 /* & */:
+          if (n === 38) (type = 'AND'), (len = 2);
           break;
-        case '=':
-          return one('EQUAL');
-        case '!':
-          return n === '=' ? two('UNEQUAL') : one('NOT');
-        case '<':
-          return n === '=' ? two('LESS_EQUAL') : one('LESS');
-        case '>':
-          return n === '=' ? two('GREATER_EQUAL') : one('GREATER');
-        case '(':
-          return one('OPEN_PAREN');
-        case ')':
-          return one('CLOSE_PAREN');
-        case ':':
-          if (n === '=') return two('COLON_EQUAL');
+        case 61 /* = */:
+          type = 'EQUAL';
           break;
-        case '+':
-          if (n === '=') return two('PLUS_EQUAL');
+        case 33 /* ! */:
+          if (n === 61) (type = 'UNEQUAL'), (len = 2);
+          else type = 'NOT';
+          break;
+        case 60 /* < */:
+          if (n === 61) (type = 'LESS_EQUAL'), (len = 2);
+          else type = 'LESS';
+          break;
+        case 62 /* > */:
+          if (n === 61) (type = 'GREATER_EQUAL'), (len = 2);
+          else type = 'GREATER';
+          break;
+        case 40:
+          type = 'OPEN_PAREN';
+          break;
+        case 41:
+          type = 'CLOSE_PAREN';
+          break;
+        case 58 /* : */:
+          if (n === 61) (type = 'COLON_EQUAL'), (len = 2);
+          break;
+        case 43 /* + */:
+          if (n === 61) (type = 'PLUS_EQUAL'), (len = 2);
           break;
         default:
           break;
       }
+      if (type) {
+        f.pos += len;
+        return this.tok(type, text.slice(start, start + len), start);
+      }
+      const c = text[f.pos] as string;
       this.diag.warn(`ignoring unsupported character '${c === '\r' ? '\\r' : c}'`, {
         file: f.name,
         line: f.line,

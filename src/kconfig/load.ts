@@ -6,7 +6,8 @@ import { defaultDefconfigPath, defconfigList, kbuildEnvironment, type KbuildEnvi
 import { KconfigError } from './errors.js';
 import { Kconfig } from './kconfig.js';
 import { mergeConfigFragments } from './merge.js';
-import { CachingShellProvider, ExecShellProvider, toolchainFingerprint, type ShellProvider } from './shell.js';
+import { CachingShellProvider, ExecShellProvider, PrefetchShellProvider, toolchainFingerprint, type ShellProvider } from './shell.js';
+import { availableParallelism } from 'node:os';
 
 export interface ProbeOptions {
   /**
@@ -63,8 +64,50 @@ function scriptsHash(tree: string): string {
   return h.digest('hex').slice(0, 16);
 }
 
-/** Parse the Kconfig tree of `tree` for `arch` with the environment make would give conf. */
-export function loadKconfig(opts: LoadKconfigOptions): LoadedKconfig {
+/**
+ * Like loadKconfig, but when probe answers are missing from the cache it first discovers the
+ * probes with a speculative parse and runs them in parallel (conf runs its ~90 probes one by
+ * one; that is most of its time). The result is the same as loadKconfig's.
+ */
+export async function loadKconfigAsync(opts: LoadKconfigOptions): Promise<LoadedKconfig> {
+  const mode = opts.probes?.mode ?? 'cache';
+  if (mode === 'cache' || mode === 'record') {
+    const prep = prepare(opts);
+    if (prep.caching && prep.caching.size() === 0) {
+      const caching = prep.caching;
+      // probes whose command text uses another probe's answer are found in the next round
+      for (let round = 0; round < 4; round++) {
+        const pre = new PrefetchShellProvider({ cwd: prep.probeCwd, env: prep.kbuild.env }, Math.max(2, availableParallelism() * 2), (c) => caching.has(c));
+        const answered = new CachingShellProvider(pre, caching.fingerprint, null);
+        answered.addAll(caching.entries());
+        try {
+          Kconfig.parse({ srctree: prep.tree, env: prep.kbuild.env, shell: answered, stdout: () => {} });
+        } catch (e) {
+          // a speculative parse may fail on empty answers; the real parse reports real errors
+          if (process.env.UKL_TRIM_DEBUG_PREFETCH) process.stderr.write(`speculative parse: ${(e as Error).message}\n`);
+        }
+        const got = await pre.settle();
+        if (got.size === 0) break;
+        caching.addAll(got);
+      }
+      caching.save();
+    }
+    return loadPrepared(prep, opts);
+  }
+  return loadKconfig(opts);
+}
+
+interface Prepared {
+  tree: string;
+  kbuild: KbuildEnvironment;
+  probeCwd: string;
+  exec: ExecShellProvider;
+  caching: CachingShellProvider | null;
+  shell: ShellProvider;
+  file: string | null;
+}
+
+function prepare(opts: LoadKconfigOptions): Prepared {
   const tree = resolve(opts.tree);
   if (!existsSync(join(tree, 'Kconfig'))) throw new KconfigError('usage', `${tree} is not a kernel tree: no top-level Kconfig`);
   const kbuild = kbuildEnvironment(tree, opts.arch, opts.toolchain ?? {});
@@ -95,6 +138,16 @@ export function loadKconfig(opts: LoadKconfigOptions): LoadedKconfig {
     caching = new CachingShellProvider(mode === 'replay' ? null : exec, fp, file);
     shell = caching;
   }
+  return { tree, kbuild, probeCwd, exec, caching, shell, file };
+}
+
+/** Parse the Kconfig tree of `tree` for `arch` with the environment make would give conf. */
+export function loadKconfig(opts: LoadKconfigOptions): LoadedKconfig {
+  return loadPrepared(prepare(opts), opts);
+}
+
+function loadPrepared(prep: Prepared, opts: LoadKconfigOptions): LoadedKconfig {
+  const { tree, kbuild, exec, caching, shell, file } = prep;
   const parseOpts = { srctree: tree, env: kbuild.env, shell, ...(opts.stdout ? { stdout: opts.stdout } : {}) };
   let kconfig: Kconfig;
   try {

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -102,6 +102,24 @@ export class CachingShellProvider implements ShellProvider {
     this.dirty = true;
     return out;
   }
+  entries(): ReadonlyMap<string, string> {
+    return this.results;
+  }
+  size(): number {
+    return this.results.size;
+  }
+  has(command: string): boolean {
+    return this.results.has(command);
+  }
+  /** Add answers obtained elsewhere (prefetching); they are saved like any other. */
+  addAll(results: ReadonlyMap<string, string>): void {
+    for (const [k, v] of results) {
+      if (!this.results.has(k)) {
+        this.results.set(k, v);
+        this.dirty = true;
+      }
+    }
+  }
   recording(): ProbeRecording {
     return { version: 1, fingerprint: this.fingerprint, results: Object.fromEntries(this.results) };
   }
@@ -131,4 +149,66 @@ export function toolchainFingerprint(ctx: ShellContext, tools: readonly string[]
     if (r.error) h.update('missing');
   }
   return h.digest('hex').slice(0, 32);
+}
+
+/**
+ * Discovers probes without waiting for them: every command is started in the background (a
+ * few at a time) and answered with "" so a speculative parse can run on. The real parse that
+ * follows finds the answers in the cache; commands whose text depended on another probe's
+ * answer are simply run then. Only the order of execution differs from conf, never the
+ * commands, their environment or their outputs.
+ */
+export class PrefetchShellProvider implements ShellProvider {
+  private readonly results = new Map<string, string>();
+  private readonly queue: string[] = [];
+  private readonly seen = new Set<string>();
+  private running = 0;
+  private idle: (() => void) | null = null;
+
+  constructor(
+    private readonly ctx: ShellContext,
+    private readonly concurrency: number,
+    private readonly known: (command: string) => boolean,
+  ) {}
+
+  run(command: string): string {
+    if (!this.seen.has(command) && !this.known(command)) {
+      this.seen.add(command);
+      this.queue.push(command);
+      this.pump();
+    }
+    return '';
+  }
+
+  private pump(): void {
+    while (this.running < this.concurrency && this.queue.length > 0) {
+      const cmd = this.queue.shift() as string;
+      this.running++;
+      const chunks: Buffer[] = [];
+      const child = spawn('/bin/sh', ['-c', cmd], { cwd: this.ctx.cwd, env: this.ctx.env, stdio: ['ignore', 'pipe', 'ignore'] });
+      child.stdout.on('data', (b: Buffer) => chunks.push(b));
+      const done = (): void => {
+        this.results.set(cmd, postprocessShellOutput(Buffer.concat(chunks)));
+        this.running--;
+        this.pump();
+        if (this.running === 0 && this.queue.length === 0 && this.idle) this.idle();
+      };
+      child.on('error', () => {
+        this.running--;
+        this.pump();
+        if (this.running === 0 && this.queue.length === 0 && this.idle) this.idle();
+      });
+      child.on('close', done);
+    }
+  }
+
+  /** Wait for every started probe; returns command → output. */
+  async settle(): Promise<Map<string, string>> {
+    if (this.running > 0 || this.queue.length > 0) {
+      await new Promise<void>((resolve) => {
+        this.idle = resolve;
+      });
+    }
+    return this.results;
+  }
 }

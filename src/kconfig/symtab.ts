@@ -6,6 +6,10 @@ export const SYMBOL_HASHSIZE = 9973;
 /** FNV-1a over the name's bytes taken as (signed) C chars. */
 export function strhash(name: string): number {
   let h = 2166136261;
+  if (/^[\x00-\x7f]*$/.test(name)) {
+    for (let i = 0; i < name.length; i++) h = Math.imul((h ^ name.charCodeAt(i)) >>> 0, 0x01000193) >>> 0;
+    return h >>> 0;
+  }
   const bytes = Buffer.from(name, 'utf8');
   for (const b of bytes) {
     const c = b >= 128 ? b - 256 : b;

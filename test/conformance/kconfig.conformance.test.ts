@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { archDefconfig, loadKconfig, tinyconfig, type LoadedKconfig } from '../../src/kconfig/load.js';
-import { buildConf, firstDifference, requireTree, runConf, runMake } from './oracle.js';
+import { buildConf, firstDifference, kernelTreeForTests, requireTree, runConf, runMake } from '../../src/kconfig/oracle.js';
 
 /**
  * Byte-for-byte comparison with the kernel's own conf, per architecture and mode.
@@ -11,15 +11,17 @@ import { buildConf, firstDifference, requireTree, runConf, runMake } from './ora
  */
 const ARCHES = (process.env.UKL_TRIM_CONFORMANCE_ARCHES ?? 'x86_64,i386,arm64,arm,riscv,powerpc').split(',').filter(Boolean);
 
-const tree = requireTree();
-const conf = buildConf(tree);
+// outside CI a machine without a kernel tree skips this suite; under CI=true it fails
+const available = kernelTreeForTests() !== null || process.env.CI === 'true';
+const tree = available ? requireTree() : '';
+const conf = available ? buildConf(tree) : '';
 
 function same(ours: string, theirs: string): void {
   const d = firstDifference(ours, theirs);
   expect(d, d ?? '').toBeNull();
 }
 
-describe.each(ARCHES)('ARCH=%s', (arch) => {
+describe.skipIf(!available).each(ARCHES)('ARCH=%s', (arch) => {
   let loaded: LoadedKconfig;
   let env: Record<string, string>;
   beforeAll(() => {
@@ -48,7 +50,7 @@ describe.each(ARCHES)('ARCH=%s', (arch) => {
   }, 60_000);
 });
 
-describe('x86', () => {
+describe.skipIf(!available)('x86', () => {
   it('olddefconfig of the Debian kernel config (linux-config-6.1, amd64)', () => {
     const xz = '/usr/src/linux-config-6.1/config.amd64_none_amd64.xz';
     const debian = execFileSync('xz', ['-dc', xz], { encoding: 'utf8', maxBuffer: 64 << 20 });

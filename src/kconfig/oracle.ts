@@ -2,26 +2,24 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cacheHome } from '../../src/kconfig/load.js';
-import { kernelVersion } from '../../src/kconfig/env.js';
+import { cacheHome } from './load.js';
+import { kernelVersion } from './env.js';
 
 /**
  * The oracle: the tree's own scripts/kconfig/conf, built from the tree (out of tree, so the
  * source stays clean) and run as a black box with exactly the environment our engine gets.
  */
 
+/** The extracted tree the test setup resolved (UKL_TRIM_KERNEL), or null. */
 export function kernelTreeForTests(): string | null {
-  const candidates = [process.env.UKL_TRIM_KERNEL, join(cacheHome(), 'ci-tree', 'linux-source-6.1')];
-  for (const c of candidates) if (c && existsSync(join(c, 'Kconfig'))) return c;
-  return null;
+  const c = process.env.UKL_TRIM_KERNEL;
+  return c && existsSync(join(c, 'Kconfig')) ? c : null;
 }
 
 export function requireTree(): string {
   const t = kernelTreeForTests();
   if (!t) {
-    throw new Error(
-      'no kernel tree for the conformance suite: set UKL_TRIM_KERNEL to an extracted linux-source-6.1 tree (.ci/run does this)',
-    );
+    throw new Error('no kernel tree: set UKL_TRIM_KERNEL to an extracted tree or install linux-source-6.1 (scripts/setup.sh)');
   }
   return t;
 }

@@ -1,0 +1,7 @@
+/**
+ * ukl-trim: derive the smallest Linux kernel configuration that still runs a given application.
+ * The library is the product; the CLI (`ukl-trim`) is a thin layer over it.
+ */
+export * from './kconfig/index.js';
+export { resolveKernelTree, kernelVersionOf, isKernelTree, KernelTreeError, type KernelTree, type ResolveKernelTreeOptions, type KernelTreeProgress } from './kernel/tree.js';
+export { writeFileAtomic } from './util/fs.js';
