@@ -1,136 +1,106 @@
 import { KconfigError } from './errors.js';
-import type { Expr, KSymbol } from './model.js';
+import { F, type Expr, type KSymbol } from './model.js';
 import type { SymbolTable } from './symtab.js';
 
 /**
- * Dependency loops are fatal in 6.1 (sym_check_deps). A symbol depends on what its
- * dependencies, reverse dependencies, implies, property conditions and (for non-choices)
- * defaults mention; a choice and its members form one node. Iterative Tarjan, so deep
- * chains cannot overflow the stack.
+ * Dependency loops are fatal in 6.1. The check is a depth-first search from every symbol in
+ * table order, with CHECK (on the current path) and CHECKED (done) marks, exactly as documented
+ * for conf: a symbol depends on what its dependencies, reverse dependencies, implies, property
+ * conditions and (non-choice) defaults mention. Reaching a choice member checks the whole choice
+ * group: the choice's own dependencies first (with every member on the path), then the members';
+ * a path that comes back into the group being checked is not an error. Which loops conf reports
+ * therefore depends on the search order, which is why the order is kept.
  */
 export function checkDependencyLoops(syms: SymbolTable): void {
-  const all = syms.all();
-  const nodeOf = new Map<KSymbol, number>();
-  const reps: KSymbol[] = [];
-  const groupOf = (s: KSymbol): KSymbol => (s.isChoiceValue ? (s.owningChoice() ?? s) : s);
-  for (const s of all) {
-    const g = groupOf(s);
-    let id = nodeOf.get(g);
-    if (id === undefined) {
-      id = reps.length;
-      reps.push(g);
-      nodeOf.set(g, id);
-    }
-    nodeOf.set(s, id);
-  }
-  const edges: number[][] = reps.map(() => []);
-  const selfLoop: boolean[] = reps.map(() => false);
-  // stamp[node] === current source marks a target already added for this symbol
-  const stamp = new Int32Array(reps.length).fill(-1);
-  let cur = 0;
-  let from = 0;
-  let self: KSymbol | null = null;
-  const visitSym = (t: KSymbol): void => {
-    const to = nodeOf.get(t);
-    if (to === undefined) return;
-    if (to === from) {
-      // members referring to their own choice are not loops
-      if (t === self && !t.isChoice && !t.isChoiceValue) selfLoop[from] = true;
-      return;
-    }
-    if (stamp[to] === cur) return;
-    stamp[to] = cur;
-    (edges[from] as number[]).push(to);
-  };
-  const stack: Expr[] = [];
-  const visit = (e: Expr | null): void => {
-    if (!e) return;
-    stack.push(e);
-    while (stack.length) {
-      const x = stack.pop() as Expr;
-      switch (x.kind) {
-        case 'symbol':
-          visitSym(x.sym);
-          break;
-        case 'compare':
-          visitSym(x.left);
-          visitSym(x.right);
-          break;
-        case 'not':
-          stack.push(x.operand);
-          break;
-        default:
-          stack.push(x.right, x.left);
-      }
+  const path: KSymbol[] = [];
+  let found: { loop: KSymbol[] } | null = null;
+
+  const exprDeps = (e: Expr | null): KSymbol | null => {
+    if (!e) return null;
+    switch (e.kind) {
+      case 'and':
+      case 'or':
+        return exprDeps(e.left) ?? exprDeps(e.right);
+      case 'not':
+        return exprDeps(e.operand);
+      case 'compare':
+        return checkDeps(e.left) ?? checkDeps(e.right);
+      case 'symbol':
+        return checkDeps(e.sym);
     }
   };
-  for (const s of all) {
-    from = nodeOf.get(s) as number;
-    self = s;
-    cur++;
-    visit(s.dirDep.expr);
-    visit(s.revDep.expr);
-    visit(s.implied.expr);
-    for (const p of s.props) {
-      if (p.type === 'choice' || p.type === 'select' || p.type === 'imply') continue;
-      visit(p.visibleExpr);
-      if (p.type === 'default' && !s.isChoice) visit(p.expr);
+
+  const symDeps = (sym: KSymbol): KSymbol | null => {
+    path.push(sym);
+    try {
+      let r = exprDeps(sym.dirDep.expr) ?? exprDeps(sym.revDep.expr) ?? exprDeps(sym.implied.expr);
+      if (r) return r;
+      for (const p of sym.props) {
+        if (p.type === 'choice' || p.type === 'select' || p.type === 'imply') continue;
+        r = exprDeps(p.visibleExpr);
+        if (r) return r;
+        if (p.type !== 'default' || sym.isChoice) continue;
+        r = exprDeps(p.expr);
+        if (r) return r;
+      }
+      return null;
+    } finally {
+      path.pop();
     }
-  }
-  // iterative Tarjan
-  const n = reps.length;
-  const index = new Int32Array(n).fill(-1);
-  const low = new Int32Array(n);
-  const onStack = new Uint8Array(n);
-  const tstack: number[] = [];
-  let counter = 0;
-  for (let root = 0; root < n; root++) {
-    if (index[root] !== -1) continue;
-    const work: Array<[number, number]> = [[root, 0]];
-    index[root] = low[root] = counter++;
-    tstack.push(root);
-    onStack[root] = 1;
-    while (work.length) {
-      const top = work[work.length - 1] as [number, number];
-      const [v, i] = top;
-      const out = edges[v] as number[];
-      if (i < out.length) {
-        top[1]++;
-        const w = out[i] as number;
-        if (index[w] === -1) {
-          index[w] = low[w] = counter++;
-          tstack.push(w);
-          onStack[w] = 1;
-          work.push([w, 0]);
-        } else if (onStack[w]) low[v] = Math.min(low[v] as number, index[w] as number);
-        continue;
-      }
-      work.pop();
-      if (work.length) {
-        const parent = (work[work.length - 1] as [number, number])[0];
-        low[parent] = Math.min(low[parent] as number, low[v] as number);
-      }
-      if (low[v] === index[v]) {
-        const comp: number[] = [];
-        for (;;) {
-          const w = tstack.pop() as number;
-          onStack[w] = 0;
-          comp.push(w);
-          if (w === v) break;
-        }
-        if (comp.length > 1 || selfLoop[v]) {
-          const names = comp.map((c) => reps[c] as KSymbol).reverse();
-          const first = names[0] as KSymbol;
-          const at = first.menus[0] ?? first.choiceMembers[0]?.menus[0];
-          const label = (s: KSymbol): string => s.name ?? '<choice>';
-          throw new KconfigError(
-            'dependency',
-            `recursive dependency detected: ${[...names, first].map(label).join(' -> ')}`,
-            at ? { file: at.file, line: at.line, column: 0 } : undefined,
-          );
-        }
+  };
+
+  const choiceDeps = (choice: KSymbol): KSymbol | null => {
+    for (const m of choice.choiceMembers) m.flags |= F.CHECK | F.CHECKED;
+    choice.flags |= F.CHECK | F.CHECKED;
+    let r = symDeps(choice);
+    choice.flags &= ~F.CHECK;
+    if (!r) {
+      for (const m of choice.choiceMembers) {
+        r = symDeps(m);
+        if (r) break;
       }
     }
+    for (const m of choice.choiceMembers) m.flags &= ~F.CHECK;
+    if (r && r.isChoiceValue && r.owningChoice() === choice) {
+      r = null;
+      found = null; // forgiven: a path back into the group being checked
+    }
+    return r;
+  };
+
+  const checkDeps = (sym: KSymbol): KSymbol | null => {
+    if (sym.flags & F.CHECK) {
+      if (!found) {
+        const i = path.lastIndexOf(sym);
+        found = { loop: i >= 0 ? [...path.slice(i), sym] : [...path, sym] };
+      }
+      return sym;
+    }
+    if (sym.flags & F.CHECKED) return null;
+    if (sym.isChoiceValue) {
+      const c = sym.owningChoice();
+      return c ? checkDeps(c) : null;
+    }
+    if (sym.isChoice) return choiceDeps(sym);
+    sym.flags |= F.CHECK | F.CHECKED;
+    const r = symDeps(sym);
+    sym.flags &= ~F.CHECK;
+    return r;
+  };
+
+  try {
+    for (const sym of syms.all()) {
+      found = null;
+      const r = checkDeps(sym);
+      if (r && found) {
+        const loop = (found as { loop: KSymbol[] }).loop;
+        const first = loop[0] as KSymbol;
+        const at = first.menus[0] ?? first.choiceMembers[0]?.menus[0];
+        const label = (s: KSymbol): string => s.name ?? '<choice>';
+        throw new KconfigError('dependency', `recursive dependency detected: ${loop.map(label).join(' -> ')}`, at ? { file: at.file, line: at.line, column: 0 } : undefined);
+      }
+    }
+  } finally {
+    for (const s of syms.all()) s.flags &= ~(F.CHECK | F.CHECKED);
   }
 }
-
