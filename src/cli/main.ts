@@ -1,10 +1,12 @@
 import { KconfigError } from '../kconfig/errors.js';
 import { runConf } from './conf.js';
+import { runSyscalls } from './syscalls.js';
 import { resolveKernelForCli, UsageError, type CliIO } from './common.js';
 
 const USAGE = `usage: ukl-trim <command> [options]
 commands:
   conf      compute a kernel .config like 'make ARCH=... <target>' (see 'ukl-trim conf --help')
+  syscalls  the syscall → Kconfig map of a tree, derived from its source (see 'ukl-trim syscalls --help')
   tree      print the kernel tree in use (extracting a tarball into the cache once): tree [--kernel DIR|TARBALL]
   help      show this text`;
 
@@ -14,6 +16,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     switch (cmd) {
       case 'conf':
         return await runConf(rest, io);
+      case 'syscalls':
+        return await runSyscalls(rest, io);
       case 'tree': {
         const i = rest.indexOf('--kernel');
         if (rest.length > 0 && (i !== 0 || rest.length !== 2)) throw new UsageError('usage: ukl-trim tree [--kernel DIR|TARBALL]');
