@@ -308,7 +308,8 @@ export class Kconfig {
     // expressions reuse the real lexer and parser on a one-line synthetic file
     const diag = new DiagnosticSink();
     const pp = new Preprocessor({}, { run: () => '' }, { file: () => '<expr>', line: () => 1 }, diag, () => {});
-    const lexer = new Lexer({ read: () => `${expression}\n` }, pp, diag);
+    // a leading `if` keeps `A = y` from looking like a macro assignment to the lexer
+    const lexer = new Lexer({ read: () => `if ${expression}\n` }, pp, diag);
     lexer.open('<expr>', null);
     const lookupOnly = new Proxy(this.syms, {
       get: (target, prop, receiver) => {
@@ -325,9 +326,10 @@ export class Kconfig {
       },
     });
     const parser = new Parser(lexer, pp, lookupOnly, diag, '<expr>');
-    const internal = parser as unknown as { expr(): Expr; peek(): { type: string; value: string } };
+    const internal = parser as unknown as { expr(): Expr; peek(): { type: string; value: string }; take(): unknown };
     let e: Expr;
     try {
+      internal.take();
       e = internal.expr();
     } catch (err) {
       throw new KconfigError('syntax', `invalid expression '${expression}': ${(err as Error).message}`);

@@ -89,6 +89,11 @@ const SYSCALL_MACRO = /\b(COMPAT_)?SYSCALL_DEFINE[0-6](?=\s*\(\s*([A-Za-z_]\w*))
 const COND_SYSCALL_CALL = /\bCOND_SYSCALL(_COMPAT)?(?=\s*\(\s*([A-Za-z_]\w*)\s*\))/g;
 const C_FILE_INCLUDE = /^[ \t]*#[ \t]*include[ \t]*("([^"\n]+\.c)")/gm;
 
+// Comments and string/char literals, which are blanked before looking for directive lines.
+const COMMENT_OR_LITERAL = /\/\*[\s\S]*?(?:\*\/|$)|\/\/(?:[^\n\\]|\\[\s\S])*|"(?:[^"\\\n]|\\[\s\S])*"|'(?:[^'\\\n]|\\[\s\S])*'/g;
+// A directive with its continuation lines; group 1 is the keyword, group 2 the rest.
+const DIRECTIVE_LINE = /^[ \t]*#[ \t]*([a-z]+)\b((?:[^\n\\]|\\[\s\S])*)/gm;
+
 const CONFIG_TESTS: Readonly<Record<string, Extract<Guard, { kind: 'config' }>['test']>> = {
   IS_ENABLED: 'enabled',
   IS_BUILTIN: 'builtin',
@@ -100,12 +105,23 @@ const COMPARISON_OPERATORS = new Set(['==', '!=', '<', '<=', '>', '>=']);
 
 /** Nodes whose own condition applies to their body; `alternative` holds the next #elif/#else. */
 const CONDITIONAL_NODES = new Set(['preproc_if', 'preproc_ifdef', 'preproc_elif', 'preproc_elifdef']);
+const BRANCH_NODES = [...CONDITIONAL_NODES, 'preproc_else'];
 
-/**
- * Where a macro name can sit while still being part of a directive (its own #define, an #ifdef name,
- * `defined(X)`) rather than a use in code.
- */
+/** Where a macro name can sit while still being part of a directive rather than a use in code. */
 const DIRECTIVE_NODES = new Set(['preproc_def', 'preproc_function_def', 'preproc_params', 'preproc_defined', 'preproc_call', 'preproc_include']);
+
+type BranchRole = 'open' | 'elif' | 'else' | 'endif';
+
+const BRANCH_ROLES: Readonly<Record<string, BranchRole>> = {
+  if: 'open',
+  ifdef: 'open',
+  ifndef: 'open',
+  elif: 'elif',
+  elifdef: 'elif',
+  elifndef: 'elif',
+  else: 'else',
+  endif: 'endif',
+};
 
 let runtimeReady: Promise<Language> | undefined;
 
@@ -116,7 +132,7 @@ function loadCLanguage(): Promise<Language> {
     const wasmPath = createRequire(import.meta.url).resolve('tree-sitter-c/tree-sitter-c.wasm');
     return Language.load(wasmPath);
   })();
-  // a failed load should not poison later attempts (e.g. a test that first runs without the package)
+  // a failed load should not poison later attempts
   runtimeReady.catch(() => {
     runtimeReady = undefined;
   });
@@ -145,6 +161,11 @@ function emptyScan(): CSourceScan {
   return { sites: [], includedCFiles: [], cIncludes: [], condSyscalls: [], defines: [], includeGuard: null, errors: 0 };
 }
 
+/** Answers "which conditions enclose this node". */
+interface GuardSource {
+  around(node: Node): Guard | null;
+}
+
 function scanSource(parser: Parser, source: string): CSourceScan {
   const result = emptyScan();
   if (!WORTH_PARSING.test(source)) return result;
@@ -153,11 +174,22 @@ function scanSource(parser: Parser, source: string): CSourceScan {
   if (tree === null) throw new Error('tree-sitter returned no tree');
   try {
     const root = tree.rootNode;
-    const guards = new GuardBuilder(findIncludeGuard(root));
-    result.includeGuard = guards.includeGuardMacro;
+    const { directives, blanked } = indexDirectives(source);
+    const includeGuard = findIncludeGuard(directives, blanked);
+    result.includeGuard = includeGuard?.macro ?? null;
+    const conditions = new ConditionParser(parser);
+    // Preprocessing happens before C parsing, and tree-sitter's C grammar only knows conditionals
+    // at places where declarations or statements may stand (not in initialisers, not around
+    // unbalanced braces or assembler). When its conditional nodes don't sit exactly on the
+    // directive lines, the nesting is taken from the directive lines instead.
+    const consistent = process.env.FORCE_LINES ? false : treeMatchesDirectives(root, directives);
+    if (!consistent) (globalThis as any).__fallbacks = ((globalThis as any).__fallbacks ?? 0) + 1;
+    const guards: GuardSource = consistent
+      ? new TreeGuards(includeGuard?.row ?? null)
+      : new LineGuards(directives, includeGuard?.row ?? null, conditions);
 
     // Sites are found in the text (cheap, and immune to how error recovery shaped the tree), then
-    // confirmed in the tree: a hit in a comment, a string or a macro definition is not a leaf
+    // confirmed in the tree: a hit in a comment, a string or a macro definition is not an
     // identifier used in code.
     for (const match of source.matchAll(SYSCALL_MACRO)) {
       const macro = match[0];
@@ -188,17 +220,8 @@ function scanSource(parser: Parser, source: string): CSourceScan {
       result.cIncludes.push({ path, line: include.startPosition.row + 1, guard: guards.around(include) });
     }
 
-    if (/#[ \t]*define\b/.test(source)) {
-      for (const definition of root.descendantsOfType('preproc_def')) {
-        const nameNode = definition.childForFieldName('name');
-        if (nameNode === null) continue;
-        result.defines.push({
-          name: nameNode.text,
-          value: normaliseText(definition.childForFieldName('value')?.text ?? ''),
-          line: definition.startPosition.row + 1,
-          guard: guards.around(definition),
-        });
-      }
+    if (directives.some((directive) => directive.keyword === 'define')) {
+      result.defines = collectDefines(root, source, directives, guards, conditions);
     }
 
     result.errors = root.hasError ? root.descendantsOfType('ERROR').length : 0;
@@ -229,67 +252,143 @@ function enclosingOfType(node: Node | null, type: string, maxSteps: number): Nod
 }
 
 /**
- * A header's `#ifndef X` / `#define X` … `#endif` wrapper (or `#if !defined(X)`): the only top-level
- * node besides comments, without an #else, and defining X first.
+ * Object-like #defines. The tree has most of them; a #define in a spot the C grammar doesn't expect
+ * (inside an initialiser or enum, after an unterminated macro call) is lost in an ERROR node, so
+ * directive lines the tree has no node for are parsed on their own.
  */
-function findIncludeGuard(root: Node): { node: Node; macro: string } | null {
-  const topLevel = root.namedChildren.filter((child) => child.type !== 'comment');
-  const wrapper = topLevel[0];
-  if (topLevel.length !== 1 || wrapper === undefined) return null;
-  if (wrapper.childForFieldName('alternative') !== null) return null;
-  const condition = conditionOf(wrapper);
-  if (condition?.kind !== 'not' || condition.operand.kind !== 'defined') return null;
-  const macro = condition.operand.macro;
-  const firstInside = wrapper.namedChildren.find(
-    (child) => child.type !== 'comment' && !isConditionPart(wrapper, child),
-  );
-  if (firstInside?.type !== 'preproc_def' || firstInside.childForFieldName('name')?.text !== macro) return null;
-  return { node: wrapper, macro };
-}
-
-function isConditionPart(conditional: Node, child: Node): boolean {
-  const field = conditional.type === 'preproc_ifdef' || conditional.type === 'preproc_elifdef' ? 'name' : 'condition';
-  return conditional.childForFieldName(field)?.equals(child) ?? false;
-}
-
-/** The condition a conditional node tests (for #ifdef/#ifndef/#elifdef/#elifndef too). */
-function conditionOf(conditional: Node): Guard | null {
-  switch (conditional.type) {
-    case 'preproc_if':
-    case 'preproc_elif': {
-      const condition = conditional.childForFieldName('condition');
-      return condition === null ? { kind: 'unknown', text: '' } : expressionToGuard(condition);
-    }
-    case 'preproc_ifdef':
-    case 'preproc_elifdef': {
-      const name = conditional.childForFieldName('name');
-      if (name === null) return { kind: 'unknown', text: normaliseText(conditional.text.split('\n', 1)[0] ?? '') };
-      const directive = conditional.child(0)?.type ?? '';
-      const defined: Guard = { kind: 'defined', macro: name.text };
-      return directive.endsWith('ndef') ? negate(defined) : defined;
-    }
-    default:
-      return null;
+function collectDefines(root: Node, source: string, directives: readonly Directive[], guards: GuardSource, conditions: ConditionParser): CDefine[] {
+  const defines: CDefine[] = [];
+  const rowsInTree = new Set<number>();
+  for (const definition of root.descendantsOfType(['preproc_def', 'preproc_function_def'])) {
+    const row = definition.startPosition.row;
+    rowsInTree.add(row);
+    if (definition.type !== 'preproc_def') continue;
+    const name = definition.childForFieldName('name');
+    if (name === null) continue;
+    defines.push({ name: name.text, value: defineValue(definition), line: row + 1, guard: guards.around(definition) });
   }
+  const missed = directives.filter((directive) => directive.keyword === 'define' && !rowsInTree.has(directive.row));
+  if (missed.length === 0) return defines;
+  for (const directive of missed) {
+    const parsed = conditions.parseDefine(source.slice(directive.start, directive.end));
+    // whatever token the tree has at the `#` still lies inside every enclosing conditional node
+    const hash = source.indexOf('#', directive.start);
+    const token = root.descendantForIndex(hash, hash + 1);
+    if (parsed !== null && token !== null) defines.push({ ...parsed, line: directive.row + 1, guard: guards.around(token) });
+  }
+  return defines.sort((a, b) => a.line - b.line);
 }
 
-/** Builds guards from ancestor chains, converting each #if condition once per file. */
-class GuardBuilder {
-  readonly includeGuardMacro: string | null;
-  private readonly includeGuardNodeId: number | null;
+function defineValue(definition: Node): string {
+  const value = definition.childForFieldName('value')?.text ?? '';
+  // the grammar's macro-body token stops at `/*` but keeps a trailing `// comment`
+  return normaliseText(value.replace(COMMENT_OR_LITERAL, (text) => (text.startsWith('/') ? ' ' : text)));
+}
+
+/** A conditional or #define directive line (continuations included), found in the text. */
+interface Directive {
+  /** 0-based row of the `#` */
+  row: number;
+  /** `if`, `ifdef`, `elif`, `else`, `endif`, `define`, … */
+  keyword: string;
+  /** everything after the keyword, comments blanked */
+  rest: string;
+  /** offsets of the directive in the source */
+  start: number;
+  end: number;
+}
+
+const INDEXED_KEYWORDS = new Set([...Object.keys(BRANCH_ROLES), 'define']);
+
+/** Directive lines, and the source with comments blanked (offsets and rows unchanged). */
+function indexDirectives(source: string): { directives: Directive[]; blanked: string } {
+  // strings are kept: they cannot span lines, and matching them stops a `"/*"` from opening a comment
+  const blanked = source.replace(COMMENT_OR_LITERAL, (text) => (text.startsWith('/') ? text.replace(/[^\n]/g, ' ') : text));
+  const directives: Directive[] = [];
+  let row = 0;
+  let counted = 0;
+  for (const match of blanked.matchAll(DIRECTIVE_LINE)) {
+    const keyword = match[1] ?? '';
+    if (!INDEXED_KEYWORDS.has(keyword)) continue;
+    row += countNewlines(blanked, counted, match.index);
+    counted = match.index;
+    directives.push({ row, keyword, rest: match[2] ?? '', start: match.index, end: match.index + match[0].length });
+  }
+  return { directives, blanked };
+}
+
+function countNewlines(text: string, from: number, to: number): number {
+  let count = 0;
+  for (let at = text.indexOf('\n', from); at !== -1 && at < to; at = text.indexOf('\n', at + 1)) count++;
+  return count;
+}
+
+/**
+ * `#ifndef X` (or `#if !defined(X)`) + `#define X` as the first directives, its `#endif` the last,
+ * no `#else`, and nothing but comments outside.
+ */
+function findIncludeGuard(directives: readonly Directive[], blanked: string): { macro: string; row: number } | null {
+  const branches = directives.filter((directive) => directive.keyword !== 'define');
+  const opener = branches[0];
+  const firstDefine = directives[1];
+  if (opener === undefined || directives[0] !== opener || firstDefine?.keyword !== 'define') return null;
+  if (blanked.slice(0, opener.start).trim() !== '') return null;
+  const macro =
+    opener.keyword === 'ifndef'
+      ? /^\s*(\w+)\s*$/.exec(opener.rest)?.[1]
+      : opener.keyword === 'if'
+        ? /^\s*!\s*defined\s*(?:\(\s*(\w+)\s*\)|(\w+))\s*$/.exec(opener.rest)?.slice(1).find((name) => name !== undefined)
+        : undefined;
+  if (macro === undefined || /^\s*(\w+)/.exec(firstDefine.rest)?.[1] !== macro) return null;
+  let depth = 0;
+  for (const [index, directive] of branches.entries()) {
+    const role = BRANCH_ROLES[directive.keyword];
+    if (role === 'open') depth++;
+    else if (role === 'endif') depth--;
+    else if (depth === 1) return null;
+    if (depth === 0) {
+      const outside = blanked.slice(directive.end).trim() === '' && index === branches.length - 1;
+      return outside ? { macro, row: opener.row } : null;
+    }
+  }
+  return null;
+}
+
+/**
+ * True when the tree has a branch node on exactly the rows where the text has #if/#elif/#else, and
+ * every #if node ends on a real `#endif` row: then the tree's nesting is the preprocessor's.
+ */
+function treeMatchesDirectives(root: Node, directives: readonly Directive[]): boolean {
+  const expected = new Set<string>();
+  for (const directive of directives) {
+    const role = BRANCH_ROLES[directive.keyword];
+    if (role !== undefined) expected.add(`${directive.row}:${role}`);
+  }
+  let seen = 0;
+  for (const branch of root.descendantsOfType(BRANCH_NODES)) {
+    const role: BranchRole = branch.type === 'preproc_else' ? 'else' : branch.type.startsWith('preproc_elif') ? 'elif' : 'open';
+    if (!expected.has(`${branch.startPosition.row}:${role}`)) return false;
+    seen++;
+    if (role !== 'open') continue;
+    const endif = branch.lastChild;
+    if (endif === null || endif.type !== '#endif' || endif.isMissing) return false;
+    if (!expected.has(`${endif.startPosition.row}:endif`)) return false;
+    seen++;
+  }
+  return seen === expected.size;
+}
+
+/** Guards read from the tree: the conditional nodes among a node's ancestors. */
+class TreeGuards implements GuardSource {
   private readonly conditions = new Map<number, Guard>();
 
-  constructor(includeGuard: { node: Node; macro: string } | null) {
-    this.includeGuardMacro = includeGuard?.macro ?? null;
-    this.includeGuardNodeId = includeGuard?.node.id ?? null;
-  }
+  constructor(private readonly includeGuardRow: number | null) {}
 
   around(node: Node): Guard | null {
     const terms: Guard[] = [];
     let child = node;
     for (let parent = node.parent; parent !== null; child = parent, parent = parent.parent) {
-      if (!CONDITIONAL_NODES.has(parent.type) || parent.id === this.includeGuardNodeId) continue;
-      // code in the condition itself (only a stray match could be there) is not guarded by it
+      if (!CONDITIONAL_NODES.has(parent.type) || parent.startPosition.row === this.includeGuardRow) continue;
       if (isConditionPart(parent, child)) continue;
       const condition = this.condition(parent);
       // reached through `alternative`: we are in a later #elif/#else, so this branch was not taken
@@ -303,11 +402,134 @@ class GuardBuilder {
   private condition(conditional: Node): Guard {
     let condition = this.conditions.get(conditional.id);
     if (condition === undefined) {
-      condition = conditionOf(conditional) ?? { kind: 'unknown', text: '' };
+      condition = conditionOf(conditional);
       this.conditions.set(conditional.id, condition);
     }
     return condition;
   }
+}
+
+interface BranchFrame {
+  readonly previous: readonly Guard[];
+  readonly current: Guard | null;
+  readonly isIncludeGuard: boolean;
+}
+
+/** Guards read from directive lines, for files whose tree lost the preprocessor nesting. */
+class LineGuards implements GuardSource {
+  /** after directive i (sorted by row), the guard in force on the following lines */
+  private readonly rows: number[] = [];
+  private readonly guards: (Guard | null)[] = [];
+
+  constructor(directives: readonly Directive[], includeGuardRow: number | null, conditions: ConditionParser) {
+    const stack: BranchFrame[] = [];
+    for (const directive of directives) {
+      const role = BRANCH_ROLES[directive.keyword];
+      if (role === undefined) continue;
+      const top = stack.at(-1);
+      if (role === 'open') {
+        stack.push({ previous: [], current: conditions.directive(directive), isIncludeGuard: directive.row === includeGuardRow });
+      } else if (top === undefined) {
+        continue; // a stray #elif/#else/#endif: nothing to close
+      } else if (role === 'endif') {
+        stack.pop();
+      } else {
+        const previous = top.current === null ? top.previous : [...top.previous, top.current];
+        stack[stack.length - 1] = { ...top, previous, current: role === 'else' ? null : conditions.directive(directive) };
+      }
+      this.rows.push(directive.row);
+      this.guards.push(conjunction(stack.filter((frame) => !frame.isIncludeGuard).flatMap(frameTerms)));
+    }
+  }
+
+  around(node: Node): Guard | null {
+    const row = node.startPosition.row;
+    // the last directive above `row`
+    let low = 0;
+    let high = this.rows.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if ((this.rows[middle] ?? Infinity) < row) low = middle + 1;
+      else high = middle;
+    }
+    return low === 0 ? null : (this.guards[low - 1] ?? null);
+  }
+}
+
+function frameTerms(frame: BranchFrame): Guard[] {
+  const terms = frame.previous.map(negate);
+  if (frame.current !== null) terms.push(frame.current);
+  return terms;
+}
+
+/** Parses directive text on its own with the scanner's parser (the file's tree stays alive meanwhile). */
+class ConditionParser {
+  private readonly cache = new Map<string, Guard>();
+
+  constructor(private readonly parser: Parser) {}
+
+  /** The condition of an #if/#ifdef/#elif… line. */
+  directive(directive: Directive): Guard {
+    const text = normaliseText(directive.rest);
+    switch (directive.keyword) {
+      case 'ifdef':
+      case 'elifdef':
+        return { kind: 'defined', macro: text };
+      case 'ifndef':
+      case 'elifndef':
+        return negate({ kind: 'defined', macro: text });
+      default:
+        return this.expression(text);
+    }
+  }
+
+  private expression(text: string): Guard {
+    let guard = this.cache.get(text);
+    if (guard === undefined) {
+      guard = this.withTree(`#if ${text}\n#endif\n`, (root) => {
+        const condition = root.firstNamedChild?.type === 'preproc_if' ? root.firstNamedChild.childForFieldName('condition') : null;
+        return condition === null || condition.hasError ? { kind: 'unknown', text } : expressionToGuard(condition);
+      });
+      this.cache.set(text, guard);
+    }
+    return guard;
+  }
+
+  /** name and value of an object-like `#define`, null for a function-like one */
+  parseDefine(text: string): { name: string; value: string } | null {
+    return this.withTree(`${text}\n`, (root) => {
+      const definition = root.firstNamedChild;
+      const name = definition?.type === 'preproc_def' ? definition.childForFieldName('name') : null;
+      return definition == null || name === null ? null : { name: name.text, value: defineValue(definition) };
+    });
+  }
+
+  private withTree<T>(text: string, use: (root: Node) => T): T {
+    const tree = this.parser.parse(text);
+    if (tree === null) throw new Error('tree-sitter returned no tree');
+    try {
+      return use(tree.rootNode);
+    } finally {
+      tree.delete();
+    }
+  }
+}
+
+function isConditionPart(conditional: Node, child: Node): boolean {
+  const field = conditional.type === 'preproc_ifdef' || conditional.type === 'preproc_elifdef' ? 'name' : 'condition';
+  return conditional.childForFieldName(field)?.equals(child) ?? false;
+}
+
+/** The condition a conditional node tests (for #ifdef/#ifndef/#elifdef/#elifndef too). */
+function conditionOf(conditional: Node): Guard {
+  if (conditional.type === 'preproc_ifdef' || conditional.type === 'preproc_elifdef') {
+    const name = conditional.childForFieldName('name');
+    if (name === null) return { kind: 'unknown', text: normaliseText(conditional.text.split('\n', 1)[0] ?? '') };
+    const defined: Guard = { kind: 'defined', macro: name.text };
+    return conditional.child(0)?.type.endsWith('ndef') === true ? negate(defined) : defined;
+  }
+  const condition = conditional.childForFieldName('condition');
+  return condition === null ? { kind: 'unknown', text: '' } : expressionToGuard(condition);
 }
 
 /** `a && b && c` as a left-leaning chain; `#if 1` terms say nothing and are dropped. */
@@ -392,7 +614,7 @@ function parseCInteger(text: string): number | null {
   return Number(digits);
 }
 
-/** Joins continuation lines, drops comments' line structure and collapses whitespace. */
+/** Joins continuation lines and collapses whitespace. */
 function normaliseText(text: string): string {
   return text.replace(/\\\r?\n/g, ' ').replace(/\s+/g, ' ').trim();
 }

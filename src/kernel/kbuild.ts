@@ -36,7 +36,7 @@ function suffixCond(suffix: string): { eff: string; cond: Cond } | null {
   if (suffix === 'm') return { eff: 'y', cond: FALSE };
   let m = /^\$\(CONFIG_([A-Za-z0-9_]+)\)$/.exec(suffix);
   if (m) return { eff: 'y', cond: sym(m[1] as string, 'y') };
-  m = /^\$\(subst m,y,\$\(CONFIG_([A-Za-z0-9_]+)\)\)$/.exec(suffix);
+  m = /^\$\(SUBST_MY__([A-Za-z0-9_]+)\)$/.exec(suffix);
   if (m) return { eff: 'y', cond: sym(m[1] as string, 'set') };
   return null;
 }
@@ -127,7 +127,8 @@ export function parseMakefile(file: string, text: string, ctx: KbuildContext): M
   // a tab-led line is a recipe only after a rule; inside ifdef blocks it is an ordinary line
   let inRecipe = false;
   for (const rawLine of joinContinuations(text)) {
-    const line = stripComment(rawLine);
+    // `$(subst m,y,$(CONFIG_X))` (y or m builds it in) has blanks; give it a one-word form
+    const line = stripComment(rawLine).replace(/\$\(subst m,y,\$\(CONFIG_([A-Za-z0-9_]+)\)\)/g, '$$(SUBST_MY__$1)');
     const t = line.trim();
     if (/^\t/.test(rawLine) && inRecipe) continue;
     if (!t) continue;
@@ -167,7 +168,7 @@ export function parseMakefile(file: string, text: string, ctx: KbuildContext): M
     const op = m[2] as string;
     const rhs = m[3] as string;
     // split `prefix-suffix`: the suffix carries the condition
-    const dash = /^(.*?)-(y|m|objs|\$\(CONFIG_[A-Za-z0-9_]+\)|\$\(subst m,y,\$\(CONFIG_[A-Za-z0-9_]+\)\))$/.exec(lhs);
+    const dash = /^(.*?)-(y|m|objs|\$\(CONFIG_[A-Za-z0-9_]+\)|\$\(SUBST_MY__[A-Za-z0-9_]+\))$/.exec(lhs);
     let eff: string;
     let cond = blockCond();
     if (dash) {

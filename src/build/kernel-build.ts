@@ -1,0 +1,86 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * An out-of-tree kernel build (`make O=DIR`) from a given .config, with the full log kept and,
+ * on failure, the first compiler or linker error lines in the message.
+ */
+
+export class KernelBuildError extends Error {
+  constructor(
+    message: string,
+    readonly log: string,
+  ) {
+    super(message);
+    this.name = 'KernelBuildError';
+  }
+}
+
+export interface KernelBuildOptions {
+  tree: string;
+  arch: string;
+  config: string;
+  outDir: string;
+  /** make targets (default vmlinux) */
+  targets?: string[];
+  jobs?: number;
+  onLine?: (line: string) => void;
+}
+
+export interface KernelBuildResult {
+  outDir: string;
+  seconds: number;
+  log: string;
+  reused: boolean;
+}
+
+function firstErrors(log: string): string {
+  const lines = log.split('\n').filter((l) => /\berror\b|undefined reference|Error \d/.test(l));
+  return lines.slice(0, 5).join('\n');
+}
+
+/** Build; a finished build of the identical config in the same folder is reused. */
+export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuildResult> {
+  const { tree, arch, config, outDir } = opts;
+  const targets = opts.targets ?? ['vmlinux'];
+  mkdirSync(outDir, { recursive: true });
+  const stamp = join(outDir, '.ukl-trim-build');
+  const key = createHash('sha256').update(`${tree}\0${arch}\0${targets.join(' ')}\0${config}`).digest('hex');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === key) {
+    return { outDir, seconds: 0, log: join(outDir, 'build.log'), reused: true };
+  }
+  writeFileSync(join(outDir, '.config'), config);
+  const logPath = join(outDir, 'build.log');
+  const log = createWriteStream(logPath);
+  const t0 = performance.now();
+  const jobs = opts.jobs ?? availableParallelism();
+  const code = await new Promise<number>((resolve, reject) => {
+    const child = spawn('make', ['-C', tree, `O=${outDir}`, `ARCH=${arch}`, `-j${jobs}`, 'olddefconfig', ...targets], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let pending = '';
+    const onData = (b: Buffer): void => {
+      log.write(b);
+      if (!opts.onLine) return;
+      pending += b.toString('utf8');
+      const parts = pending.split('\n');
+      pending = parts.pop() ?? '';
+      for (const p of parts) opts.onLine(p);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', reject);
+    child.on('close', (c) => resolve(c ?? 1));
+  });
+  await new Promise<void>((r) => log.end(r));
+  const seconds = (performance.now() - t0) / 1000;
+  if (code !== 0) {
+    const text = readFileSync(logPath, 'utf8');
+    throw new KernelBuildError(`kernel build failed (log: ${logPath})\n${firstErrors(text)}`, logPath);
+  }
+  writeFileSync(stamp, key);
+  return { outDir, seconds, log: logPath, reused: false };
+}

@@ -1,0 +1,42 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildKernel } from '../../src/build/kernel-build.js';
+import { cacheHome, loadKconfig, tinyconfig } from '../../src/kconfig/load.js';
+import { mergeConfigFragments } from '../../src/kconfig/merge.js';
+import { kernelTreeForTests } from '../../src/kconfig/oracle.js';
+import { builtSyscallsFromSystemMap, deriveSyscallMap, enabledUnder, entrySymbolPresent } from '../../src/kernel/syscalls.js';
+
+/**
+ * Proof of the derived syscall map against real kernels: two x86_64 builds from the tree, one
+ * near tinyconfig and one with many syscall-gating options on, and their System.map
+ * (`T __x64_sys_X` built, `W` weak stub from sys_ni.c).
+ */
+const tree = kernelTreeForTests();
+const available = tree !== null || process.env.CI === 'true';
+
+describe.skipIf(!available)('syscall map vs System.map of built kernels (x86_64)', () => {
+  const configs: Record<string, (base: string) => string> = {
+    tiny: (base) => base,
+    'many-syscalls': (base) => mergeConfigFragments(base, [readFileSync('fixtures/kernel-configs/syscalls-many.config', 'utf8')]),
+  };
+  for (const [name, make] of Object.entries(configs)) {
+    it(`${name}: at least 345 of the table's entries agree`, async () => {
+      if (!tree) throw new Error('no kernel tree (UKL_TRIM_KERNEL)');
+      const loaded = loadKconfig({ tree, arch: 'x86_64' });
+      const config = loaded.kconfig.olddefconfig(make(tinyconfig(loaded)));
+      const build = await buildKernel({ tree, arch: 'x86_64', config, outDir: join(cacheHome(), 'e2e-kernels', name) });
+      const built = builtSyscallsFromSystemMap(readFileSync(join(build.outDir, 'System.map'), 'utf8'), 'x86_64');
+      const map = await deriveSyscallMap({ tree, arch: 'x86_64', kconfig: loaded.kconfig, kernelVersion: loaded.kbuild.kernelVersion });
+      // the build ran olddefconfig on our config: evaluate under what it actually used
+      const used = readFileSync(join(build.outDir, '.config'), 'utf8');
+      expect(used).toBe(config);
+      const m = enabledUnder(map, loaded.kconfig, used);
+      const disagree = m.syscalls.filter((s) => (built.get(s.entry ?? '') ?? false) !== entrySymbolPresent(loaded.kconfig, s));
+      const report = disagree.map((s) => `${s.name}: derived ${s.enabled} (${s.condition ?? 'always'}), System.map ${built.get(s.entry ?? '') ?? false}`);
+      console.log(`${name}: ${m.syscalls.length - disagree.length}/${m.syscalls.length} agree; build ${build.reused ? 'reused' : `${build.seconds.toFixed(0)} s`}${report.length ? `\n  ${report.join('\n  ')}` : ''}`);
+      expect(m.syscalls.length).toBe(347);
+      expect(m.syscalls.length - disagree.length).toBeGreaterThanOrEqual(345);
+    }, 3_600_000);
+  }
+});
