@@ -171,12 +171,7 @@ export class Evaluator {
   stringValue(sym: KSymbol): string {
     if (sym.type === 'bool' || sym.type === 'tristate') {
       const v = sym.currTri;
-      if (v === 0) return 'n';
-      if (v === 1) {
-        this.calcValue(this.modulesSym);
-        return this.modulesSym.currTri === 0 ? 'n' : 'm';
-      }
-      return 'y';
+      return v === 0 ? 'n' : v === 1 ? 'm' : 'y';
     }
     return sym.currVal ?? '';
   }
@@ -394,9 +389,9 @@ export class Evaluator {
       bound = p.range[1];
       if (val <= this.rangeVal(bound, base)) return;
     }
+    // the bound's text as written (0xFF stays 0xFF, 010 stays 010)
     this.calcValue(bound);
-    if (sym.type === 'int') sym.currVal = strtoll(bound.currVal ?? '', 10).toString();
-    else sym.currVal = `0x${cStrtol(bound.currVal ?? '', 16, false).value.toString(16)}`;
+    sym.currVal = bound.currVal;
   }
 
   /** Whether a string is a valid value for the symbol's type (.config syntax). */

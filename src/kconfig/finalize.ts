@@ -29,6 +29,36 @@ export class Finalizer {
     return menu.prompt ? [menu.prompt] : [];
   }
 
+  /** The property sanity warnings conf prints (types of defaults, selects, ranges). */
+  private checkProperties(sym: KSymbol): void {
+    const validNumber = (s2: KSymbol): boolean =>
+      s2.type === 'int' || s2.type === 'hex' || (s2.type === 'unknown' && s2.name !== null && validNumberText(sym, s2.name));
+    for (const p of sym.props) {
+      const at = { file: p.file, line: p.line, column: 0 };
+      if (p.type === 'default') {
+        const single = p.expr?.kind === 'symbol' ? p.expr.sym : null;
+        if ((sym.type === 'string' || sym.type === 'int' || sym.type === 'hex') && !single) {
+          this.diag.warn(`default for config symbol '${sym.name}' must be a single symbol`, at);
+        }
+        if (!single) continue;
+        if ((sym.type === 'hex' || sym.type === 'int') && !validNumber(single)) this.diag.warn(`'${sym.name}': number is invalid`, at);
+        if (sym.isChoice && single.owningChoice() !== sym) {
+          this.diag.warn(`choice default symbol '${single.name}' is not contained in the choice`, at);
+        }
+      } else if (p.type === 'select' || p.type === 'imply') {
+        const target = p.expr?.kind === 'symbol' ? p.expr.sym : null;
+        if (sym.type !== 'bool' && sym.type !== 'tristate') {
+          this.diag.warn(`config symbol '${sym.name}' uses ${p.type}, but is not bool or tristate`, at);
+        } else if (target && target.type !== 'unknown' && target.type !== 'bool' && target.type !== 'tristate') {
+          this.diag.warn(`'${target.name}' has wrong type. '${p.type}' only accept arguments of bool and tristate type`, at);
+        }
+      } else if (p.type === 'range' && p.range) {
+        if (sym.type !== 'int' && sym.type !== 'hex') this.diag.warn('range is only allowed for int or hex symbols', at);
+        if (!validNumber(p.range[0]) || !validNumber(p.range[1])) this.diag.warn('range is invalid', at);
+      }
+    }
+  }
+
   finalize(parent: MenuNode): void {
     const k = this.k;
     const sym = parent.sym;
@@ -126,6 +156,7 @@ export class Finalizer {
     if (sym && !(sym.flags & F.WARNED)) {
       if (sym.type === 'unknown') this.diag.warn('config symbol defined without type', { file: parent.file, line: parent.line, column: 0 });
       if (sym.isChoice && !parent.prompt) this.diag.warn('choice must have a prompt', { file: parent.file, line: parent.line, column: 0 });
+      this.checkProperties(sym);
       sym.flags |= F.WARNED;
     }
 
@@ -133,5 +164,22 @@ export class Finalizer {
     if (sym && !(sym.flags & F.OPTIONAL) && parent.prompt) {
       sym.revDep.expr = exprOr(sym.revDep.expr, exprAnd(parent.prompt.visibleExpr, { kind: 'symbol', sym: k.mod }));
     }
+  }
+}
+
+/** `.config` syntax of a number for the symbol's type (conf's sym_string_valid for int/hex). */
+function validNumberText(sym: KSymbol, str: string): boolean {
+  switch (sym.type) {
+    case 'int':
+      return /^-?(0|[1-9][0-9]*)$/.test(str);
+    case 'hex':
+      return /^(0[xX])?[0-9a-fA-F]+$/.test(str);
+    case 'string':
+      return true;
+    case 'bool':
+    case 'tristate':
+      return /^[yYmMnN]/.test(str);
+    default:
+      return false;
   }
 }

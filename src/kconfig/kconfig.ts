@@ -8,7 +8,7 @@ import { Lexer, type FileReader } from './lexer.js';
 import { F, type Expr, type KSymbol, type MenuNode, type Tristate } from './model.js';
 import { Parser } from './parser.js';
 import { Preprocessor } from './preprocess.js';
-import { readConfig, readConfigSimple, writeAutoconf, writeConfig, writeDefconfig, type AutoconfOutputs } from './confdata.js';
+import { menuIsVisible, readConfig, readConfigSimple, writeAutoconf, writeConfig, writeDefconfig, type AutoconfOutputs } from './confdata.js';
 import type { ShellProvider } from './shell.js';
 import { SymbolTable } from './symtab.js';
 import { checkDependencyLoops } from './deps.js';
@@ -208,8 +208,43 @@ export class Kconfig {
   syncconfig(config: string | null, fallback?: { name: string; text: string } | null): { config: string } & AutoconfOutputs {
     this.reset();
     this.loadForUpdate(config, fallback);
+    this.answerNewSymbols();
     const text = writeConfig(this.ev, this.mainmenu, this.prefix);
     return { config: text, ...writeAutoconf(this.ev, this.mainmenu, this.prefix) };
+  }
+
+  /**
+   * syncconfig asks about every visible, changeable symbol that has no value yet; without a
+   * terminal the answer is the current value, which then becomes a user value (a hex value
+   * gains its `0x` on the way). Repeated until nothing new appears, like conf's restart loop.
+   */
+  private answerNewSymbols(): void {
+    const ev = this.ev;
+    const done = new Set<KSymbol>();
+    for (let round = 0; round < 100; round++) {
+      let asked = false;
+      const visit = (menu: MenuNode): void => {
+        if (menu !== this.root && !menuIsVisible(ev, menu)) return;
+        const sym = menu.sym;
+        if (sym && !sym.hasUserValue && !done.has(sym)) {
+          ev.calcValue(sym);
+          if (sym.isChoice) {
+            if (sym.currTri === 2 && sym.currChoice) {
+              done.add(sym);
+              if (this.setValue(sym.currChoice.name as string, 'y')) asked = true;
+            }
+          } else if (ev.isChangeable(sym)) {
+            done.add(sym);
+            const cur = ev.stringValue(sym);
+            const v = sym.type === 'hex' && !/^0[xX]/.test(cur) ? `0x${cur}` : cur;
+            if (this.setValue(sym.name as string, v)) asked = true;
+          }
+        }
+        for (let c = menu.list; c; c = c.next) visit(c);
+      };
+      visit(this.root);
+      if (!asked) break;
+    }
   }
 
   /** `conf_set_all_new_symbols` */

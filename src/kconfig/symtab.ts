@@ -33,6 +33,8 @@ export class SymbolTable {
   constructor() {
     const mk = (name: string, tri: 0 | 1 | 2): KSymbol => {
       const s = new KSymbol(name, F.CONST | F.VALID, -1);
+      // y/m/n are tristate constants: comparisons with them are numeric (n < m < y)
+      s.type = 'tristate';
       s.currVal = name;
       s.currTri = tri;
       return s;

@@ -88,11 +88,11 @@ const WORTH_PARSING = /SYSCALL_DEFINE|COND_SYSCALL|#[ \t]*define\b|#[ \t]*includ
 const SYSCALL_MACRO = /\b(COMPAT_)?SYSCALL_DEFINE[0-6](?=\s*\(\s*([A-Za-z_]\w*))/g;
 const COND_SYSCALL_CALL = /\bCOND_SYSCALL(_COMPAT)?(?=\s*\(\s*([A-Za-z_]\w*)\s*\))/g;
 const C_FILE_INCLUDE = /^[ \t]*#[ \t]*include[ \t]*("([^"\n]+\.c)")/gm;
-
-// Comments and string/char literals, which are blanked before looking for directive lines.
-const COMMENT_OR_LITERAL = /\/\*[\s\S]*?(?:\*\/|$)|\/\/(?:[^\n\\]|\\[\s\S])*|"(?:[^"\\\n]|\\[\s\S])*"|'(?:[^'\\\n]|\\[\s\S])*'/g;
-// A directive with its continuation lines; group 1 is the keyword, group 2 the rest.
-const DIRECTIVE_LINE = /^[ \t]*#[ \t]*([a-z]+)\b((?:[^\n\\]|\\[\s\S])*)/gm;
+// A conditional or #define line with its continuation lines: group 1 the keyword, group 2 the rest.
+const DIRECTIVE_LINE = /^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|elifdef|elifndef|else|endif|define)\b((?:[^\n\\]|\\[\s\S])*)/gm;
+const COMMENT = /\/\*[\s\S]*?\*\/|\/\/[^\n]*/g;
+// A trailing `// comment`; string and char literals are matched too so that `"http://"` stays intact.
+const LINE_COMMENT_OUTSIDE_LITERALS = /"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|\/\/.*$/gm;
 
 const CONFIG_TESTS: Readonly<Record<string, Extract<Guard, { kind: 'config' }>['test']>> = {
   IS_ENABLED: 'enabled',
@@ -105,7 +105,6 @@ const COMPARISON_OPERATORS = new Set(['==', '!=', '<', '<=', '>', '>=']);
 
 /** Nodes whose own condition applies to their body; `alternative` holds the next #elif/#else. */
 const CONDITIONAL_NODES = new Set(['preproc_if', 'preproc_ifdef', 'preproc_elif', 'preproc_elifdef']);
-const BRANCH_NODES = [...CONDITIONAL_NODES, 'preproc_else'];
 
 /** Where a macro name can sit while still being part of a directive rather than a use in code. */
 const DIRECTIVE_NODES = new Set(['preproc_def', 'preproc_function_def', 'preproc_params', 'preproc_defined', 'preproc_call', 'preproc_include']);
@@ -123,20 +122,30 @@ const BRANCH_ROLES: Readonly<Record<string, BranchRole>> = {
   endif: 'endif',
 };
 
-let runtimeReady: Promise<Language> | undefined;
+/** The node types tree-sitter-c gives a directive token's parent when it understood the directive. */
+const BRANCH_OWNERS: Readonly<Record<BranchRole, readonly string[]>> = {
+  open: ['preproc_if', 'preproc_ifdef'],
+  elif: ['preproc_elif', 'preproc_elifdef'],
+  else: ['preproc_else'],
+  endif: ['preproc_if', 'preproc_ifdef'],
+};
+
+let languageLoading: Promise<Language> | undefined;
 
 /** The WASM runtime and the C grammar are loaded once per process and shared by every scanner. */
 function loadCLanguage(): Promise<Language> {
-  runtimeReady ??= (async () => {
-    await Parser.init();
-    const wasmPath = createRequire(import.meta.url).resolve('tree-sitter-c/tree-sitter-c.wasm');
-    return Language.load(wasmPath);
-  })();
-  // a failed load should not poison later attempts
-  runtimeReady.catch(() => {
-    runtimeReady = undefined;
-  });
-  return runtimeReady;
+  if (languageLoading === undefined) {
+    languageLoading = (async () => {
+      await Parser.init();
+      const wasmPath = createRequire(import.meta.url).resolve('tree-sitter-c/tree-sitter-c.wasm');
+      return Language.load(wasmPath);
+    })();
+    // a failed load should not poison later attempts
+    languageLoading.catch(() => {
+      languageLoading = undefined;
+    });
+  }
+  return languageLoading;
 }
 
 export async function createCScanner(): Promise<CScanner> {
@@ -174,19 +183,17 @@ function scanSource(parser: Parser, source: string): CSourceScan {
   if (tree === null) throw new Error('tree-sitter returned no tree');
   try {
     const root = tree.rootNode;
-    const { directives, blanked } = indexDirectives(source);
-    const includeGuard = findIncludeGuard(directives, blanked);
+    const directives = findDirectives(source, root);
+    const includeGuard = findIncludeGuard(source, directives);
     result.includeGuard = includeGuard?.macro ?? null;
-    const conditions = new ConditionParser(parser);
+    const snippets = new SnippetParser(parser);
     // Preprocessing happens before C parsing, and tree-sitter's C grammar only knows conditionals
-    // at places where declarations or statements may stand (not in initialisers, not around
-    // unbalanced braces or assembler). When its conditional nodes don't sit exactly on the
-    // directive lines, the nesting is taken from the directive lines instead.
-    const consistent = process.env.FORCE_LINES ? false : treeMatchesDirectives(root, directives);
-    if (!consistent) (globalThis as any).__fallbacks = ((globalThis as any).__fallbacks ?? 0) + 1;
-    const guards: GuardSource = consistent
+    // where a declaration or statement may stand (not inside initialisers, not around unbalanced
+    // braces or assembler). When its conditional nodes don't own exactly the directive lines, the
+    // nesting is taken from the directive lines instead.
+    const guards: GuardSource = treeOwnsDirectives(directives)
       ? new TreeGuards(includeGuard?.row ?? null)
-      : new LineGuards(directives, includeGuard?.row ?? null, conditions);
+      : new LineGuards(directives, includeGuard?.row ?? null, snippets);
 
     // Sites are found in the text (cheap, and immune to how error recovery shaped the tree), then
     // confirmed in the tree: a hit in a comment, a string or a macro definition is not an
@@ -220,11 +227,20 @@ function scanSource(parser: Parser, source: string): CSourceScan {
       result.cIncludes.push({ path, line: include.startPosition.row + 1, guard: guards.around(include) });
     }
 
-    if (directives.some((directive) => directive.keyword === 'define')) {
-      result.defines = collectDefines(root, source, directives, guards, conditions);
+    for (const directive of directives) {
+      if (directive.keyword !== 'define') continue;
+      const owner = directive.token.parent;
+      // a #define where the C grammar doesn't expect one (in an initialiser or enum, after an
+      // unterminated macro call) ends up in an ERROR node: parse its line on its own
+      const parsed =
+        owner?.type === 'preproc_def' || owner?.type === 'preproc_function_def'
+          ? objectLikeDefine(owner)
+          : snippets.define(source.slice(directive.start, directive.end));
+      if (parsed === null) continue;
+      result.defines.push({ ...parsed, line: directive.row + 1, guard: guards.around(directive.token) });
     }
 
-    result.errors = root.hasError ? root.descendantsOfType('ERROR').length : 0;
+    result.errors = countErrors(root);
     return result;
   } finally {
     tree.delete();
@@ -251,38 +267,21 @@ function enclosingOfType(node: Node | null, type: string, maxSteps: number): Nod
   return null;
 }
 
-/**
- * Object-like #defines. The tree has most of them; a #define in a spot the C grammar doesn't expect
- * (inside an initialiser or enum, after an unterminated macro call) is lost in an ERROR node, so
- * directive lines the tree has no node for are parsed on their own.
- */
-function collectDefines(root: Node, source: string, directives: readonly Directive[], guards: GuardSource, conditions: ConditionParser): CDefine[] {
-  const defines: CDefine[] = [];
-  const rowsInTree = new Set<number>();
-  for (const definition of root.descendantsOfType(['preproc_def', 'preproc_function_def'])) {
-    const row = definition.startPosition.row;
-    rowsInTree.add(row);
-    if (definition.type !== 'preproc_def') continue;
-    const name = definition.childForFieldName('name');
-    if (name === null) continue;
-    defines.push({ name: name.text, value: defineValue(definition), line: row + 1, guard: guards.around(definition) });
-  }
-  const missed = directives.filter((directive) => directive.keyword === 'define' && !rowsInTree.has(directive.row));
-  if (missed.length === 0) return defines;
-  for (const directive of missed) {
-    const parsed = conditions.parseDefine(source.slice(directive.start, directive.end));
-    // whatever token the tree has at the `#` still lies inside every enclosing conditional node
-    const hash = source.indexOf('#', directive.start);
-    const token = root.descendantForIndex(hash, hash + 1);
-    if (parsed !== null && token !== null) defines.push({ ...parsed, line: directive.row + 1, guard: guards.around(token) });
-  }
-  return defines.sort((a, b) => a.line - b.line);
+/** ERROR nodes, visiting only subtrees that have one (a full walk costs as much as a tenth of the parse). */
+function countErrors(node: Node): number {
+  if (!node.hasError) return 0;
+  let count = node.isError ? 1 : 0;
+  for (const child of node.children) count += countErrors(child);
+  return count;
 }
 
-function defineValue(definition: Node): string {
+function objectLikeDefine(definition: Node): { name: string; value: string } | null {
+  if (definition.type !== 'preproc_def') return null;
+  const name = definition.childForFieldName('name');
+  if (name === null) return null;
+  // the grammar's macro-body token stops before `/*` but keeps a trailing `// comment`
   const value = definition.childForFieldName('value')?.text ?? '';
-  // the grammar's macro-body token stops at `/*` but keeps a trailing `// comment`
-  return normaliseText(value.replace(COMMENT_OR_LITERAL, (text) => (text.startsWith('/') ? ' ' : text)));
+  return { name: name.text, value: normaliseText(value.replace(LINE_COMMENT_OUTSIDE_LITERALS, (text) => (text.startsWith('//') ? '' : text))) };
 }
 
 /** A conditional or #define directive line (continuations included), found in the text. */
@@ -291,91 +290,86 @@ interface Directive {
   row: number;
   /** `if`, `ifdef`, `elif`, `else`, `endif`, `define`, … */
   keyword: string;
-  /** everything after the keyword, comments blanked */
+  /** everything after the keyword, comments included */
   rest: string;
-  /** offsets of the directive in the source */
+  /** offsets of the directive line in the source */
   start: number;
   end: number;
+  /** the tree's token at the `#` (e.g. `#ifdef`, or whatever error recovery made of it) */
+  token: Node;
 }
 
-const INDEXED_KEYWORDS = new Set([...Object.keys(BRANCH_ROLES), 'define']);
-
-/** Directive lines, and the source with comments blanked (offsets and rows unchanged). */
-function indexDirectives(source: string): { directives: Directive[]; blanked: string } {
-  // strings are kept: they cannot span lines, and matching them stops a `"/*"` from opening a comment
-  const blanked = source.replace(COMMENT_OR_LITERAL, (text) => (text.startsWith('/') ? text.replace(/[^\n]/g, ' ') : text));
+/** Conditional and #define lines; a `#` line inside a comment is not a directive, and the tree knows comments. */
+function findDirectives(source: string, root: Node): Directive[] {
   const directives: Directive[] = [];
-  let row = 0;
-  let counted = 0;
-  for (const match of blanked.matchAll(DIRECTIVE_LINE)) {
-    const keyword = match[1] ?? '';
-    if (!INDEXED_KEYWORDS.has(keyword)) continue;
-    row += countNewlines(blanked, counted, match.index);
-    counted = match.index;
-    directives.push({ row, keyword, rest: match[2] ?? '', start: match.index, end: match.index + match[0].length });
+  for (const match of source.matchAll(DIRECTIVE_LINE)) {
+    const hash = source.indexOf('#', match.index);
+    const token = root.descendantForIndex(hash, hash + 1);
+    // (a `#` starting a continuation line of a macro body is no directive either)
+    if (token === null || token.type === 'comment' || token.type === 'preproc_arg') continue;
+    directives.push({
+      row: token.startPosition.row,
+      keyword: match[1] ?? '',
+      rest: match[2] ?? '',
+      start: match.index,
+      end: match.index + match[0].length,
+      token,
+    });
   }
-  return { directives, blanked };
-}
-
-function countNewlines(text: string, from: number, to: number): number {
-  let count = 0;
-  for (let at = text.indexOf('\n', from); at !== -1 && at < to; at = text.indexOf('\n', at + 1)) count++;
-  return count;
+  return directives;
 }
 
 /**
  * `#ifndef X` (or `#if !defined(X)`) + `#define X` as the first directives, its `#endif` the last,
  * no `#else`, and nothing but comments outside.
  */
-function findIncludeGuard(directives: readonly Directive[], blanked: string): { macro: string; row: number } | null {
-  const branches = directives.filter((directive) => directive.keyword !== 'define');
-  const opener = branches[0];
+function findIncludeGuard(source: string, directives: readonly Directive[]): { macro: string; row: number } | null {
+  const opener = directives[0];
   const firstDefine = directives[1];
-  if (opener === undefined || directives[0] !== opener || firstDefine?.keyword !== 'define') return null;
-  if (blanked.slice(0, opener.start).trim() !== '') return null;
-  const macro =
-    opener.keyword === 'ifndef'
-      ? /^\s*(\w+)\s*$/.exec(opener.rest)?.[1]
-      : opener.keyword === 'if'
-        ? /^\s*!\s*defined\s*(?:\(\s*(\w+)\s*\)|(\w+))\s*$/.exec(opener.rest)?.slice(1).find((name) => name !== undefined)
-        : undefined;
+  if (opener === undefined || firstDefine?.keyword !== 'define') return null;
+  const macro = includeGuardMacro(opener);
   if (macro === undefined || /^\s*(\w+)/.exec(firstDefine.rest)?.[1] !== macro) return null;
+  if (!onlyComments(source.slice(0, opener.start))) return null;
   let depth = 0;
-  for (const [index, directive] of branches.entries()) {
+  for (const directive of directives) {
     const role = BRANCH_ROLES[directive.keyword];
     if (role === 'open') depth++;
     else if (role === 'endif') depth--;
-    else if (depth === 1) return null;
-    if (depth === 0) {
-      const outside = blanked.slice(directive.end).trim() === '' && index === branches.length - 1;
-      return outside ? { macro, row: opener.row } : null;
+    else if (role !== undefined && depth === 1) return null;
+    if (depth === 0 && role !== undefined) {
+      const last = directive === directives.at(-1);
+      return last && onlyComments(source.slice(directive.end)) ? { macro, row: opener.row } : null;
     }
   }
   return null;
 }
 
+function onlyComments(text: string): boolean {
+  return text.replace(COMMENT, '').trim() === '';
+}
+
+function includeGuardMacro(opener: Directive): string | undefined {
+  if (opener.keyword === 'ifndef') return /^\s*(\w+)/.exec(opener.rest)?.[1];
+  if (opener.keyword !== 'if') return undefined;
+  const negatedDefined = /^\s*!\s*defined\s*(?:\(\s*(\w+)\s*\)|(\w+))\s*(?:\/\*.*\*\/\s*)?$/.exec(opener.rest);
+  return negatedDefined?.[1] ?? negatedDefined?.[2];
+}
+
 /**
- * True when the tree has a branch node on exactly the rows where the text has #if/#elif/#else, and
- * every #if node ends on a real `#endif` row: then the tree's nesting is the preprocessor's.
+ * True when every conditional directive line is a token of the matching tree-sitter node, and each
+ * `#endif` closes the node opened by its own `#if`: then the tree nests code as the preprocessor does.
  */
-function treeMatchesDirectives(root: Node, directives: readonly Directive[]): boolean {
-  const expected = new Set<string>();
+function treeOwnsDirectives(directives: readonly Directive[]): boolean {
+  const openRows: number[] = [];
   for (const directive of directives) {
     const role = BRANCH_ROLES[directive.keyword];
-    if (role !== undefined) expected.add(`${directive.row}:${role}`);
+    if (role === undefined) continue;
+    const owner = directive.token.parent;
+    if (directive.token.type !== `#${directive.keyword}` || owner === null || !BRANCH_OWNERS[role].includes(owner.type)) return false;
+    if (role === 'open') openRows.push(directive.row);
+    if (role === 'endif' && owner.startPosition.row !== openRows.pop()) return false;
   }
-  let seen = 0;
-  for (const branch of root.descendantsOfType(BRANCH_NODES)) {
-    const role: BranchRole = branch.type === 'preproc_else' ? 'else' : branch.type.startsWith('preproc_elif') ? 'elif' : 'open';
-    if (!expected.has(`${branch.startPosition.row}:${role}`)) return false;
-    seen++;
-    if (role !== 'open') continue;
-    const endif = branch.lastChild;
-    if (endif === null || endif.type !== '#endif' || endif.isMissing) return false;
-    if (!expected.has(`${endif.startPosition.row}:endif`)) return false;
-    seen++;
-  }
-  return seen === expected.size;
+  return openRows.length === 0;
 }
 
 /** Guards read from the tree: the conditional nodes among a node's ancestors. */
@@ -410,32 +404,34 @@ class TreeGuards implements GuardSource {
 }
 
 interface BranchFrame {
+  /** conditions of the earlier branches of this #if chain, which were not taken */
   readonly previous: readonly Guard[];
+  /** this branch's own condition; null in #else */
   readonly current: Guard | null;
   readonly isIncludeGuard: boolean;
 }
 
 /** Guards read from directive lines, for files whose tree lost the preprocessor nesting. */
 class LineGuards implements GuardSource {
-  /** after directive i (sorted by row), the guard in force on the following lines */
+  /** rows of the conditional directives, and the guard in force on the lines after each */
   private readonly rows: number[] = [];
   private readonly guards: (Guard | null)[] = [];
 
-  constructor(directives: readonly Directive[], includeGuardRow: number | null, conditions: ConditionParser) {
+  constructor(directives: readonly Directive[], includeGuardRow: number | null, snippets: SnippetParser) {
     const stack: BranchFrame[] = [];
     for (const directive of directives) {
       const role = BRANCH_ROLES[directive.keyword];
       if (role === undefined) continue;
       const top = stack.at(-1);
       if (role === 'open') {
-        stack.push({ previous: [], current: conditions.directive(directive), isIncludeGuard: directive.row === includeGuardRow });
+        stack.push({ previous: [], current: conditionFor(directive, snippets), isIncludeGuard: directive.row === includeGuardRow });
       } else if (top === undefined) {
         continue; // a stray #elif/#else/#endif: nothing to close
       } else if (role === 'endif') {
         stack.pop();
       } else {
         const previous = top.current === null ? top.previous : [...top.previous, top.current];
-        stack[stack.length - 1] = { ...top, previous, current: role === 'else' ? null : conditions.directive(directive) };
+        stack[stack.length - 1] = { ...top, previous, current: role === 'else' ? null : conditionFor(directive, snippets) };
       }
       this.rows.push(directive.row);
       this.guards.push(conjunction(stack.filter((frame) => !frame.isIncludeGuard).flatMap(frameTerms)));
@@ -444,7 +440,7 @@ class LineGuards implements GuardSource {
 
   around(node: Node): Guard | null {
     const row = node.startPosition.row;
-    // the last directive above `row`
+    // binary search for the last directive above `row`
     let low = 0;
     let high = this.rows.length;
     while (low < high) {
@@ -456,51 +452,51 @@ class LineGuards implements GuardSource {
   }
 }
 
+/** From the tree's node when it parsed this directive, else from the directive's text alone. */
+function conditionFor(directive: Directive, snippets: SnippetParser): Guard {
+  const owner = directive.token.parent;
+  const understood = owner !== null && CONDITIONAL_NODES.has(owner.type) && directive.token.type === `#${directive.keyword}`;
+  return understood ? conditionOf(owner) : snippets.condition(directive);
+}
+
 function frameTerms(frame: BranchFrame): Guard[] {
   const terms = frame.previous.map(negate);
   if (frame.current !== null) terms.push(frame.current);
   return terms;
 }
 
-/** Parses directive text on its own with the scanner's parser (the file's tree stays alive meanwhile). */
-class ConditionParser {
-  private readonly cache = new Map<string, Guard>();
+/** Parses a directive's text on its own with the scanner's parser (the file's tree stays alive meanwhile). */
+class SnippetParser {
+  private readonly conditions = new Map<string, Guard>();
 
   constructor(private readonly parser: Parser) {}
 
   /** The condition of an #if/#ifdef/#elif… line. */
-  directive(directive: Directive): Guard {
-    const text = normaliseText(directive.rest);
-    switch (directive.keyword) {
-      case 'ifdef':
-      case 'elifdef':
-        return { kind: 'defined', macro: text };
-      case 'ifndef':
-      case 'elifndef':
-        return negate({ kind: 'defined', macro: text });
-      default:
-        return this.expression(text);
+  condition(directive: Directive): Guard {
+    if (directive.keyword.endsWith('def')) {
+      const name = /^\s*(\w+)/.exec(directive.rest)?.[1];
+      if (name === undefined) return { kind: 'unknown', text: normaliseText(directive.rest) };
+      const defined: Guard = { kind: 'defined', macro: name };
+      return directive.keyword.endsWith('ndef') ? negate(defined) : defined;
     }
-  }
-
-  private expression(text: string): Guard {
-    let guard = this.cache.get(text);
+    const text = normaliseText(directive.rest);
+    let guard = this.conditions.get(text);
     if (guard === undefined) {
       guard = this.withTree(`#if ${text}\n#endif\n`, (root) => {
-        const condition = root.firstNamedChild?.type === 'preproc_if' ? root.firstNamedChild.childForFieldName('condition') : null;
+        const opener = root.firstNamedChild;
+        const condition = opener?.type === 'preproc_if' ? opener.childForFieldName('condition') : null;
         return condition === null || condition.hasError ? { kind: 'unknown', text } : expressionToGuard(condition);
       });
-      this.cache.set(text, guard);
+      this.conditions.set(text, guard);
     }
     return guard;
   }
 
-  /** name and value of an object-like `#define`, null for a function-like one */
-  parseDefine(text: string): { name: string; value: string } | null {
+  /** Name and value of an object-like `#define` line; null for a function-like one. */
+  define(text: string): { name: string; value: string } | null {
     return this.withTree(`${text}\n`, (root) => {
       const definition = root.firstNamedChild;
-      const name = definition?.type === 'preproc_def' ? definition.childForFieldName('name') : null;
-      return definition == null || name === null ? null : { name: name.text, value: defineValue(definition) };
+      return definition === null ? null : objectLikeDefine(definition);
     });
   }
 
