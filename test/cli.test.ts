@@ -1,0 +1,120 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../src/cli/main.js';
+import type { CliIO } from '../src/cli/common.js';
+import { SyscallMapSchema } from '../src/kernel/syscalls.js';
+
+const mini = resolve('fixtures/kernel-mini');
+const bad = resolve('fixtures/kernel-bad');
+
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIO = { out: (l) => out.push(l), err: (l) => err.push(l), info: (l) => err.push(l), isTTY: false };
+  const cache = mkdtempSync(join(tmpdir(), 'ukl-cli-cache-'));
+  const prev = process.env.XDG_CACHE_HOME;
+  process.env.XDG_CACHE_HOME = cache;
+  try {
+    const code = await main(args, io);
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    if (prev === undefined) delete process.env.XDG_CACHE_HOME;
+    else process.env.XDG_CACHE_HOME = prev;
+  }
+}
+
+describe('ukl-trim conf', () => {
+  it('writes a .config, keeps the previous one as .config.old, and leaves an unchanged file alone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ukl-cli-'));
+    const out = join(dir, '.config');
+    expect((await run(['conf', '--kernel', mini, '--arch', 'x86_64', '--alldefconfig', '--out', out])).code).toBe(0);
+    const first = readFileSync(out, 'utf8');
+    expect(first).toMatch(/^#\n# Automatically generated file; DO NOT EDIT.\n# Mini x86_64\n#\n/);
+    expect((await run(['conf', '--kernel', mini, '--arch', 'x86_64', '--allyesconfig', '--out', out])).code).toBe(0);
+    expect(readFileSync(`${out}.old`, 'utf8')).toBe(first);
+    const again = await run(['conf', '--kernel', mini, '--arch', 'x86_64', '--olddefconfig', '--out', out]);
+    expect(again.code).toBe(0);
+    expect(again.err).toMatch(/No change to/);
+  });
+
+  it('savedefconfig and defconfig FILE round trip', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ukl-cli-'));
+    const cfg = join(dir, '.config');
+    const min = join(dir, 'min');
+    await run(['conf', '--kernel', mini, '--arch', 'x86_64', '--allyesconfig', '--out', cfg]);
+    expect((await run(['conf', '--kernel', mini, '--arch', 'x86_64', '--savedefconfig', min, '--config', cfg])).code).toBe(0);
+    const back = join(dir, 'back');
+    expect((await run(['conf', '--kernel', mini, '--arch', 'x86_64', '--defconfig', min, '--out', back])).code).toBe(0);
+    expect(readFileSync(back, 'utf8')).toBe(readFileSync(cfg, 'utf8'));
+  });
+
+  it('syncconfig writes auto.conf and autoconf.h next to the output', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ukl-cli-'));
+    const r = await run(['conf', '--kernel', mini, '--arch', 'x86_64', '--syncconfig', '--out', join(dir, '.config')]);
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(dir, 'include/config/auto.conf'), 'utf8')).toMatch(/CONFIG_64BIT=y/);
+    expect(readFileSync(join(dir, 'include/generated/autoconf.h'), 'utf8')).toMatch(/#define CONFIG_64BIT 1/);
+  });
+
+  it('explains a symbol', async () => {
+    const r = await run(['conf', '--kernel', mini, '--arch', 'x86_64', '--explain', 'X86_32', '--config', '/nonexistent']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/X86_32 \(bool\) = n/);
+  });
+
+  it('bad input: one line with file:line, exit 2, nothing written', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ukl-cli-'));
+    const out = join(dir, '.config');
+    const r = await run(['conf', '--kernel', bad, '--arch', 'x86_64', '--alldefconfig', '--out', out]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^Kconfig:5:\d+: error: /);
+    expect(r.err).not.toMatch(/\n\s+at /);
+    expect(existsSync(out)).toBe(false);
+    expect((await run(['conf', '--kernel', mini, '--arch', 'nosuch', '--alldefconfig', '--out', out])).err).toMatch(/unknown architecture 'nosuch'/);
+    expect((await run(['conf', '--kernel', mini, '--alldefconfig'])).code).toBe(2);
+    expect((await run(['conf', '--kernel', mini, '--arch', 'x86_64'])).code).toBe(2);
+    expect((await run(['conf', '--kernel', mini, '--arch', 'x86_64', '--defconfig', join(dir, 'missing'), '--out', out])).code).toBe(2);
+    expect((await run(['conf', '--kernel', join(dir, 'nope'), '--arch', 'x86_64', '--alldefconfig'])).code).toBe(2);
+    expect((await run(['conf', '--bogus'])).code).toBe(2);
+    expect((await run(['frobnicate'])).code).toBe(2);
+  });
+
+  it('a damaged .config gives warnings, not a failure', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ukl-cli-'));
+    const cfg = join(dir, '.config');
+    writeFileSync(cfg, 'CONFIG_EPOLL=maybe\ngarbage line\nCONFIG_MMU=y\nCONFIG_NET="unterminated\n# CONFIG_SYSVIPC is');
+    const r = await run(['conf', '--kernel', mini, '--arch', 'x86_64', '--olddefconfig', '--out', cfg]);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/symbol value 'maybe' invalid for EPOLL/);
+    expect(r.err).toMatch(/unexpected data: garbage line/);
+  });
+});
+
+describe('ukl-trim syscalls', () => {
+  it('prints the map as JSON that the exported schema accepts, with enabled under --config', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ukl-cli-'));
+    const cfg = join(dir, '.config');
+    writeFileSync(cfg, 'CONFIG_EPOLL=y\n');
+    const r = await run(['syscalls', '--kernel', mini, '--config', cfg, '--json', '--no-cache']);
+    expect(r.code).toBe(0);
+    const map = SyscallMapSchema.parse(JSON.parse(r.out));
+    expect(map.syscalls.find((s) => s.name === 'epoll_wait')).toMatchObject({ nr: 1, entry: 'sys_epoll_wait', condition: 'EPOLL', enabled: true, sites: ['fs/eventpoll.c:1'] });
+    expect(map.syscalls.find((s) => s.name === 'socket')?.enabled).toBe(false);
+  });
+
+  it('reports an unsupported arch and a tree without a table as bad input', async () => {
+    expect((await run(['syscalls', '--kernel', mini, '--arch', 'arm64'])).code).toBe(2);
+    expect((await run(['syscalls', '--kernel', bad])).code).toBe(2);
+  });
+});
+
+describe('the installed command', () => {
+  it('exits 2 with one line on stderr for bad input (real process)', () => {
+    const r = spawnSync(process.execPath, ['bin/ukl-trim.js', 'conf', '--kernel', bad, '--arch', 'x86_64', '--alldefconfig', '--out', join(tmpdir(), 'never.config')], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
