@@ -6,6 +6,7 @@ import { defaultDefconfigPath, defconfigList, kbuildEnvironment, type KbuildEnvi
 import { KconfigError } from './errors.js';
 import { Kconfig } from './kconfig.js';
 import { mergeConfigFragments } from './merge.js';
+import { macroScan } from './macroscan.js';
 import { CachingShellProvider, ExecShellProvider, PrefetchShellProvider, toolchainFingerprint, type ShellProvider } from './shell.js';
 import { availableParallelism } from 'node:os';
 
@@ -80,12 +81,7 @@ export async function loadKconfigAsync(opts: LoadKconfigOptions): Promise<Loaded
         const pre = new PrefetchShellProvider({ cwd: prep.probeCwd, env: prep.kbuild.env }, Math.max(2, availableParallelism() * 2), (c) => caching.has(c));
         const answered = new CachingShellProvider(pre, caching.fingerprint, null);
         answered.addAll(caching.entries());
-        try {
-          Kconfig.parse({ srctree: prep.tree, env: prep.kbuild.env, shell: answered, stdout: () => {} });
-        } catch (e) {
-          // a speculative parse may fail on empty answers; the real parse reports real errors
-          if (process.env.UKL_TRIM_DEBUG_PREFETCH) process.stderr.write(`speculative parse: ${(e as Error).message}\n`);
-        }
+        macroScan(prep.tree, prep.kbuild.env, answered);
         const got = await pre.settle();
         if (got.size === 0) break;
         caching.addAll(got);

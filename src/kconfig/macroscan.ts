@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { DiagnosticSink } from './errors.js';
+import { Lexer, type Token } from './lexer.js';
+import { Preprocessor } from './preprocess.js';
+import type { ShellProvider } from './shell.js';
+
+/**
+ * A macro-only pass over a Kconfig tree: it follows `source`, records macro assignments and
+ * expands every reference in file order, exactly as the real lexer does, but builds no symbols
+ * or menus. Used to discover `$(shell)` probes cheaply before the real parse. Errors end the
+ * pass quietly: the real parse reports them.
+ */
+export function macroScan(srctree: string, env: Readonly<Record<string, string | undefined>>, shell: ShellProvider, top = 'Kconfig'): void {
+  const diag = new DiagnosticSink();
+  let lexer: Lexer | null = null;
+  const pp = new Preprocessor(env, shell, { file: () => lexer?.currentFile() ?? '', line: () => lexer?.currentLine() ?? 0 }, diag, () => {});
+  lexer = new Lexer(
+    {
+      read(name) {
+        return readFileSync(isAbsolute(name) ? name : join(srctree, name), 'utf8');
+      },
+    },
+    pp,
+    diag,
+  );
+  try {
+    lexer.open(top, null);
+    let prev: Token['type'] = 'EOL';
+    let pending: Token | null = null;
+    const next = (): Token => {
+      if (pending) {
+        const t = pending;
+        pending = null;
+        return t;
+      }
+      return (lexer as Lexer).next();
+    };
+    for (;;) {
+      const t = next();
+      if (t.type === 'EOF') break;
+      if (t.type === 'SOURCE' && prev === 'EOL') {
+        const name = next();
+        const end = next();
+        if (name.type === 'WORD_QUOTE' && end.type === 'EOL') lexer.open(name.value, { file: name.file, line: name.line });
+        prev = 'EOL';
+        continue;
+      }
+      if (t.type === 'HELP' && prev === 'EOL') {
+        const end = next();
+        if (end.type === 'EOL') lexer.readHelp();
+        prev = 'EOL';
+        continue;
+      }
+      if (t.type === 'WORD' && prev === 'EOL') {
+        const op = next();
+        if (op.type === 'EQUAL' || op.type === 'COLON_EQUAL' || op.type === 'PLUS_EQUAL') {
+          let value = '';
+          let v = next();
+          if (v.type === 'ASSIGN_VAL') {
+            value = v.value;
+            v = next();
+          }
+          pp.addVariable(t.value, value, op.type === 'EQUAL' ? '=' : op.type === 'COLON_EQUAL' ? ':=' : '+=');
+          prev = 'EOL';
+          continue;
+        }
+        pending = op;
+      }
+      prev = t.type;
+    }
+  } catch {
+    // speculative: stop here
+  }
+}
