@@ -5,3 +5,18 @@
 export * from './kconfig/index.js';
 export { resolveKernelTree, kernelVersionOf, isKernelTree, KernelTreeError, type KernelTree, type ResolveKernelTreeOptions, type KernelTreeProgress } from './kernel/tree.js';
 export { writeFileAtomic } from './util/fs.js';
+export {
+  deriveSyscallMap,
+  enabledUnder,
+  entrySymbolPresent,
+  readSyscallTable,
+  builtSyscallsFromSystemMap,
+  supportedSyscallArches,
+  SyscallMapSchema,
+  SyscallMapError,
+  SYSCALL_OVERRIDES,
+  type SyscallMap,
+  type SyscallInfo,
+  type SyscallTableEntry,
+} from './kernel/syscalls.js';
+export { buildKernel, KernelBuildError, type KernelBuildOptions, type KernelBuildResult } from './build/kernel-build.js';
