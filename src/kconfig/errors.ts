@@ -58,3 +58,19 @@ export function formatDiagnostic(d: Diagnostic): string {
   if (!d.location) return `${d.severity}: ${d.message}`;
   return `${d.location.file}:${d.location.line}: ${d.severity}: ${d.message}`;
 }
+
+/**
+ * The engine recurses over nesting (blocks, expressions, dependency chains, macro calls). Input
+ * nested far beyond anything a kernel tree uses would exhaust the JavaScript stack; report that
+ * as a typed error instead of a crash.
+ */
+export function stackGuard<T>(what: string, fn: () => T, where?: () => SourceLocation | undefined): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof RangeError && /call stack/i.test(e.message)) {
+      throw new KconfigError('syntax', `${what}: the input nests too deeply (engine stack exhausted)`, where?.());
+    }
+    throw e;
+  }
+}

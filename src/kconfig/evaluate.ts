@@ -60,11 +60,16 @@ export function cStrtol(str: string, base: number, signed: boolean): { value: bi
   const start = i;
   let v = 0n;
   const B = BigInt(b);
+  let big = false;
   for (; i < str.length; i++) {
-    const c = str[i] as string;
-    const d = /[0-9]/.test(c) ? c.charCodeAt(0) - 48 : /[a-z]/.test(c) ? c.charCodeAt(0) - 87 : /[A-Z]/.test(c) ? c.charCodeAt(0) - 55 : 99;
+    const k = str.charCodeAt(i);
+    const d = k >= 48 && k <= 57 ? k - 48 : k >= 97 && k <= 122 ? k - 87 : k >= 65 && k <= 90 ? k - 55 : 99;
     if (d >= b) break;
-    v = v * B + BigInt(d);
+    // past 2^64 the value saturates anyway: stop growing the BigInt (keeps this linear)
+    if (!big) {
+      v = v * B + BigInt(d);
+      if (v > UINT64_MAX) big = true;
+    }
   }
   if (i === start) return { value: 0n, end: 0, overflow: false };
   let overflow = false;

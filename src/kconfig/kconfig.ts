@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { DiagnosticSink, KconfigError } from './errors.js';
+import { DiagnosticSink, KconfigError, stackGuard } from './errors.js';
 import { Evaluator } from './evaluate.js';
 import { exprToString } from './expr.js';
 import { Finalizer } from './finalize.js';
@@ -73,6 +73,11 @@ export class Kconfig {
 
   /** Parse a Kconfig tree. Throws KconfigError with file:line on bad input. */
   static parse(opts: ParseOptions): Kconfig {
+    let where: (() => { file: string; line: number; column: number } | undefined) | undefined;
+    return stackGuard('parsing', () => Kconfig.parseUnguarded(opts, (w) => (where = w)), () => where?.());
+  }
+
+  private static parseUnguarded(opts: ParseOptions, setWhere: (w: () => { file: string; line: number; column: number } | undefined) => void): Kconfig {
     const diag = new DiagnosticSink();
     const syms = new SymbolTable();
     const read = opts.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
@@ -99,6 +104,8 @@ export class Kconfig {
       opts.stdout ?? ((line) => diag.info(line)),
     );
     lexer = new Lexer(reader, pp, diag);
+    const lx = lexer;
+    setWhere(() => (lx.currentFile() ? { file: lx.currentFile(), line: lx.currentLine(), column: 0 } : undefined));
     const top = opts.kconfig ?? 'Kconfig';
     lexer.open(top, null);
     const parser = new Parser(lexer, pp, syms, diag, top);
@@ -164,9 +171,11 @@ export class Kconfig {
 
   /** `conf --olddefconfig` with `.config` = text (null: no .config, use the default list). */
   olddefconfig(config: string | null, fallback?: { name: string; text: string } | null): string {
-    this.reset();
-    this.loadForUpdate(config, fallback);
-    return writeConfig(this.ev, this.mainmenu, this.prefix);
+    return stackGuard('olddefconfig', () => {
+      this.reset();
+      this.loadForUpdate(config, fallback);
+      return writeConfig(this.ev, this.mainmenu, this.prefix);
+    });
   }
 
   private loadForUpdate(config: string | null, fallback?: { name: string; text: string } | null): void {
@@ -183,34 +192,42 @@ export class Kconfig {
 
   /** `conf --defconfig=FILE` */
   defconfig(defconfigText: string): string {
-    this.reset();
-    readConfig(this.ev, defconfigText, this.diagnostics, { prefix: this.prefix });
-    this.setAllNewSymbols('alldefconfig');
-    return writeConfig(this.ev, this.mainmenu, this.prefix);
+    return stackGuard('defconfig', () => {
+      this.reset();
+      readConfig(this.ev, defconfigText, this.diagnostics, { prefix: this.prefix });
+      this.setAllNewSymbols('alldefconfig');
+      return writeConfig(this.ev, this.mainmenu, this.prefix);
+    });
   }
 
   /** `conf --allnoconfig` etc., optionally with KCONFIG_ALLCONFIG text. */
   allconfig(mode: AllMode, allconfig?: string | null): string {
-    this.reset();
-    if (allconfig != null) readConfigSimple(this.ev, allconfig, this.diagnostics, { prefix: this.prefix });
-    this.setAllNewSymbols(mode);
-    return writeConfig(this.ev, this.mainmenu, this.prefix);
+    return stackGuard(mode, () => {
+      this.reset();
+      if (allconfig != null) readConfigSimple(this.ev, allconfig, this.diagnostics, { prefix: this.prefix });
+      this.setAllNewSymbols(mode);
+      return writeConfig(this.ev, this.mainmenu, this.prefix);
+    });
   }
 
   /** `conf --savedefconfig`: the minimal config of `.config` = text. */
   savedefconfig(config: string | null, fallback?: { name: string; text: string } | null): string {
-    this.reset();
-    this.loadForUpdate(config, fallback);
-    return writeDefconfig(this.ev, this.prefix);
+    return stackGuard('savedefconfig', () => {
+      this.reset();
+      this.loadForUpdate(config, fallback);
+      return writeDefconfig(this.ev, this.prefix);
+    });
   }
 
   /** `conf --syncconfig`: the updated .config plus auto.conf, autoconf.h and rustc_cfg. */
   syncconfig(config: string | null, fallback?: { name: string; text: string } | null): { config: string } & AutoconfOutputs {
-    this.reset();
-    this.loadForUpdate(config, fallback);
-    this.answerNewSymbols();
-    const text = writeConfig(this.ev, this.mainmenu, this.prefix);
-    return { config: text, ...writeAutoconf(this.ev, this.mainmenu, this.prefix) };
+    return stackGuard('syncconfig', () => {
+      this.reset();
+      this.loadForUpdate(config, fallback);
+      this.answerNewSymbols();
+      const text = writeConfig(this.ev, this.mainmenu, this.prefix);
+      return { config: text, ...writeAutoconf(this.ev, this.mainmenu, this.prefix) };
+    });
   }
 
   /**
@@ -324,19 +341,20 @@ export class Kconfig {
 
   /** Load a .config into the current state (conf_read), without resetting first. */
   load(config: string): void {
-    this.reset();
-    readConfig(this.ev, config, this.diagnostics, { prefix: this.prefix });
+    stackGuard('reading the configuration', () => {
+      this.reset();
+      readConfig(this.ev, config, this.diagnostics, { prefix: this.prefix });
+    });
   }
 
   /** The .config text for the current state. */
   write(): string {
-    return writeConfig(this.ev, this.mainmenu, this.prefix);
+    return stackGuard('writing the configuration', () => writeConfig(this.ev, this.mainmenu, this.prefix));
   }
 
   /** Evaluate an expression in Kconfig syntax against the current values. */
   evaluate(expression: string): Tristate {
-    const e = this.parseExpression(expression);
-    return this.ev.exprValue(e);
+    return stackGuard('evaluating an expression', () => this.ev.exprValue(this.parseExpression(expression)));
   }
 
   parseExpression(expression: string): Expr {

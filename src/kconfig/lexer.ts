@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import { KconfigError, type DiagnosticSink } from './errors.js';
 import type { Preprocessor } from './preprocess.js';
 
@@ -117,8 +118,10 @@ export class Lexer {
 
   /** Open a file: the root Kconfig, or a `source` target (then lexing continues in it). */
   open(name: string, from: { file: string; line: number } | null): void {
+    // `./Kconfig` and `Kconfig` are the same file: compare normalised names
+    const norm = posix.normalize(name);
     for (let f = this.frame; f; f = f.parent) {
-      if (f.name === name) {
+      if (posix.normalize(f.name) === norm) {
         const chain: string[] = [];
         let it: FileFrame | null = this.frame;
         let line = from?.line ?? 0;

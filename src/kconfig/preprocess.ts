@@ -124,7 +124,21 @@ export class Preprocessor {
     return { value: this.evalClause(s.slice(p, q), args), end: q + 1 };
   }
 
+  private depth = 0;
+
   private evalClause(clause: string, args: readonly string[]): string {
+    // conf limits each variable to 1000 nested expansions; a limit on the total nesting also
+    // ends mutual recursion of several functions and absurdly nested references
+    if (this.depth > 1000) this.fail('Too deep recursive expansion');
+    this.depth++;
+    try {
+      return this.evalClauseInner(clause, args);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private evalClauseInner(clause: string, args: readonly string[]): string {
     const parts: string[] = [];
     let nest = 0;
     let prev = 0;
