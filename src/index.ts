@@ -20,3 +20,9 @@ export {
   type SyscallTableEntry,
 } from './kernel/syscalls.js';
 export { buildKernel, KernelBuildError, type KernelBuildOptions, type KernelBuildResult } from './build/kernel-build.js';
+export { writeCpioNewc, CpioError } from './build/cpio.js';
+export { buildInitramfs, checkStaticExecutable, InitramfsError } from './build/initramfs.js';
+export { bootKernel, BootReportSchema, type BootReport } from './build/qemu.js';
+export { parseElf, readElfFile, ElfError, isLlvmBitcode } from './lto/elf.js';
+export { parseArchive, readArchiveFile, ArchiveError } from './lto/archive.js';
+export { scanCode } from './callgraph/syscall-sites.js';

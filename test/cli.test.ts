@@ -59,6 +59,18 @@ describe('ukl-trim conf', () => {
     expect(readFileSync(join(dir, 'include/generated/autoconf.h'), 'utf8')).toMatch(/#define CONFIG_64BIT 1/);
   });
 
+  it('merges fragments, then runs olddefconfig', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ukl-cli-'));
+    const frag = join(dir, 'frag');
+    writeFileSync(frag, 'CONFIG_EPOLL=y\nCONFIG_NET=y\n');
+    const out = join(dir, '.config');
+    expect((await run(['conf', '--kernel', mini, '--arch', 'x86_64', '--allnoconfig', '--merge', frag, '--out', out])).code).toBe(0);
+    const text = readFileSync(out, 'utf8');
+    expect(text).toMatch(/^CONFIG_EPOLL=y$/m);
+    expect(text).toMatch(/^CONFIG_NET=y$/m);
+    expect(text).toMatch(/^# CONFIG_SYSVIPC is not set$/m);
+  });
+
   it('explains a symbol', async () => {
     const r = await run(['conf', '--kernel', mini, '--arch', 'x86_64', '--explain', 'X86_32', '--config', '/nonexistent']);
     expect(r.code).toBe(0);

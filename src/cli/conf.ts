@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { KconfigError, formatDiagnostic } from '../kconfig/errors.js';
 import { archDefconfig, defaultConfigFallback, loadKconfigAsync, tinyconfig, type ProbeOptions } from '../kconfig/load.js';
 import { explainSymbol } from '../kconfig/explain.js';
+import { mergeConfigFragments } from '../kconfig/merge.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { resolveKernelForCli, UsageError, type CliIO } from './common.js';
 
@@ -16,6 +17,8 @@ export const CONF_USAGE = `usage: ukl-trim conf --kernel DIR|TARBALL --arch ARCH
   --config IN     input .config where the mode reads one (default: OUT)
   --out OUT       output .config (default: ./.config)
   --allconfig F   KCONFIG_ALLCONFIG for the all*config modes
+  --merge FRAG    merge a fragment into the result (like merge_config.sh -m), then olddefconfig;
+                  may be repeated
   --probes MODE   cache (default) | exec | record:FILE | replay:FILE  ($(shell) probe answers)
   --cross-compile PREFIX, --llvm   toolchain as make's CROSS_COMPILE= / LLVM=1`;
 
@@ -56,6 +59,7 @@ export async function runConf(argv: string[], io: CliIO): Promise<number> {
       config: { type: 'string' },
       out: { type: 'string' },
       allconfig: { type: 'string' },
+      merge: { type: 'string', multiple: true },
       probes: { type: 'string' },
       'cross-compile': { type: 'string' },
       llvm: { type: 'boolean' },
@@ -155,6 +159,8 @@ export async function runConf(argv: string[], io: CliIO): Promise<number> {
     default:
       throw new UsageError(CONF_USAGE);
   }
+  const fragments = (values.merge ?? []).map((f) => readText(f, 'fragment'));
+  if (fragments.length > 0) text = kc.olddefconfig(mergeConfigFragments(text, fragments, kc.prefix));
   flush();
   if (writeFileAtomic(out, text, { keepOld: true }) === 'unchanged') io.info(`No change to ${out}`);
   return 0;

@@ -1,12 +1,15 @@
 import { KconfigError } from '../kconfig/errors.js';
 import { runConf } from './conf.js';
 import { runSyscalls } from './syscalls.js';
+import { runBoot, runBuild } from './build.js';
 import { resolveKernelForCli, UsageError, type CliIO } from './common.js';
 
 const USAGE = `usage: ukl-trim <command> [options]
 commands:
   conf      compute a kernel .config like 'make ARCH=... <target>' (see 'ukl-trim conf --help')
   syscalls  the syscall → Kconfig map of a tree, derived from its source (see 'ukl-trim syscalls --help')
+  build     build a kernel and an initramfs holding the app (see 'ukl-trim build --help')
+  boot      boot a kernel under QEMU, wait for a marker, check a TCP echo (see 'ukl-trim boot --help')
   tree      print the kernel tree in use (extracting a tarball into the cache once): tree [--kernel DIR|TARBALL]
   help      show this text`;
 
@@ -18,6 +21,10 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
         return await runConf(rest, io);
       case 'syscalls':
         return await runSyscalls(rest, io);
+      case 'build':
+        return await runBuild(rest, io);
+      case 'boot':
+        return await runBoot(rest, io);
       case 'tree': {
         const i = rest.indexOf('--kernel');
         if (rest.length > 0 && (i !== 0 || rest.length !== 2)) throw new UsageError('usage: ukl-trim tree [--kernel DIR|TARBALL]');

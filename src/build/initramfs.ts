@@ -1,0 +1,205 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cacheHome } from '../kconfig/load.js';
+import { writeCpioNewc, type CpioEntry } from './cpio.js';
+import { ElfError, EM_X86_64, ET_DYN, ET_EXEC, readElfSummary } from './elf.js';
+
+/**
+ * The initramfs of initramfs mode: our own init (src/build/init/init.c, compiled here and cached)
+ * as /init, the static application as /app, /dev/console so the kernel gives init a console,
+ * and the mount points init uses.
+ */
+
+export type InitramfsErrorCode = 'app-missing' | 'app-not-elf' | 'app-wrong-arch' | 'app-dynamic' | 'app-not-executable' | 'bad-option' | 'init-compile';
+
+export class InitramfsError extends Error {
+  constructor(
+    message: string,
+    readonly code: InitramfsErrorCode,
+  ) {
+    super(message);
+    this.name = 'InitramfsError';
+  }
+}
+
+export interface InitramfsOptions {
+  /** the application: a static x86-64 ELF executable */
+  app: string;
+  /** its arguments (stored as /app.args; `ukl.args=` on the kernel command line overrides them) */
+  args?: string[];
+  /** eth0's address with prefix length, default 10.0.2.15/24 (QEMU user networking) */
+  ip?: string;
+  /** the default route's gateway, default 10.0.2.2; "none" for no default route */
+  gateway?: string;
+  /** more entries for the archive (config files, data the app reads) */
+  extraFiles?: CpioEntry[];
+  /** a ready-made /init to use instead of compiling ours */
+  init?: string;
+  /** where to write the archive; default: the cache, named by content hash */
+  out?: string;
+}
+
+export interface InitramfsResult {
+  path: string;
+  bytes: number;
+  /** the /init that went in (a cached build of init.c unless one was given) */
+  init: string;
+}
+
+/** Throws an InitramfsError unless `path` is an x86-64 ELF executable that needs no dynamic loader. */
+export function checkStaticExecutable(path: string, role = 'application'): void {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new InitramfsError(`${role} ${path}: no such file`, 'app-missing');
+  }
+  if (!st.isFile()) throw new InitramfsError(`${role} ${path} is not a regular file`, 'app-not-executable');
+  let elf;
+  try {
+    elf = readElfSummary(path);
+  } catch (e) {
+    if (e instanceof ElfError) throw new InitramfsError(`${role} ${e.message}; an ELF executable built for x86-64 is needed`, 'app-not-elf');
+    throw e;
+  }
+  if (elf.machine !== EM_X86_64) throw new InitramfsError(`${role} ${path} is not built for x86-64 (ELF machine ${elf.machine})`, 'app-wrong-arch');
+  if (elf.interpreter !== null) {
+    throw new InitramfsError(
+      `${role} ${path} is dynamically linked (it asks for ${elf.interpreter}); the initramfs holds no shared libraries, so link it statically (gcc -static or musl-gcc -static)`,
+      'app-dynamic',
+    );
+  }
+  // a static-pie program is ET_DYN without an interpreter; a shared library has no entry point
+  if (elf.type !== ET_EXEC && !(elf.type === ET_DYN && elf.entry !== 0n)) {
+    throw new InitramfsError(`${role} ${path} is not an executable (ELF type ${elf.type})`, 'app-not-executable');
+  }
+}
+
+function checkNetworkOptions(ip: string | undefined, gateway: string | undefined): void {
+  const ipv4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+  if (ip !== undefined) {
+    const [address = '', prefix, ...rest] = ip.split('/');
+    const prefixOk = prefix === undefined || (/^\d{1,2}$/.test(prefix) && Number(prefix) <= 32);
+    if (!ipv4.test(address) || !prefixOk || rest.length > 0) throw new InitramfsError(`ip "${ip}" is not an IPv4 ADDRESS/PREFIX such as 10.0.2.15/24`, 'bad-option');
+  }
+  if (gateway !== undefined && gateway !== 'none' && !ipv4.test(gateway)) {
+    throw new InitramfsError(`gateway "${gateway}" is not an IPv4 address (or "none")`, 'bad-option');
+  }
+}
+
+/** init.c next to this module (running from src/) or in the source tree (running from dist/). */
+export function initSourcePath(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const candidate of [join(here, 'init', 'init.c'), join(here, '..', '..', 'src', 'build', 'init', 'init.c')]) {
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new InitramfsError(`init.c not found next to ${here}`, 'init-compile');
+}
+
+interface Compiler {
+  command: string;
+  version: string;
+}
+
+function compilerVersion(command: string): string | null {
+  const r = spawnSync(command, ['--version'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return null;
+  return r.stdout.split('\n')[0] ?? '';
+}
+
+/**
+ * Our init, compiled statically (gcc, else musl-gcc when glibc's static libraries are missing)
+ * and cached under $XDG_CACHE_HOME/ukl-trim/init/ by the hash of source, compiler and flags.
+ */
+export function compileInit(): string {
+  const sourcePath = initSourcePath();
+  const source = readFileSync(sourcePath);
+  const flags = ['-static', '-Os', '-Wall'];
+  const failures: string[] = [];
+  for (const command of ['gcc', 'musl-gcc']) {
+    const version = compilerVersion(command);
+    if (version === null) {
+      failures.push(`${command}: not found`);
+      continue;
+    }
+    const compiler: Compiler = { command, version };
+    const key = createHash('sha256').update(source).update(`\0${compiler.command}\0${compiler.version}\0${flags.join(' ')}`).digest('hex').slice(0, 32);
+    const dir = join(cacheHome(), 'init', key);
+    const binary = join(dir, 'init');
+    if (existsSync(binary)) return binary;
+    mkdirSync(dir, { recursive: true });
+    // compile to a temporary name and rename, so a half-written init is never picked up
+    const tmp = `${binary}.${process.pid}.tmp`;
+    const r = spawnSync(command, [...flags, '-o', tmp, sourcePath], { encoding: 'utf8' });
+    if (r.status === 0) {
+      renameSync(tmp, binary);
+      return binary;
+    }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // the compiler wrote nothing
+    }
+    const firstError = (r.stderr || r.error?.message || '').split('\n').filter((l) => /error|cannot find/.test(l)).slice(0, 3).join('; ');
+    failures.push(`${command}: ${firstError || `exit ${r.status}`}`);
+  }
+  throw new InitramfsError(`could not compile the initramfs init statically (${failures.join(' | ')}); install gcc with glibc's static libraries (libc6-dev) or musl-tools`, 'init-compile');
+}
+
+/** Write bytes atomically: a temporary file in the same folder, then rename. */
+function writeBytesAtomic(path: string, bytes: Uint8Array): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, path);
+  } catch (e) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // nothing to clean
+    }
+    throw e;
+  }
+}
+
+/** The archive's entries, in the order they are written. */
+export function initramfsEntries(opts: InitramfsOptions & { init: string }): CpioEntry[] {
+  const entries: CpioEntry[] = [
+    { kind: 'dir', path: 'dev' },
+    // the kernel opens /dev/console for init before any devtmpfs is mounted
+    { kind: 'char', path: 'dev/console', major: 5, minor: 1, mode: 0o600 },
+    { kind: 'dir', path: 'proc', mode: 0o555 },
+    { kind: 'dir', path: 'sys', mode: 0o555 },
+    { kind: 'file', path: 'init', data: readFileSync(opts.init), mode: 0o755 },
+    { kind: 'file', path: 'app', data: readFileSync(opts.app), mode: 0o755 },
+  ];
+  if (opts.args && opts.args.length > 0) entries.push({ kind: 'file', path: 'app.args', data: `${opts.args.join('\n')}\n` });
+  const settings = [opts.ip !== undefined ? `ukl.ip=${opts.ip}` : '', opts.gateway !== undefined ? `ukl.gw=${opts.gateway}` : ''].filter((s) => s !== '');
+  if (settings.length > 0) entries.push({ kind: 'file', path: 'ukl.conf', data: `${settings.join('\n')}\n` });
+  entries.push(...(opts.extraFiles ?? []));
+  return entries;
+}
+
+/** Everything buildInitramfs would refuse, checked up front (before a long kernel build, say). */
+export function checkInitramfsOptions(opts: InitramfsOptions): void {
+  checkStaticExecutable(opts.app);
+  checkNetworkOptions(opts.ip, opts.gateway);
+  for (const a of opts.args ?? []) {
+    // /app.args holds one argument per line
+    if (a.includes('\n') || a === '') throw new InitramfsError(`application argument ${JSON.stringify(a)}: empty arguments and newlines are not supported`, 'bad-option');
+  }
+}
+
+export async function buildInitramfs(opts: InitramfsOptions): Promise<InitramfsResult> {
+  checkInitramfsOptions(opts);
+  const init = opts.init ?? compileInit();
+  if (opts.init !== undefined) checkStaticExecutable(opts.init, 'init');
+  const archive = writeCpioNewc(initramfsEntries({ ...opts, init }));
+  const path = opts.out ?? join(cacheHome(), 'initramfs', `${createHash('sha256').update(archive).digest('hex').slice(0, 32)}.cpio`);
+  writeBytesAtomic(path, archive);
+  return { path, bytes: archive.length, init };
+}

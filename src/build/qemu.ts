@@ -1,0 +1,322 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, constants, openSync } from 'node:fs';
+import { createServer, connect, type Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+/**
+ * The boot test: run a kernel (and initramfs) under qemu-system-x86_64, watch the serial console
+ * for a marker, and optionally prove the guest's network app works by sending it a line through
+ * user-mode networking's hostfwd on 127.0.0.1. QEMU is always killed before this returns.
+ */
+
+export const BootFailureSchema = z.enum(['panic', 'timeout', 'exited', 'echo-failed', 'qemu-missing']);
+export type BootFailure = z.infer<typeof BootFailureSchema>;
+
+export const BootReportSchema = z.object({
+  ok: z.boolean(),
+  /** seconds from QEMU start to the marker, null when it never appeared */
+  markerSeconds: z.number().nullable(),
+  /** seconds from QEMU start to the first line echoed back, null when none was (or none asked for) */
+  echoSeconds: z.number().nullable(),
+  /** the last console lines */
+  consoleTail: z.array(z.string()),
+  failure: BootFailureSchema.optional(),
+  message: z.string().optional(),
+  accel: z.enum(['kvm', 'tcg']),
+  /** the 127.0.0.1 port forwarded to the guest's port, when a TCP echo was asked for */
+  hostPort: z.number().int().optional(),
+  /** the QEMU command that ran */
+  command: z.array(z.string()),
+});
+export type BootReport = z.infer<typeof BootReportSchema>;
+
+export interface BootOptions {
+  /** bzImage (or any kernel QEMU's -kernel takes) */
+  image: string;
+  initrd?: string;
+  /** appended to "console=ttyS0 panic=-1" */
+  append?: string;
+  /** success once a console line matches */
+  expect: RegExp;
+  /**
+   * After the marker, send `line` to the guest's TCP port and expect it back. QEMU forwards to
+   * `guestAddress`, default: `ukl.ip=` from `append`, else 10.0.2.15 (what our init uses).
+   */
+  tcpEcho?: { guestPort: number; line?: string; guestAddress?: string };
+  timeoutSeconds: number;
+  memoryMB?: number;
+  /** default 'auto': KVM when /dev/kvm is usable, else TCG */
+  accel?: 'auto' | 'kvm' | 'tcg';
+  /** default qemu-system-x86_64 */
+  qemu?: string;
+  /** lines kept in consoleTail (default 40) */
+  tailLines?: number;
+  /** every console line as it arrives */
+  onConsoleLine?: (line: string) => void;
+}
+
+const PANIC = /Kernel panic - not syncing/;
+// our init's report that the app ended (src/build/init/init.c), to tell "app exited" from a crash
+const APP_ENDED = /ukl-init: \/app (exited|killed)/;
+// how long a panicking kernel may keep printing (its trace) before QEMU is killed
+const PANIC_GRACE_MS = 2000;
+// how long to keep trying the echo after the marker: slirp forwards only once the guest listens
+const ECHO_BUDGET_MS = 30_000;
+const ECHO_ATTEMPT_MS = 3000;
+
+let kvmVerdict: boolean | undefined;
+
+/**
+ * KVM only when /dev/kvm opens read-write and a paused QEMU with `-cpu host` starts and quits
+ * cleanly: on some hosts (nested virtualisation) the device opens but QEMU aborts setting MSRs
+ * or the guest never runs, and TCG is the only thing that works.
+ */
+export function kvmUsable(qemu = 'qemu-system-x86_64'): boolean {
+  if (kvmVerdict !== undefined) return kvmVerdict;
+  kvmVerdict = false;
+  try {
+    closeSync(openSync('/dev/kvm', constants.O_RDWR));
+  } catch {
+    return false;
+  }
+  const probe = spawnSync(qemu, ['-accel', 'kvm', '-cpu', 'host', '-machine', 'pc', '-nodefaults', '-display', 'none', '-S', '-monitor', 'stdio'], {
+    input: 'quit\n',
+    encoding: 'utf8',
+    timeout: 15_000,
+    killSignal: 'SIGKILL',
+  });
+  kvmVerdict = probe.status === 0 && !/warning: host doesn't support|error/i.test(probe.stderr ?? '');
+  return kvmVerdict;
+}
+
+/** A currently free TCP port on 127.0.0.1 (bind to port 0, read it, release it). */
+export function freeLocalPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no free port on 127.0.0.1'))));
+    });
+  });
+}
+
+/** Where hostfwd sends the echo: slirp's default is its first DHCP address, 10.0.2.15, which a static ukl.ip may not be. */
+function echoGuestAddress(opts: BootOptions): string {
+  if (opts.tcpEcho?.guestAddress) return opts.tcpEcho.guestAddress;
+  // the last ukl.ip= wins, as in init; empty means slirp's default
+  const fromAppend = [...(opts.append ?? '').matchAll(/(?:^|\s)ukl\.ip="?([0-9.]+)/g)].at(-1);
+  return fromAppend?.[1] ?? '';
+}
+
+export function qemuArguments(opts: BootOptions, accel: 'kvm' | 'tcg', hostPort: number | undefined): string[] {
+  const append = ['console=ttyS0', 'panic=-1', opts.append ?? ''].filter((s) => s !== '').join(' ');
+  // restrict=on: the guest reaches nothing outside; hostfwd into the guest still works
+  const netdev = ['user', 'id=n0', 'restrict=on'];
+  if (opts.tcpEcho && hostPort !== undefined) netdev.push(`hostfwd=tcp:127.0.0.1:${hostPort}-${echoGuestAddress(opts)}:${opts.tcpEcho.guestPort}`);
+  return [
+    ...(accel === 'kvm' ? ['-enable-kvm', '-cpu', 'host'] : ['-accel', 'tcg']),
+    '-nodefaults',
+    '-no-user-config',
+    '-m', String(opts.memoryMB ?? 256),
+    '-kernel', opts.image,
+    ...(opts.initrd ? ['-initrd', opts.initrd] : []),
+    '-append', append,
+    '-serial', 'stdio',
+    '-display', 'none',
+    '-monitor', 'none',
+    '-no-reboot',
+    '-netdev', netdev.join(','),
+    '-device', 'virtio-net-pci,netdev=n0',
+  ];
+}
+
+/** One attempt: connect, send the line, resolve true once it came back whole. */
+function echoOnce(port: number, line: string, timeoutMs: number): Promise<{ ok: boolean; error?: string }> {
+  return new Promise((resolve) => {
+    let received = '';
+    let settled = false;
+    const socket: Socket = connect({ host: '127.0.0.1', port });
+    const finish = (ok: boolean, error?: string): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(error === undefined ? { ok } : { ok, error });
+    };
+    const timer = setTimeout(() => finish(false, `no reply within ${timeoutMs} ms`), timeoutMs);
+    socket.setEncoding('utf8');
+    socket.on('connect', () => socket.write(line));
+    socket.on('data', (chunk: string) => {
+      received += chunk;
+      if (received.includes(line)) finish(true);
+    });
+    socket.on('error', (e) => finish(false, e.message));
+    // slirp accepts on the host side first and closes when the guest refuses: try again later
+    socket.on('close', () => finish(false, received === '' ? 'connection closed without a reply' : `got ${JSON.stringify(received)} instead`));
+  });
+}
+
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+export async function bootKernel(opts: BootOptions): Promise<BootReport> {
+  const qemu = opts.qemu ?? 'qemu-system-x86_64';
+  const tailLines = opts.tailLines ?? 40;
+  const wantKvm = opts.accel === 'kvm' || ((opts.accel ?? 'auto') === 'auto' && kvmUsable(qemu));
+  const accel = wantKvm ? 'kvm' : 'tcg';
+  const hostPort = opts.tcpEcho ? await freeLocalPort() : undefined;
+  const command = [qemu, ...qemuArguments(opts, accel, hostPort)];
+
+  const tail: string[] = [];
+  const stderrLines: string[] = [];
+  const remember = (line: string): void => {
+    tail.push(line);
+    if (tail.length > tailLines) tail.shift();
+  };
+
+  const t0 = performance.now();
+  const seconds = (): number => Math.round((performance.now() - t0) / 10) / 100;
+  // detached: its own process group, so killing the group also ends anything QEMU started
+  const child = spawn(qemu, command.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  // QEMU is in its own process group, so Ctrl-C does not reach it: end it with us, whatever ends us
+  const killOnExit = (): void => killGroup(child);
+  const stopSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    killGroup(child);
+    detach();
+    // re-raise for the default action, unless the application handles the signal itself
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  };
+  const detach = (): void => {
+    process.removeListener('exit', killOnExit);
+    for (const s of stopSignals) process.removeListener(s, onSignal);
+  };
+  process.on('exit', killOnExit);
+  for (const s of stopSignals) process.on(s, onSignal);
+  // a /g or /y marker would keep lastIndex between lines
+  const marker = new RegExp(opts.expect.source, opts.expect.flags.replace(/[gy]/g, ''));
+
+  let markerSeconds: number | null = null;
+  let echoSeconds: number | null = null;
+  let failure: BootFailure | undefined;
+  let message: string | undefined;
+  let appEnded: string | undefined;
+  let panicLine: string | undefined;
+
+  const outcome = new Promise<void>((resolve) => {
+    let pending = '';
+    let settled = false;
+    const settle = (f?: BootFailure, m?: string): void => {
+      if (settled) return;
+      settled = true;
+      failure = f;
+      message = m;
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      if (panicLine !== undefined) return settle('panic', panicLine);
+      // a silent console is the classic trimmed-config mistake: say what it usually means
+      const silent = tail.length === 0 ? ' (the console printed nothing: does the kernel have SERIAL_8250 and SERIAL_8250_CONSOLE?)' : '';
+      settle('timeout', markerSeconds === null ? `no console line matched ${opts.expect} within ${opts.timeoutSeconds} s${silent}` : `timed out after ${opts.timeoutSeconds} s during the TCP echo`);
+    }, opts.timeoutSeconds * 1000);
+
+    const startEcho = async (): Promise<void> => {
+      const echo = opts.tcpEcho;
+      if (!echo || hostPort === undefined) return settle();
+      const line = `${echo.line ?? `ukl-trim echo probe ${randomBytes(4).toString('hex')}`}\n`;
+      const deadline = performance.now() + ECHO_BUDGET_MS;
+      let lastError = 'not tried';
+      while (!settled && performance.now() < deadline) {
+        const r = await echoOnce(hostPort, line, ECHO_ATTEMPT_MS);
+        if (r.ok) {
+          echoSeconds = seconds();
+          return settle();
+        }
+        lastError = r.error ?? 'failed';
+        await new Promise((w) => setTimeout(w, 250));
+      }
+      settle('echo-failed', `no echo from guest port ${echo.guestPort} (127.0.0.1:${hostPort}) within ${ECHO_BUDGET_MS / 1000} s after the marker: ${lastError}`);
+    };
+
+    const onLine = (raw: string): void => {
+      const line = raw.replace(/\r/g, '');
+      remember(line);
+      opts.onConsoleLine?.(line);
+      if (settled) return;
+      if (APP_ENDED.test(line)) appEnded = line;
+      if (PANIC.test(line)) {
+        // let the kernel print the rest of the panic (QEMU exits by itself with panic=-1, -no-reboot)
+        if (panicLine === undefined) {
+          panicLine = line.trim();
+          setTimeout(() => settle('panic', panicLine), PANIC_GRACE_MS);
+        }
+        return;
+      }
+      if (markerSeconds === null && panicLine === undefined && marker.test(line)) {
+        markerSeconds = seconds();
+        void startEcho();
+      }
+    };
+    // setEncoding keeps a UTF-8 character split across two reads whole
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (text: string) => {
+      pending += text;
+      const parts = pending.split('\n');
+      pending = parts.pop() ?? '';
+      for (const p of parts) onLine(p);
+    });
+    child.stderr?.on('data', (b: Buffer) => {
+      for (const l of b.toString('utf8').split('\n')) if (l.trim() !== '') stderrLines.push(l.trim());
+    });
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') settle('qemu-missing', `${qemu} not found: install QEMU (Debian: apt-get install qemu-system-x86)`);
+      else settle('exited', `could not start ${qemu}: ${e.message}`);
+    });
+    child.on('close', (code, signal) => {
+      if (pending !== '') onLine(pending);
+      pending = '';
+      if (panicLine !== undefined) return settle('panic', panicLine);
+      const how = signal ? `signal ${signal}` : `status ${code}`;
+      const why = appEnded ? `the application ended (${appEnded.trim()})` : stderrLines.length > 0 ? stderrLines.slice(-3).join('; ') : 'no message';
+      settle('exited', `QEMU exited (${how}) ${markerSeconds === null ? 'before the marker' : 'before the echo'}: ${why}`);
+    });
+  });
+
+  try {
+    await outcome;
+  } finally {
+    killGroup(child);
+    detach();
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+      await new Promise<void>((r) => child.once('close', () => r()));
+    }
+  }
+
+  const report: BootReport = {
+    ok: failure === undefined,
+    markerSeconds,
+    echoSeconds,
+    consoleTail: tail.slice(),
+    accel,
+    command,
+  };
+  if (failure !== undefined) report.failure = failure;
+  if (message !== undefined) report.message = message;
+  if (hostPort !== undefined) report.hostPort = hostPort;
+  return BootReportSchema.parse(report);
+}

@@ -1,0 +1,167 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readElfSummary, readSectionSizes } from '../src/build/elf.js';
+import { buildInitramfs, checkStaticExecutable, compileInit, InitramfsError } from '../src/build/initramfs.js';
+import { bootKernel, freeLocalPort, qemuArguments } from '../src/build/qemu.js';
+import { main } from '../src/cli/main.js';
+import type { CliIO } from '../src/cli/common.js';
+
+const work = mkdtempSync(join(tmpdir(), 'ukl-initramfs-'));
+
+function compile(args: string[]): string {
+  const out = join(work, `bin-${args.join('-').replace(/[^a-z0-9]/gi, '')}`);
+  const r = spawnSync('gcc', [...args, '-O2', '-o', out, 'examples/echo-server/echo.c'], { encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  return out;
+}
+
+async function withCache<T>(use: () => Promise<T>): Promise<T> {
+  const prev = process.env.XDG_CACHE_HOME;
+  process.env.XDG_CACHE_HOME = join(work, 'cache');
+  try {
+    return await use();
+  } finally {
+    if (prev === undefined) delete process.env.XDG_CACHE_HOME;
+    else process.env.XDG_CACHE_HOME = prev;
+  }
+}
+
+async function cli(args: string[]): Promise<{ code: number; err: string; out: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIO = { out: (l) => out.push(l), err: (l) => err.push(l), info: (l) => err.push(l), isTTY: false };
+  const code = await main(args, io);
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('static executable check (ELF header and PT_INTERP)', () => {
+  it('accepts static and static-pie programs', () => {
+    expect(() => checkStaticExecutable(compile(['-static']))).not.toThrow();
+    expect(() => checkStaticExecutable(compile(['-static-pie']))).not.toThrow();
+  });
+
+  it('rejects a dynamic program, naming its loader and the fix', () => {
+    const dynamic = compile([]);
+    expect(readElfSummary(dynamic).interpreter).toMatch(/ld-linux-x86-64/);
+    expect(() => checkStaticExecutable(dynamic)).toThrow(/dynamically linked \(it asks for \/lib64\/ld-linux-x86-64\.so\.2\).*-static/);
+    try {
+      checkStaticExecutable(dynamic);
+    } catch (e) {
+      expect(e).toBeInstanceOf(InitramfsError);
+      expect((e as InitramfsError).code).toBe('app-dynamic');
+    }
+  });
+
+  it('rejects what is not an ELF executable', () => {
+    const script = join(work, 'script.sh');
+    writeFileSync(script, '#!/bin/sh\necho hi\n');
+    expect(() => checkStaticExecutable(script)).toThrow(/not an ELF file/);
+    expect(() => checkStaticExecutable(join(work, 'missing'))).toThrow(/no such file/);
+    expect(() => checkStaticExecutable(work)).toThrow(/not a regular file/);
+  });
+
+  it('reads text/data/bss as binutils size does', () => {
+    const program = compile(['-static']);
+    const size = spawnSync('size', [program], { encoding: 'utf8' });
+    if (size.status !== 0) return; // binutils missing: nothing to compare with
+    const [text, data, bss] = (size.stdout.split('\n')[1] ?? '').trim().split(/\s+/).map(Number);
+    expect(readSectionSizes(program)).toEqual({ text, data, bss });
+  });
+});
+
+describe('initramfs archive', () => {
+  it('holds /init, /app, /dev/console, the mount points, arguments and network settings', async () => {
+    const app = compile(['-static']);
+    const result = await withCache(() => buildInitramfs({ app, args: ['7777', 'two words'], ip: '192.168.7.2/24', gateway: 'none', out: join(work, 'a.cpio') }));
+    const listing = spawnSync('cpio', ['-itv'], { input: readFileSync(result.path), encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
+    const lines = listing.stdout.trim().split('\n').map((l) => l.replace(/\s+/g, ' '));
+    expect(lines.map((l) => l.split(' ').slice(-1)[0])).toEqual(['dev', 'dev/console', 'proc', 'sys', 'init', 'app', 'app.args', 'ukl.conf']);
+    expect(lines[1]).toMatch(/^crw------- 1 root root 5, 1 /);
+    expect(lines[4]).toMatch(/^-rwxr-xr-x /);
+    const file = (name: string): string => spawnSync('cpio', ['-i', '--to-stdout', '--quiet', name], { input: readFileSync(result.path), encoding: 'utf8' }).stdout;
+    expect(file('app.args')).toBe('7777\ntwo words\n');
+    expect(file('ukl.conf')).toBe('ukl.ip=192.168.7.2/24\nukl.gw=none\n');
+    expect(result.bytes).toBe(readFileSync(result.path).length);
+  });
+
+  it('compiles init once and reuses it from the cache; equal input gives an identical archive', async () => {
+    const app = compile(['-static']);
+    const [a, b] = await withCache(async () => [await buildInitramfs({ app, out: join(work, 'x.cpio') }), await buildInitramfs({ app, out: join(work, 'y.cpio') })]);
+    expect(a?.init).toBe(b?.init);
+    expect(a?.init).toContain(join(work, 'cache', 'ukl-trim', 'init'));
+    expect(readFileSync(join(work, 'x.cpio')).equals(readFileSync(join(work, 'y.cpio')))).toBe(true);
+    const init = await withCache(async () => compileInit());
+    expect(readElfSummary(init).interpreter).toBeNull();
+  });
+
+  it('rejects bad network settings and unrepresentable arguments', async () => {
+    const app = compile(['-static']);
+    await expect(buildInitramfs({ app, ip: '10.0.2.300/24' })).rejects.toThrow(/not an IPv4 ADDRESS\/PREFIX/);
+    await expect(buildInitramfs({ app, ip: '10.0.2.15/33' })).rejects.toThrow(/not an IPv4/);
+    await expect(buildInitramfs({ app, gateway: 'router' })).rejects.toThrow(/gateway "router"/);
+    await expect(buildInitramfs({ app, args: ['a\nb'] })).rejects.toThrow(/newlines/);
+  });
+});
+
+describe('QEMU command line', () => {
+  it('uses an argument array with the serial console, no reboot, and a hostfwd bound to 127.0.0.1', async () => {
+    const port = await freeLocalPort();
+    const args = qemuArguments({ image: '/k', initrd: '/i', append: 'ukl.args="1 2"', expect: /x/, tcpEcho: { guestPort: 7777 }, timeoutSeconds: 1 }, 'tcg', port);
+    expect(args).toEqual(expect.arrayContaining(['-kernel', '/k', '-initrd', '/i', '-no-reboot', '-serial', 'stdio', '-device', 'virtio-net-pci,netdev=n0']));
+    expect(args[args.indexOf('-append') + 1]).toBe('console=ttyS0 panic=-1 ukl.args="1 2"');
+    expect(args[args.indexOf('-netdev') + 1]).toBe(`user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:${port}-:7777`);
+    expect(args[args.indexOf('-m') + 1]).toBe('256');
+    expect(args).not.toContain('-enable-kvm');
+  });
+
+  it('forwards the echo to the guest address the kernel command line gives (last ukl.ip= wins)', () => {
+    const args = qemuArguments({ image: '/k', append: 'ukl.ip=10.0.2.9/24 ukl.ip=10.0.2.16/24', expect: /x/, tcpEcho: { guestPort: 80 }, timeoutSeconds: 1 }, 'kvm', 5555);
+    expect(args[args.indexOf('-netdev') + 1]).toBe('user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:5555-10.0.2.16:80');
+    expect(args.slice(0, 3)).toEqual(['-enable-kvm', '-cpu', 'host']);
+  });
+
+  it('reports a missing QEMU as qemu-missing', async () => {
+    const report = await bootKernel({ image: '/nonexistent', expect: /x/, timeoutSeconds: 5, qemu: 'qemu-system-x86_64-not-installed', accel: 'tcg' });
+    expect(report).toMatchObject({ ok: false, failure: 'qemu-missing', markerSeconds: null, echoSeconds: null });
+  });
+
+  it('reports QEMU refusing to start (no such kernel) as exited, with its message', async () => {
+    const report = await bootKernel({ image: join(work, 'no-kernel'), expect: /x/, timeoutSeconds: 30, accel: 'tcg' });
+    expect(report.failure).toBe('exited');
+    expect(report.message).toMatch(/QEMU exited .*before the marker: .*no-kernel/);
+  });
+});
+
+describe('ukl-trim build / boot: user mistakes', () => {
+  it('--mode ukl on a tree without UKL support says so and suggests initramfs mode', async () => {
+    const app = compile(['-static']);
+    const r = await cli(['build', '--kernel', resolve('fixtures/kernel-mini'), '--config', '/dev/null', '--app', app, '--mode', 'ukl', '--out', join(work, 'o')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/UKL mode needs a kernel tree with UKL support \(kernel\/Kconfig\.ukl, CONFIG_UNIKERNEL_LINUX\).*--mode initramfs/);
+  });
+
+  it('a dynamic app is refused before any kernel build', async () => {
+    const r = await cli(['build', '--kernel', resolve('fixtures/kernel-mini'), '--config', '/dev/null', '--app', compile([]), '--out', join(work, 'o2')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^ukl-trim: application .* is dynamically linked/);
+  });
+
+  it('bad initramfs options are refused before any kernel build', async () => {
+    const r = await cli(['build', '--kernel', resolve('fixtures/kernel-mini'), '--config', '/dev/null', '--app', compile(['-static']), '--ip', '10.0.2.15/40', '--out', join(work, 'o3')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/ip "10\.0\.2\.15\/40" is not an IPv4 ADDRESS\/PREFIX/);
+  });
+
+  it('boot checks its options', async () => {
+    mkdirSync(join(work, 'img'), { recursive: true });
+    writeFileSync(join(work, 'img', 'bzImage'), '');
+    expect((await cli(['boot'])).err).toMatch(/--image is required/);
+    expect((await cli(['boot', '--image', join(work, 'nope')])).err).toMatch(/no such file/);
+    expect((await cli(['boot', '--image', join(work, 'img', 'bzImage'), '--expect', '('])).err).toMatch(/not a regular expression/);
+    expect((await cli(['boot', '--image', join(work, 'img', 'bzImage'), '--tcp-echo', '70000'])).code).toBe(2);
+    expect((await cli(['boot', '--image', join(work, 'img', 'bzImage'), '--timeout', '-1'])).code).toBe(2);
+  });
+});
