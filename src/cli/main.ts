@@ -1,7 +1,4 @@
 import { KconfigError } from '../kconfig/errors.js';
-import { runConf } from './conf.js';
-import { runSyscalls } from './syscalls.js';
-import { runBoot, runBuild } from './build.js';
 import { resolveKernelForCli, UsageError, type CliIO } from './common.js';
 
 const USAGE = `usage: ukl-trim <command> [options]
@@ -17,14 +14,15 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
     switch (cmd) {
+      // subcommands load their modules on demand: startup time matters for `conf`
       case 'conf':
-        return await runConf(rest, io);
+        return await (await import('./conf.js')).runConf(rest, io);
       case 'syscalls':
-        return await runSyscalls(rest, io);
+        return await (await import('./syscalls.js')).runSyscalls(rest, io);
       case 'build':
-        return await runBuild(rest, io);
+        return await (await import('./build.js')).runBuild(rest, io);
       case 'boot':
-        return await runBoot(rest, io);
+        return await (await import('./build.js')).runBoot(rest, io);
       case 'tree': {
         const i = rest.indexOf('--kernel');
         if (rest.length > 0 && (i !== 0 || rest.length !== 2)) throw new UsageError('usage: ukl-trim tree [--kernel DIR|TARBALL]');
