@@ -38,7 +38,9 @@ export function readConfigSimple(ev: Evaluator, text: string, diag: DiagnosticSi
   for (const raw of lines) {
     lineno++;
     let sym: KSymbol | undefined;
-    const line = raw;
+    // conf reads lines as C strings: a NUL ends the line
+    const nul = raw.indexOf('\0');
+    const line = nul >= 0 ? raw.slice(0, nul) : raw;
     if (line[0] === '#') {
       if (!line.startsWith(prefix, 2)) continue;
       const sp = line.indexOf(' ', 2 + prefix.length);

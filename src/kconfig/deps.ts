@@ -19,8 +19,22 @@ export function checkDependencyLoops(syms: SymbolTable): void {
     if (!e) return null;
     switch (e.kind) {
       case 'and':
-      case 'or':
-        return exprDeps(e.left) ?? exprDeps(e.right);
+      case 'or': {
+        // iterate the left spine of long chains, checking operands left to right
+        const rights: Expr[] = [];
+        let x: Expr = e;
+        while (x.kind === e.kind) {
+          rights.push(x.right);
+          x = x.left;
+        }
+        const first = exprDeps(x);
+        if (first) return first;
+        for (let i = rights.length - 1; i >= 0; i--) {
+          const r = exprDeps(rights[i] as Expr);
+          if (r) return r;
+        }
+        return null;
+      }
       case 'not':
         return exprDeps(e.operand);
       case 'compare':

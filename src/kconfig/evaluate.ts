@@ -117,9 +117,23 @@ export class Evaluator {
         this.calcValue(e.sym);
         return e.sym.currTri;
       case 'and':
-        return triAnd(this.exprValue(e.left), this.exprValue(e.right));
-      case 'or':
-        return triOr(this.exprValue(e.left), this.exprValue(e.right));
+      case 'or': {
+        // long `A && B && C ...` chains are left-deep trees: walk the spine iteratively,
+        // evaluating operands left to right as the recursive definition would
+        const kind = e.kind;
+        const rights: Expr[] = [];
+        let x: Expr = e;
+        while (x.kind === kind) {
+          rights.push(x.right);
+          x = x.left;
+        }
+        let v = this.exprValue(x);
+        for (let i = rights.length - 1; i >= 0; i--) {
+          const r = this.exprValue(rights[i] as Expr);
+          v = kind === 'and' ? triAnd(v, r) : triOr(v, r);
+        }
+        return v;
+      }
       case 'not':
         return triNot(this.exprValue(e.operand));
       case 'compare': {

@@ -13,15 +13,39 @@ export interface ConstSyms {
   no: KSymbol;
 }
 
+/**
+ * Map the operands of a left-deep `&&`/`||` chain without recursing down its spine (chains of
+ * thousands of terms occur in generated input); rebuilds only what changed.
+ */
+function mapSpine(e: Extract<Expr, { kind: 'and' | 'or' }>, f: (x: Expr) => Expr): Expr {
+  const kind = e.kind;
+  const nodes: Array<Extract<Expr, { kind: 'and' | 'or' }>> = [];
+  let x: Expr = e;
+  while (x.kind === kind) {
+    nodes.push(x);
+    x = x.left;
+  }
+  let acc = f(x);
+  let changed = acc !== x;
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const n = nodes[i] as Extract<Expr, { kind: 'and' | 'or' }>;
+    const r = f(n.right);
+    if (!changed && r === n.right) {
+      acc = n;
+      continue;
+    }
+    changed = true;
+    acc = { kind, left: acc, right: r };
+  }
+  return acc;
+}
+
 export function exprTransform(e: Expr | null, k: ConstSyms): Expr | null {
   if (!e) return null;
   switch (e.kind) {
     case 'and':
-    case 'or': {
-      const l = exprTransform(e.left, k) as Expr;
-      const r = exprTransform(e.right, k) as Expr;
-      return l === e.left && r === e.right ? e : { kind: e.kind, left: l, right: r };
-    }
+    case 'or':
+      return mapSpine(e, (x) => exprTransform(x, k) as Expr);
     case 'compare': {
       if (e.left.type !== 'bool') return e;
       if (e.op === '=') {
@@ -72,11 +96,8 @@ export function exprTransBool(e: Expr | null, k: ConstSyms): Expr | null {
   if (!e) return null;
   switch (e.kind) {
     case 'and':
-    case 'or': {
-      const l = exprTransBool(e.left, k) as Expr;
-      const r = exprTransBool(e.right, k) as Expr;
-      return l === e.left && r === e.right ? e : { kind: e.kind, left: l, right: r };
-    }
+    case 'or':
+      return mapSpine(e, (x) => exprTransBool(x, k) as Expr);
     case 'not': {
       const o = exprTransBool(e.operand, k) as Expr;
       return o === e.operand ? e : { kind: 'not', operand: o };
@@ -98,11 +119,8 @@ export function rewriteM(e: Expr | null, k: ConstSyms, modules: KSymbol): Expr |
       return o === e.operand ? e : { kind: 'not', operand: o };
     }
     case 'and':
-    case 'or': {
-      const l = rewriteM(e.left, k, modules) as Expr;
-      const r = rewriteM(e.right, k, modules) as Expr;
-      return l === e.left && r === e.right ? e : { kind: e.kind, left: l, right: r };
-    }
+    case 'or':
+      return mapSpine(e, (x) => rewriteM(x, k, modules) as Expr);
     case 'symbol':
       if (e.sym === k.mod) return { kind: 'and', left: e, right: { kind: 'symbol', sym: modules } };
       return e;

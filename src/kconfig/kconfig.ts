@@ -74,7 +74,9 @@ export class Kconfig {
   /** Parse a Kconfig tree. Throws KconfigError with file:line on bad input. */
   static parse(opts: ParseOptions): Kconfig {
     let where: (() => { file: string; line: number; column: number } | undefined) | undefined;
-    return stackGuard('parsing', () => Kconfig.parseUnguarded(opts, (w) => (where = w)), () => where?.());
+    // after lexing (finalization, the loop check) point at the top-level file
+    const top = { file: opts.kconfig ?? 'Kconfig', line: 1, column: 0 };
+    return stackGuard('parsing', () => Kconfig.parseUnguarded(opts, (w) => (where = w)), () => where?.() ?? top);
   }
 
   private static parseUnguarded(opts: ParseOptions, setWhere: (w: () => { file: string; line: number; column: number } | undefined) => void): Kconfig {

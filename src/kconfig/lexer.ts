@@ -74,6 +74,8 @@ export interface Token {
 
 interface FileFrame {
   name: string;
+  /** normalised name, for the recursive-inclusion check */
+  norm: string;
   text: string;
   pos: number;
   line: number;
@@ -121,7 +123,7 @@ export class Lexer {
     // `./Kconfig` and `Kconfig` are the same file: compare normalised names
     const norm = posix.normalize(name);
     for (let f = this.frame; f; f = f.parent) {
-      if (posix.normalize(f.name) === norm) {
+      if (f.norm === norm) {
         const chain: string[] = [];
         let it: FileFrame | null = this.frame;
         let line = from?.line ?? 0;
@@ -140,7 +142,7 @@ export class Lexer {
     }
     const text = this.reader.read(name, from);
     this.files.push(name);
-    this.frame = { name, text, pos: 0, line: 1, lineStart: 0, parent: this.frame, includedAt: from?.line ?? 0 };
+    this.frame = { name, norm, text, pos: 0, line: 1, lineStart: 0, parent: this.frame, includedAt: from?.line ?? 0 };
     this.emittedEolAtEof = false;
   }
 

@@ -244,6 +244,10 @@ export class Parser {
           return;
         case 'CONFIG':
         case 'MENUCONFIG': {
+          if (inChoice && t.type === 'MENUCONFIG') {
+            this.guard(() => this.fail('invalid statement'));
+            break;
+          }
           let ok = false;
           this.guard(() => {
             this.configEntry(t.type === 'MENUCONFIG');

@@ -129,10 +129,14 @@ export class Preprocessor {
   private evalClause(clause: string, args: readonly string[]): string {
     // conf limits each variable to 1000 nested expansions; a limit on the total nesting also
     // ends mutual recursion of several functions and absurdly nested references
-    if (this.depth > 1000) this.fail('Too deep recursive expansion');
+    if (this.depth > 5000) this.fail('Too deep recursive expansion');
     this.depth++;
     try {
       return this.evalClauseInner(clause, args);
+    } catch (e) {
+      // unwound to the outermost reference: report stack exhaustion as the macro error it is
+      if (this.depth === 1 && e instanceof RangeError && /call stack/i.test(e.message)) this.fail('Too deep recursive expansion (stack exhausted)');
+      throw e;
     } finally {
       this.depth--;
     }

@@ -22,6 +22,7 @@ export class SymbolTable {
   private readonly buckets = new Map<number, KSymbol[]>();
   private readonly plain = new Map<string, KSymbol>();
   private readonly consts = new Map<string, KSymbol>();
+  private readonly namedChoices = new Map<string, KSymbol>();
   private seq = 0;
   readonly yes: KSymbol;
   readonly mod: KSymbol;
@@ -66,6 +67,9 @@ export class SymbolTable {
       } else if (flags & F.CONST) {
         const s = this.consts.get(name);
         if (s) return s;
+      } else if (flags & F.CHOICE) {
+        const s = this.namedChoices.get(name);
+        if (s) return s;
       }
     }
     const sym = new KSymbol(name, flags, this.seq++);
@@ -76,6 +80,7 @@ export class SymbolTable {
     if (name !== null) {
       if (flags === 0) this.plain.set(name, sym);
       else if (flags & F.CONST) this.consts.set(name, sym);
+      else if (flags & F.CHOICE && !this.namedChoices.has(name)) this.namedChoices.set(name, sym);
     }
     this.ordered = null;
     return sym;
@@ -83,7 +88,8 @@ export class SymbolTable {
 
   /** `sym_find`: a non-constant symbol by name (y/m/n map to the constants). */
   find(name: string): KSymbol | undefined {
-    return this.special(name) ?? this.plain.get(name);
+    // conf's sym_find skips only constants: a named choice is found too
+    return this.special(name) ?? this.plain.get(name) ?? this.namedChoices.get(name);
   }
 
   /** All symbols in conf's `for_all_symbols` order: bucket by bucket, newest first. */
