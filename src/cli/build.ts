@@ -7,6 +7,7 @@ import { buildInitramfs, checkInitramfsOptions, InitramfsError, type InitramfsOp
 import { buildKernel, KernelBuildError } from '../build/kernel-build.js';
 import { bootKernel, BootReportSchema } from '../build/qemu.js';
 import { resolveKernelForCli, UsageError, type CliIO } from './common.js';
+import { detectUklSupport, runUklBuildHint } from '../build/ukl.js';
 
 export const BUILD_USAGE = `usage: ukl-trim build --kernel DIR|TARBALL --config FILE --app FILE --out DIR [--mode initramfs|ukl]
                       [--app-arg ARG]... [--ip ADDR/PREFIX] [--gateway ADDR|none] [--build-dir DIR] [--json]
@@ -48,15 +49,7 @@ function readTextOption(path: string, what: string): string {
 
 /** True when the tree carries the UKL patches (kernel/Kconfig.ukl, CONFIG_UNIKERNEL_LINUX). */
 export function treeHasUkl(tree: string): boolean {
-  if (existsSync(join(tree, 'kernel', 'Kconfig.ukl'))) return true;
-  for (const kconfig of ['Kconfig', 'init/Kconfig', 'arch/x86/Kconfig']) {
-    try {
-      if (/\bUNIKERNEL_LINUX\b/.test(readFileSync(join(tree, kconfig), 'utf8'))) return true;
-    } catch {
-      // not in this tree
-    }
-  }
-  return false;
+  return detectUklSupport(tree).supported;
 }
 
 function copyAtomic(from: string, to: string): void {
@@ -100,9 +93,7 @@ export async function runBuild(argv: string[], io: CliIO): Promise<number> {
   const tree = await resolveKernelForCli(values.kernel, io);
   if (mode === 'ukl') {
     if (!treeHasUkl(tree)) {
-      throw new UsageError(
-        `UKL mode needs a kernel tree with UKL support (kernel/Kconfig.ukl, CONFIG_UNIKERNEL_LINUX); ${tree} has none. Use --mode initramfs, which works with any mainline tree`,
-      );
+      throw new UsageError(runUklBuildHint(tree));
     }
     throw new UsageError(`UKL mode is not implemented yet for ${tree}; use --mode initramfs`);
   }
