@@ -26,3 +26,5 @@ export { bootKernel, BootReportSchema, type BootReport } from './build/qemu.js';
 export { parseElf, readElfFile, ElfError, isLlvmBitcode } from './lto/elf.js';
 export { parseArchive, readArchiveFile, ArchiveError } from './lto/archive.js';
 export { scanCode } from './callgraph/syscall-sites.js';
+export { analyzeStaticExecutable, AnalysisReportSchema, type AnalysisReport } from './callgraph/analyze.js';
+export { buildUklArchive, detectUklSupport, uklConfigSettings, UklError } from './build/ukl.js';

@@ -1,0 +1,308 @@
+import { readFileSync } from 'node:fs';
+import * as z from 'zod';
+import { readSyscallTable } from '../kernel/syscalls.js';
+import { isLlvmBitcode, parseElf, SHF_ALLOC, SHT_NOBITS } from '../lto/elf.js';
+import type { ElfFile } from '../lto/elf.js';
+import { buildCallGraph, collectAddressFacts, isUnnamedTarget, pointerArray, Reachability, UNATTRIBUTED_CODE } from './graph.js';
+import { scanCode } from './syscall-sites.js';
+import type { CallEdge, CodeScan, GprName } from './syscall-sites.js';
+
+/**
+ * Application analysis of a static x86-64 executable: which syscalls it can reach, each with one
+ * witness call path, the sites whose number stays unknown ("may be any syscall", never dropped),
+ * socket families from constant arguments, and /proc, /sys, /dev paths its reachable code names.
+ *
+ * Sound by construction, at the cost of precision: direct calls and jumps are followed from the
+ * roots; as soon as any reachable code makes an indirect call or jump (or calls a `.plt` stub that
+ * an IFUNC fills), the address-taken functions join the roots — every one whose address a data
+ * word holds, and those whose address reachable code names — since an indirect transfer can only
+ * land on such a function (see graph.ts). The research prototype measured closures of this kind
+ * at about 2.3x (RTA-like) to 3.5x (whole archive) what strace sees on the echo server; most of
+ * the excess is reached by direct calls alone (error paths: abort, __libc_fatal, PI mutexes).
+ */
+
+export const AnalysisReportSchema = z.object({
+  input: z.string(),
+  roots: z.array(z.string()),
+  syscalls: z.array(
+    z.object({
+      nr: z.number().int().nonnegative(),
+      name: z.string(),
+      /** witness: root → … → the function holding the syscall instruction */
+      path: z.array(z.string()),
+    }),
+  ),
+  /** sites whose number is unknown: each may be any syscall */
+  unresolved: z.array(z.object({ function: z.string().nullable(), address: z.number().int(), reason: z.string() })),
+  socketFamilies: z.array(z.string()),
+  /** socket calls whose family is not a constant: the family may be any */
+  unknownSocketFamilies: z.array(z.object({ function: z.string(), address: z.number().int() })),
+  pseudoFiles: z.array(z.string()),
+  stats: z.object({ functions: z.number().int(), reachableFunctions: z.number().int(), addressTaken: z.number().int(), indirectReachable: z.boolean() }),
+});
+export type AnalysisReport = z.infer<typeof AnalysisReportSchema>;
+
+/** the input is not something this version analyses (an object, archive, bitcode, dynamic executable) */
+export class AnalysisUnsupportedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AnalysisUnsupportedError';
+  }
+}
+
+/** neither a kernel tree nor the system's asm/unistd_64.h gives syscall names */
+export class SyscallNamesUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SyscallNamesUnavailableError';
+  }
+}
+
+export interface AnalyzeOptions {
+  /** a kernel source tree whose arch/x86/entry/syscalls/syscall_64.tbl names the numbers */
+  kernelTree?: string;
+  /** where to find `#define __NR_x n` when no tree is given (tests point it elsewhere) */
+  unistdHeader?: string;
+}
+
+const DEFAULT_UNISTD = '/usr/include/x86_64-linux-gnu/asm/unistd_64.h';
+
+/** nr → name, from the kernel tree when given (opts or $UKL_TRIM_KERNEL), else the libc headers */
+export function loadSyscallNames(opts: AnalyzeOptions = {}): Map<number, string> {
+  const tree = opts.kernelTree ?? process.env.UKL_TRIM_KERNEL;
+  if (tree !== undefined && tree !== '') {
+    return new Map(readSyscallTable(tree, 'x86_64').map((entry) => [entry.nr, entry.name]));
+  }
+  const header = opts.unistdHeader ?? DEFAULT_UNISTD;
+  let text: string;
+  try {
+    text = readFileSync(header, 'utf8');
+  } catch {
+    throw new SyscallNamesUnavailableError(`no syscall names: give a kernel tree (--kernel DIR or UKL_TRIM_KERNEL) or install ${header} (linux-libc-dev)`);
+  }
+  const names = new Map<number, string>();
+  for (const match of text.matchAll(/^#define\s+__NR_(\w+)\s+(\d+)\s*$/gm)) names.set(Number(match[2]), match[1] ?? '');
+  if (names.size === 0) throw new SyscallNamesUnavailableError(`${header}: no '#define __NR_name number' lines`);
+  return names;
+}
+
+const SOCKET_FUNCTIONS = new Set(['socket', '__socket', 'socketpair', '__socketpair']);
+const ADDRESS_FAMILIES: Record<number, string> = { 1: 'AF_UNIX', 2: 'AF_INET', 10: 'AF_INET6', 16: 'AF_NETLINK', 17: 'AF_PACKET' };
+const PSEUDO_FILE_PREFIXES = ['/proc/', '/sys/', '/dev/'];
+const R_X86_64_IRELATIVE = 37;
+
+export function analyzeStaticExecutable(path: string, opts: AnalyzeOptions = {}): AnalysisReport {
+  const bytes = readInput(path);
+  const elf = parseElf(bytes, path);
+  if (elf.type === 'REL') {
+    throw new AnalysisUnsupportedError(`${path}: a relocatable object is not yet supported: link it statically first (gcc -static -o app ${path})`);
+  }
+  if (!elf.isStatic) {
+    throw new AnalysisUnsupportedError(`${path}: dynamically linked (interpreter ${elf.interpreter ?? '?'}) is not yet supported: link it with -static`);
+  }
+  const names = loadSyscallNames(opts);
+  return analyzeElf(elf, path, names);
+}
+
+function readInput(path: string): Uint8Array {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new AnalysisUnsupportedError(`${path}: cannot read: ${(e as Error).message}`);
+  }
+  const head = new TextDecoder('latin1').decode(bytes.subarray(0, 8));
+  if (head === '!<arch>\n' || head === '!<thin>\n') {
+    throw new AnalysisUnsupportedError(`${path}: archives are not yet supported: link the application statically first (gcc -static -o app main.o ${path})`);
+  }
+  if (isLlvmBitcode(bytes)) {
+    throw new AnalysisUnsupportedError(`${path}: LLVM bitcode is not yet supported: link it statically first (clang -flto -fuse-ld=lld -static)`);
+  }
+  return bytes;
+}
+
+interface WrapperTask {
+  /** the function whose callers pass the number */
+  fn: string;
+  register: GprName;
+  /** fn → … → the function holding the syscall instruction */
+  chain: string[];
+}
+
+export function analyzeElf(elf: ElfFile, input: string, syscallNames: Map<number, string>): AnalysisReport {
+  const scan = scanCode(elf);
+  const graph = buildCallGraph(scan);
+  const facts = collectAddressFacts(elf, scan);
+  const byAddress = new Map(scan.functions.all().map((f) => [f.start, f.name]));
+  const startOf = new Map(scan.functions.all().map((f) => [f.name, f.start]));
+
+  const roots = findRoots(elf, scan, byAddress);
+  const reach = new Reachability(graph);
+  for (const root of roots) reach.addRoot(root, 'root');
+  reach.run();
+
+  // any reachable indirect transfer may land on any address-taken function
+  const indirectFrom = new Set<string>();
+  for (const transfer of scan.indirect) if (transfer.from !== null) indirectFrom.add(transfer.from);
+  for (const edge of scan.edges) if (edge.from !== null && isUnnamedTarget(edge)) indirectFrom.add(edge.from);
+  // the indirect caller nearest to a root (BFS order) gives the shortest witness paths
+  const firstIndirectId = reach.reachedInOrder.find((id) => indirectFrom.has(graph.nameOf(id)));
+  const firstIndirect = firstIndirectId === undefined ? undefined : graph.nameOf(firstIndirectId);
+  if (firstIndirect !== undefined) {
+    // pointers in data count always (which data is reachable is not tracked); pointers made by
+    // code count once that code is reachable (RTA-like): a fixpoint, as each newly reached
+    // function may name more functions
+    const addTaken = (address: number): void => {
+      const name = byAddress.get(address);
+      if (name !== undefined) reach.addRoot(name, '<indirect call>', firstIndirect);
+    };
+    for (const address of facts.addressTakenInData) addTaken(address);
+    const startsOf = new Map<string, number[]>();
+    for (const fn of scan.functions.all()) startsOf.set(fn.name, [...(startsOf.get(fn.name) ?? []), fn.start]);
+    for (const address of facts.codeReferences.get(UNATTRIBUTED_CODE) ?? []) addTaken(address);
+    let processed = 0;
+    do {
+      reach.run();
+      const reached = reach.reachedInOrder;
+      for (; processed < reached.length; processed++) {
+        for (const start of startsOf.get(graph.nameOf(reached[processed] ?? 0)) ?? []) {
+          for (const address of facts.codeReferences.get(start) ?? []) addTaken(address);
+        }
+      }
+      reach.run();
+    } while (processed < reach.reachedInOrder.length);
+  }
+
+  const incoming = new Map<string, CallEdge[]>();
+  for (const edge of scan.edges) {
+    if (edge.to === null || edge.from === null) continue;
+    const list = incoming.get(edge.to);
+    if (list === undefined) incoming.set(edge.to, [edge]);
+    else list.push(edge);
+  }
+
+  const found = new Map<number, string[]>();
+  const record = (nr: number, path: string[]): void => {
+    const old = found.get(nr);
+    if (old === undefined || path.length < old.length) found.set(nr, path);
+  };
+  const unresolved: AnalysisReport['unresolved'] = [];
+  // a wrapper reached as an indirect-call target may receive any number
+  const isAddressTaken = (name: string): boolean => {
+    const start = startOf.get(name);
+    return start !== undefined && facts.addressTaken.has(start) && reach.isReached(name);
+  };
+
+  for (const site of scan.sites) {
+    // code no symbol covers cannot be placed in the graph: counted as reachable
+    if (site.function !== null && !reach.isReached(site.function)) continue;
+    if (site.nr !== null) {
+      record(site.nr, site.function === null ? [`<code at 0x${site.address.toString(16)}>`] : reach.pathTo(site.function));
+    } else if (site.numberInParameter !== undefined && site.function !== null) {
+      resolveWrapper({ fn: site.function, register: site.numberInParameter, chain: [site.function] }, site.address);
+    } else {
+      unresolved.push({ function: site.function, address: site.address, reason: `may be any syscall: ${site.reason ?? 'number not recovered'}` });
+    }
+  }
+
+  /** the number comes from callers: follow them (through wrappers of wrappers) to constants */
+  function resolveWrapper(start: WrapperTask, siteAddress: number): void {
+    const seen = new Set<string>();
+    const work: WrapperTask[] = [start];
+    for (let task = work.pop(); task !== undefined; task = work.pop()) {
+      const key = `${task.fn}:${task.register}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      if (roots.includes(task.fn) || (firstIndirect !== undefined && isAddressTaken(task.fn))) {
+        unresolved.push({ function: task.fn, address: siteAddress, reason: `may be any syscall: ${task.fn} takes the number in ${task.register} and may be called indirectly` });
+      }
+      for (const edge of incoming.get(task.fn) ?? []) {
+        const caller = edge.from;
+        if (caller === null || caller === task.fn || !reach.isReached(caller)) continue;
+        const constant = edge.constantArguments?.[task.register];
+        const forwarded = edge.forwardedParameters?.[task.register];
+        if (constant !== undefined) record(constant, [...reach.pathTo(caller), ...task.chain]);
+        else if (forwarded !== undefined) work.push({ fn: caller, register: forwarded, chain: [caller, ...task.chain] });
+        else {
+          unresolved.push({
+            function: caller,
+            address: edge.site,
+            reason: `may be any syscall: passes a computed ${task.register} to the syscall wrapper ${task.chain.join(' → ')}`,
+          });
+        }
+      }
+    }
+  }
+
+  const syscalls = [...found.entries()]
+    .filter(([nr]) => nr >= 0)
+    .sort(([a], [b]) => a - b)
+    .map(([nr, path]) => ({ nr, name: syscallNames.get(nr) ?? `syscall_${nr}`, path }));
+
+  // socket families: the constant first argument at each reachable call of socket()/socketpair()
+  const socketNames = new Set(scan.functions.all().filter((f) => f.aliases.some((a) => SOCKET_FUNCTIONS.has(a))).map((f) => f.name));
+  const families = new Set<string>();
+  const unknownSocketFamilies: AnalysisReport['unknownSocketFamilies'] = [];
+  for (const edge of scan.edges) {
+    if (edge.to === null || edge.from === null || !socketNames.has(edge.to) || socketNames.has(edge.from) || !reach.isReached(edge.from)) continue;
+    const family = edge.constantArguments?.rdi;
+    if (family === undefined) unknownSocketFamilies.push({ function: edge.from, address: edge.site });
+    else families.add(ADDRESS_FAMILIES[family] ?? `AF_${family}`);
+  }
+
+  const pseudoFiles = new Set<string>();
+  for (const [start, addresses] of facts.dataReferences) {
+    const name = byAddress.get(start);
+    const reached = start === UNATTRIBUTED_CODE || (name !== undefined && reach.isReached(name));
+    if (!reached) continue;
+    for (const address of addresses) {
+      const text = cStringAt(elf, address);
+      if (text !== null && PSEUDO_FILE_PREFIXES.some((prefix) => text.startsWith(prefix))) pseudoFiles.add(text);
+    }
+  }
+
+  const report: AnalysisReport = {
+    input,
+    roots,
+    syscalls,
+    unresolved,
+    socketFamilies: [...families].sort(),
+    unknownSocketFamilies,
+    pseudoFiles: [...pseudoFiles].sort(),
+    stats: { functions: graph.size, reachableFunctions: reach.reachedInOrder.length, addressTaken: facts.addressTaken.size, indirectReachable: firstIndirect !== undefined },
+  };
+  return report;
+}
+
+/** `_start`, `main`, the entry point, init/fini arrays, `_init`/`_fini`, IFUNC resolvers */
+function findRoots(elf: ElfFile, scan: CodeScan, byAddress: Map<number, string>): string[] {
+  const roots: string[] = [];
+  const add = (name: string | undefined): void => {
+    if (name !== undefined && !roots.includes(name)) roots.push(name);
+  };
+  add(scan.functions.containingAddress(elf.entry)?.name);
+  const known = new Set(byAddress.values());
+  for (const name of ['_start', 'main', '_init', '_fini']) if (known.has(name)) add(name);
+  for (const section of elf.sections) {
+    if (section.name === '.init_array' || section.name === '.fini_array' || section.name === '.preinit_array') {
+      for (const address of pointerArray(elf, section)) add(byAddress.get(address));
+    }
+  }
+  for (const symbol of elf.symbols()) if (symbol.type === 'IFUNC') add(byAddress.get(symbol.value));
+  for (const relocations of elf.relocationSections()) {
+    for (const relocation of relocations.relocations) if (relocation.type === R_X86_64_IRELATIVE) add(byAddress.get(relocation.addend));
+  }
+  return roots;
+}
+
+/** the NUL-terminated string at a virtual address of an allocated data section, or null */
+function cStringAt(elf: ElfFile, address: number): string | null {
+  const section = elf.sections.find((s) => (s.flags & SHF_ALLOC) !== 0 && s.type !== SHT_NOBITS && address >= s.address && address < s.address + s.size);
+  if (section === undefined) return null;
+  const data = elf.sectionData(section);
+  const start = address - section.address;
+  const end = data.indexOf(0, start);
+  if (end < 0 || end - start > 4096) return null;
+  const text = new TextDecoder('latin1').decode(data.subarray(start, end));
+  return /^[\x20-\x7e]*$/.test(text) ? text : null;
+}
