@@ -3,7 +3,9 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 /**
  * Just enough of an ELF reader for the build step: is a file a static x86-64 executable (the
  * initramfs has no shared libraries), and how big are a kernel's text, data and bss (the numbers
- * `size` prints).
+ * `size` prints). Kept apart from the analysis reader (src/lto/elf.ts) on purpose: this one reads
+ * only the headers it needs from files of tens of megabytes (vmlinux) and accepts kernel
+ * addresses above 2^53, which the analysis reader rejects.
  */
 
 export class ElfError extends Error {
