@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeBytesAtomic } from '../util/fs.js';
 import { cacheHome } from '../kconfig/load.js';
 import { writeCpioNewc, type CpioEntry } from './cpio.js';
 import { ElfError, EM_X86_64, ET_DYN, ET_EXEC, readElfSummary } from './elf.js';
@@ -147,23 +148,6 @@ export function compileInit(): string {
     failures.push(`${command}: ${firstError || `exit ${r.status}`}`);
   }
   throw new InitramfsError(`could not compile the initramfs init statically (${failures.join(' | ')}); install gcc with glibc's static libraries (libc6-dev) or musl-tools`, 'init-compile');
-}
-
-/** Write bytes atomically: a temporary file in the same folder, then rename. */
-function writeBytesAtomic(path: string, bytes: Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  try {
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, path);
-  } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // nothing to clean
-    }
-    throw e;
-  }
 }
 
 /** The archive's entries, in the order they are written. */

@@ -47,11 +47,6 @@ function readTextOption(path: string, what: string): string {
   }
 }
 
-/** True when the tree carries the UKL patches (kernel/Kconfig.ukl, CONFIG_UNIKERNEL_LINUX). */
-export function treeHasUkl(tree: string): boolean {
-  return detectUklSupport(tree).supported;
-}
-
 function copyAtomic(from: string, to: string): void {
   const tmp = `${to}.${process.pid}.tmp`;
   copyFileSync(from, tmp);
@@ -92,7 +87,7 @@ export async function runBuild(argv: string[], io: CliIO): Promise<number> {
   const out = resolve(values.out as string);
   const tree = await resolveKernelForCli(values.kernel, io);
   if (mode === 'ukl') {
-    if (!treeHasUkl(tree)) {
+    if (!detectUklSupport(tree).supported) {
       throw new UsageError(runUklBuildHint(tree));
     }
     throw new UsageError(`UKL mode is not implemented yet for ${tree}; use --mode initramfs`);

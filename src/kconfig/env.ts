@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { arch as hostArch } from 'node:os';
 import { join } from 'node:path';
 import { KconfigError } from './errors.js';
+import { kernelVersionFromMakefile } from '../kernel/version.js';
 
 /**
  * What the kernel's top-level Makefile hands to conf: ARCH/SRCARCH, the toolchain variables,
@@ -71,13 +72,9 @@ export function kernelVersion(tree: string): string {
   } catch {
     throw new KconfigError('usage', `${tree} is not a kernel tree: no Makefile`);
   }
-  const get = (k: string): string => new RegExp(`^${k}\\s*=[ \\t]*(.*)$`, 'm').exec(text)?.[1]?.trim() ?? '';
-  const v = get('VERSION');
-  const p = get('PATCHLEVEL');
-  const s = get('SUBLEVEL');
-  const e = get('EXTRAVERSION');
-  if (!v) throw new KconfigError('usage', `${tree}/Makefile has no VERSION: not a kernel tree`);
-  return `${v}${p ? `.${p}${s ? `.${s}` : ''}` : ''}${e}`;
+  const version = kernelVersionFromMakefile(text);
+  if (!version) throw new KconfigError('usage', `${tree}/Makefile has no VERSION: not a kernel tree`);
+  return version;
 }
 
 export function kbuildEnvironment(tree: string, arch: string, tc: ToolchainOptions = {}, base: NodeJS.ProcessEnv = process.env): KbuildEnvironment {

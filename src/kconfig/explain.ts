@@ -1,6 +1,6 @@
-import { exprSymbols, exprToString } from './expr.js';
+import { exprToString } from './expr.js';
 import type { Kconfig } from './kconfig.js';
-import type { Expr, KSymbol, Tristate } from './model.js';
+import type { Expr, Tristate } from './model.js';
 
 export interface ReverseDependency {
   /** the selecting / implying symbol */
@@ -89,11 +89,4 @@ export function explainSymbol(kc: Kconfig, name: string): SymbolExplanation | un
     out.choice = { prompt: cs.menus[0]?.prompt?.text ?? '', selection: cs.currChoice?.name ?? null };
   }
   return out;
-}
-
-/** Symbols an expression over the tree mentions (useful for "what does X depend on"). */
-export function dependencySymbols(sym: KSymbol): string[] {
-  return exprSymbols(sym.dirDep.expr)
-    .map((s) => s.name)
-    .filter((n): n is string => n !== null);
 }

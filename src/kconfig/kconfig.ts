@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { DiagnosticSink, KconfigError, stackGuard } from './errors.js';
 import { Evaluator } from './evaluate.js';
@@ -366,21 +366,8 @@ export class Kconfig {
     // a leading `if` keeps `A = y` from looking like a macro assignment to the lexer
     const lexer = new Lexer({ read: () => `if ${expression}\n` }, pp, diag);
     lexer.open('<expr>', null);
-    const lookupOnly = new Proxy(this.syms, {
-      get: (target, prop, receiver) => {
-        if (prop === 'lookup') {
-          return (name: string | null, flags: number) => {
-            if (name !== null && flags === 0) {
-              const s = target.find(name);
-              if (s) return s;
-            }
-            return target.lookup(name, flags);
-          };
-        }
-        return Reflect.get(target, prop, receiver) as unknown;
-      },
-    });
-    const parser = new Parser(lexer, pp, lookupOnly, diag, '<expr>');
+    // names are looked up in the tree's table (a name it never saw becomes an undefined symbol, as in conf)
+    const parser = new Parser(lexer, pp, this.syms, diag, '<expr>');
     const internal = parser as unknown as { expr(): Expr; peek(): { type: string; value: string }; take(): unknown };
     let e: Expr;
     try {
@@ -397,8 +384,4 @@ export class Kconfig {
   exprToString(e: Expr | null): string {
     return exprToString(e);
   }
-}
-
-export function readTextIfExists(path: string): string | null {
-  return existsSync(path) ? readFileSync(path, 'utf8') : null;
 }

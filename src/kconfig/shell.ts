@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../util/fs.js';
 
 /**
  * Runs `$(shell,...)` commands for the Kconfig preprocessor.
@@ -126,10 +126,7 @@ export class CachingShellProvider implements ShellProvider {
   /** Write the cache atomically (temp + rename) if anything new was learned. */
   save(): void {
     if (!this.file || !this.dirty) return;
-    mkdirSync(dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.recording()));
-    renameSync(tmp, this.file);
+    writeFileAtomic(this.file, JSON.stringify(this.recording()));
     this.dirty = false;
   }
 }

@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { cacheHome } from '../kconfig/load.js';
+import { kernelVersionFromMakefile, makefileVariable } from './version.js';
 
 /** Where a tree came from: `--kernel` (a directory or a tarball), `UKL_TRIM_KERNEL`, or Debian's source package. */
 export type KernelTreeSource = 'dir' | 'tarball' | 'env' | 'debian';
@@ -102,14 +103,9 @@ export function kernelVersionOf(root: string): string {
   } catch {
     throw new KernelTreeError('not-a-kernel-tree', `${root} is not a kernel source tree: it has no Makefile`);
   }
-  const version = makefileVariable(makefile, 'VERSION');
+  const version = kernelVersionFromMakefile(makefile);
   if (!version) throw new KernelTreeError('not-a-kernel-tree', `${root} is not a kernel source tree: its Makefile sets no VERSION`);
-  const patchlevel = makefileVariable(makefile, 'PATCHLEVEL');
-  const sublevel = makefileVariable(makefile, 'SUBLEVEL');
-  const extraversion = makefileVariable(makefile, 'EXTRAVERSION') ?? '';
-  // KERNELVERSION = $(VERSION)$(if $(PATCHLEVEL),.$(PATCHLEVEL)$(if $(SUBLEVEL),.$(SUBLEVEL)))$(EXTRAVERSION)
-  const numbers = patchlevel ? `${version}.${patchlevel}${sublevel ? `.${sublevel}` : ''}` : version;
-  return numbers + extraversion;
+  return version;
 }
 
 /** Whether `dir` looks like a kernel source tree: a Makefile that sets VERSION and a top-level Kconfig. */
@@ -147,11 +143,6 @@ async function resolveCandidate(path: string, origin: Origin, opts: ResolveKerne
     return { root, version: kernelVersionOf(root), source: origin === 'option' ? 'tarball' : origin, tarball: absolute };
   }
   throw new KernelTreeError('not-a-kernel-tree', `${absolute} (${from}) is neither a kernel source directory nor a .tar.xz/.tar.gz/.tar tarball`);
-}
-
-function makefileVariable(makefile: string, name: string): string | undefined {
-  const value = new RegExp(`^${name}[ \\t]*:?=[ \\t]*(.*?)[ \\t]*$`, 'm').exec(makefile)?.[1];
-  return value === undefined || value === '' ? undefined : value;
 }
 
 function kernelTreeProblem(dir: string): string | undefined {

@@ -17,9 +17,16 @@ export function writeFileAtomic(path: string, text: string, opts: { keepOld?: bo
       // unreadable: overwrite it
     }
   }
+  writeBytesAtomic(path, text, opts);
+  return 'written';
+}
+
+/** Temp file in the same folder, then rename (keeping an existing file as `.old` if asked). */
+export function writeBytesAtomic(path: string, data: string | Uint8Array, opts: { keepOld?: boolean } = {}): void {
+  mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, text);
+    writeFileSync(tmp, data);
     if (opts.keepOld && existsSync(path)) renameSync(path, `${path}.old`);
     renameSync(tmp, path);
   } catch (e) {
@@ -30,5 +37,4 @@ export function writeFileAtomic(path: string, text: string, opts: { keepOld?: bo
     }
     throw e;
   }
-  return 'written';
 }
