@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';
+import { linkForAnalysis, type LinkOptions } from '../lto/link.js';
 import { readSyscallTable } from '../kernel/syscalls.js';
 import { isLlvmBitcode, parseElf, SHF_ALLOC, SHT_NOBITS } from '../lto/elf.js';
 import type { ElfFile } from '../lto/elf.js';
@@ -102,6 +103,16 @@ export function analyzeStaticExecutable(path: string, opts: AnalyzeOptions = {})
   }
   const names = loadSyscallNames(opts);
   return analyzeElf(elf, path, names);
+}
+
+/**
+ * Analyse an application given as a static executable, or as objects, LTO objects, bitcode
+ * and archives that are first linked statically against `libc` (see `linkForAnalysis`).
+ */
+export function analyzeApplication(inputs: readonly string[], opts: AnalyzeOptions & LinkOptions = {}): AnalysisReport & { linkedExecutable: string } {
+  const linked = linkForAnalysis(inputs, opts);
+  const report = analyzeStaticExecutable(linked.executable, opts);
+  return { ...report, input: inputs.join(' '), linkedExecutable: linked.executable };
 }
 
 function readInput(path: string): Uint8Array {

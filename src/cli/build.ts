@@ -93,12 +93,58 @@ export async function runBuild(argv: string[], io: CliIO): Promise<number> {
     throw new UsageError(`UKL mode is not implemented yet for ${tree}; use --mode initramfs`);
   }
   const config = readTextOption(configPath, 'configuration');
+  const report = await buildImage(
+    {
+      tree,
+      config,
+      app,
+      ...(values['app-arg'] ? { args: values['app-arg'] } : {}),
+      ...(values.ip !== undefined ? { ip: values.ip } : {}),
+      ...(values.gateway !== undefined ? { gateway: values.gateway } : {}),
+      out,
+      ...(values['build-dir'] ? { buildDir: resolve(values['build-dir']) } : {}),
+    },
+    io,
+  );
+  if (typeof report === 'number') return report;
+  if (values.json) {
+    io.out(JSON.stringify(report, null, 2));
+    return 0;
+  }
+  io.out(`bzImage    ${report.bzImage}  ${thousands(report.bzImageBytes)} bytes`);
+  io.out(`initramfs  ${report.initramfs}  ${thousands(report.initramfsBytes)} bytes`);
+  io.out(`vmlinux    text ${thousands(report.vmlinux.text)}  data ${thousands(report.vmlinux.data)}  bss ${thousands(report.vmlinux.bss)}`);
+  io.out(`build      ${report.reused ? `reused (same config already built in ${report.buildDir})` : `${report.buildSeconds} s`}  log ${report.log}`);
+  return 0;
+}
+
+
+export interface BuildImageParams {
+  tree: string;
+  config: string;
+  /** the static application */
+  app: string;
+  args?: readonly string[];
+  ip?: string;
+  gateway?: string;
+  out: string;
+  buildDir?: string;
+}
+
+/**
+ * The kernel (make O=) and the initramfs for one config and app, artefacts copied into `out`.
+ * Returns the report, or an exit code after printing why the build failed.
+ */
+export async function buildImage(p: BuildImageParams, io: CliIO): Promise<BuildReport | number> {
+  const { tree, config } = p;
+  const app = resolve(p.app);
+  const out = resolve(p.out);
   // check the app and the initramfs options before spending minutes on the kernel
   const initramfsOptions: InitramfsOptions = {
     app,
-    ...(values['app-arg'] ? { args: values['app-arg'] } : {}),
-    ...(values.ip !== undefined ? { ip: values.ip } : {}),
-    ...(values.gateway !== undefined ? { gateway: values.gateway } : {}),
+    ...(p.args ? { args: [...p.args] } : {}),
+    ...(p.ip !== undefined ? { ip: p.ip } : {}),
+    ...(p.gateway !== undefined ? { gateway: p.gateway } : {}),
     out: join(out, 'initramfs.cpio'),
   };
   try {
@@ -109,7 +155,7 @@ export async function runBuild(argv: string[], io: CliIO): Promise<number> {
   }
 
   mkdirSync(out, { recursive: true });
-  const objDir = values['build-dir'] ? resolve(values['build-dir']) : join(out, 'kernel');
+  const objDir = p.buildDir ?? join(out, 'kernel');
   let steps = 0;
   const progress = (line: string): void => {
     if (!io.isTTY) return;
@@ -159,15 +205,7 @@ export async function runBuild(argv: string[], io: CliIO): Promise<number> {
     reused: kernel.reused,
     log: join(out, 'build.log'),
   });
-  if (values.json) {
-    io.out(JSON.stringify(report, null, 2));
-    return 0;
-  }
-  io.out(`bzImage    ${report.bzImage}  ${thousands(report.bzImageBytes)} bytes`);
-  io.out(`initramfs  ${report.initramfs}  ${thousands(report.initramfsBytes)} bytes`);
-  io.out(`vmlinux    text ${thousands(report.vmlinux.text)}  data ${thousands(report.vmlinux.data)}  bss ${thousands(report.vmlinux.bss)}`);
-  io.out(`build      ${report.reused ? `reused (same config already built in ${report.buildDir})` : `${report.buildSeconds} s`}  log ${report.log}`);
-  return 0;
+  return report;
 }
 
 function positiveNumber(text: string | undefined, option: string, fallback: number, integer = false): number {

@@ -1,8 +1,11 @@
+import { existsSync } from 'node:fs';
 import { KconfigError } from '../kconfig/errors.js';
 import { resolveKernelForCli, UsageError, type CliIO } from './common.js';
 
-const USAGE = `usage: ukl-trim <command> [options]
+const USAGE = `usage: ukl-trim APP... [options]   the smallest kernel config for APP (see 'ukl-trim minimize --help')
+       ukl-trim <command> [options]
 commands:
+  minimize  the same as 'ukl-trim APP...'
   conf      compute a kernel .config like 'make ARCH=... <target>' (see 'ukl-trim conf --help')
   syscalls  the syscall → Kconfig map of a tree, derived from its source (see 'ukl-trim syscalls --help')
   analyze   the syscalls a static executable can reach, with witness paths (see 'ukl-trim analyze --help')
@@ -26,6 +29,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
         return await (await import('./build.js')).runBuild(rest, io);
       case 'boot':
         return await (await import('./build.js')).runBoot(rest, io);
+      case 'minimize':
+        return await (await import('./minimize.js')).runMinimize(rest, io);
       case 'tree': {
         const i = rest.indexOf('--kernel');
         if (rest.length > 0 && (i !== 0 || rest.length !== 2)) throw new UsageError('usage: ukl-trim tree [--kernel DIR|TARBALL]');
@@ -39,7 +44,9 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
         io.out(USAGE);
         return cmd === undefined ? 2 : 0;
       default:
-        throw new UsageError(`unknown command '${cmd}'\n${USAGE}`);
+        // `ukl-trim app.o ...`: the main job; an option first (`ukl-trim --kernel K app`) too
+        if (cmd.startsWith('-') || existsSync(cmd)) return await (await import('./minimize.js')).runMinimize(argv, io);
+        throw new UsageError(`unknown command '${cmd}' (and no such file)\n${USAGE}`);
     }
   } catch (e) {
     return reportError(e, io);

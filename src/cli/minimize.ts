@@ -1,0 +1,162 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { AnalysisUnsupportedError, SyscallNamesUnavailableError } from '../callgraph/analyze.js';
+import { bootKernel, BootReportSchema } from '../build/qemu.js';
+import { SyscallMapError } from '../kernel/syscalls.js';
+import { ElfError } from '../lto/elf.js';
+import { LinkError } from '../lto/link.js';
+import { MinimizeError, minimizeConfig } from '../minimize/minimize.js';
+import { profileNames } from '../minimize/profiles.js';
+import { RequirementError } from '../minimize/requirements.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { buildImage } from './build.js';
+import { resolveKernelForCli, UsageError, type CliIO } from './common.js';
+
+export const MINIMIZE_USAGE = `usage: ukl-trim APP... [--kernel DIR|TARBALL] [--arch x86_64] [--libc glibc|musl|PATH]
+                [--mode initramfs|ukl] [--profile ${profileNames().join('|')}|none]
+                [--enable SYM]... [--disable SYM]... [-o FILE] [--fragment FILE] [--explain SYM]...
+                [--build OUT [--boot [--expect REGEX] [--tcp-echo PORT] [--timeout S]] [--app-arg ARG]...]
+                [--no-check] [--json]
+  the smallest kernel .config that provides every syscall, socket family and pseudo-file the app
+  can reach, plus what booting it needs (the profile), each option with its reason.
+  APP: a static executable, or objects / LTO objects / bitcode / archives linked with --libc.
+  -o FILE (default .config; an existing one is kept as FILE.old), --fragment FILE: the minimal
+  form (savedefconfig). --build OUT builds the kernel and initramfs like 'ukl-trim build';
+  --boot then boots them under QEMU like 'ukl-trim boot'. --no-check skips the 1-minimality pass.`;
+
+export async function runMinimize(argv: string[], io: CliIO): Promise<number> {
+  try {
+    return await minimizeCommand(argv, io);
+  } catch (e) {
+    if (
+      e instanceof MinimizeError ||
+      e instanceof RequirementError ||
+      e instanceof LinkError ||
+      e instanceof ElfError ||
+      e instanceof AnalysisUnsupportedError ||
+      e instanceof SyscallNamesUnavailableError ||
+      e instanceof SyscallMapError
+    ) {
+      io.err(`ukl-trim: ${e.message}`);
+      return e instanceof MinimizeError && (e.code === 'internal' || e.code === 'solver') ? 1 : 2;
+    }
+    throw e;
+  }
+}
+
+async function minimizeCommand(argv: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      kernel: { type: 'string' },
+      arch: { type: 'string', default: 'x86_64' },
+      libc: { type: 'string' },
+      mode: { type: 'string', default: 'initramfs' },
+      profile: { type: 'string' },
+      enable: { type: 'string', multiple: true },
+      disable: { type: 'string', multiple: true },
+      output: { type: 'string', short: 'o', default: '.config' },
+      fragment: { type: 'string' },
+      explain: { type: 'string', multiple: true },
+      build: { type: 'string' },
+      boot: { type: 'boolean' },
+      expect: { type: 'string' },
+      'tcp-echo': { type: 'string' },
+      timeout: { type: 'string' },
+      'app-arg': { type: 'string', multiple: true },
+      'no-check': { type: 'boolean' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) {
+    io.out(MINIMIZE_USAGE);
+    return 0;
+  }
+  if (positionals.length === 0) throw new UsageError(`no APP given\n${MINIMIZE_USAGE}`);
+  for (const p of positionals) if (!existsSync(p)) throw new UsageError(`${p}: no such file`);
+  const mode = values.mode;
+  if (mode !== 'initramfs' && mode !== 'ukl') throw new UsageError(`--mode ${mode}: expected initramfs or ukl`);
+  const libc = values.libc;
+  if (libc !== undefined && libc !== 'glibc' && libc !== 'musl' && !existsSync(libc)) throw new UsageError(`--libc ${libc}: expected glibc, musl or the path of a libc.a`);
+  if (values.boot && !values.build) throw new UsageError('--boot needs --build OUT');
+  if (values.build && mode === 'ukl') throw new UsageError('--build in UKL mode is not available yet: write the config with -o and build it on the UKL tree');
+  const tcpEcho = values['tcp-echo'] === undefined ? undefined : Number(values['tcp-echo']);
+  if (tcpEcho !== undefined && !(Number.isInteger(tcpEcho) && tcpEcho > 0 && tcpEcho < 65536)) throw new UsageError(`--tcp-echo ${values['tcp-echo']}: expected a port number`);
+  const timeout = values.timeout === undefined ? 240 : Number(values.timeout);
+  if (!(timeout > 0)) throw new UsageError(`--timeout ${values.timeout}: expected seconds > 0`);
+  let expect: RegExp | undefined;
+  if (values.expect !== undefined) {
+    try {
+      expect = new RegExp(values.expect);
+    } catch (e) {
+      throw new UsageError(`--expect: ${(e as Error).message}`);
+    }
+  }
+
+  const tree = await resolveKernelForCli(values.kernel, io);
+  const result = await minimizeConfig({
+    kernel: tree,
+    arch: values.arch,
+    app: positionals,
+    ...(libc ? { libc } : {}),
+    mode,
+    profile: values.profile === 'none' ? null : (values.profile ?? (values.arch === 'x86_64' || values.arch === 'x86' ? 'qemu-x86_64' : null)),
+    enable: values.enable ?? [],
+    disable: values.disable ?? [],
+    oneMinimal: !values['no-check'],
+    onProgress: (m) => {
+      if (io.isTTY) io.info(`… ${m}`);
+    },
+  });
+  const out = resolve(values.output);
+  const hadOld = existsSync(out);
+  const written = writeFileAtomic(out, result.config, { keepOld: true });
+  if (values.fragment) writeFileAtomic(resolve(values.fragment), result.fragment);
+  const r = result.report;
+
+  let build: Awaited<ReturnType<typeof buildImage>> | undefined;
+  let boot;
+  if (values.build) {
+    const app = result.app;
+    if (!app) throw new UsageError('--build needs the analysed executable');
+    build = await buildImage({ tree, config: result.config, app, ...(values['app-arg'] ? { args: values['app-arg'] } : {}), out: values.build }, io);
+    if (typeof build === 'number') return build;
+    if (values.boot) {
+      boot = BootReportSchema.parse(
+        await bootKernel({
+          image: build.bzImage,
+          initrd: build.initramfs,
+          expect: expect ?? /ukl-init: (network up|no IPv4 sockets)/,
+          ...(tcpEcho !== undefined ? { tcpEcho: { guestPort: tcpEcho, line: 'ukl-trim echo check' } } : {}),
+          timeoutSeconds: timeout,
+        }),
+      );
+    }
+  }
+
+  if (values.json) {
+    io.out(JSON.stringify({ config: out, fragment: values.fragment ? resolve(values.fragment) : null, report: r, explain: Object.fromEntries((values.explain ?? []).map((s) => [s, result.explain(s)])), build: build ?? null, boot: boot ?? null }, null, 2));
+  } else {
+    io.out(`${out}: ${r.counts.enabled} options on, ${r.counts.fragmentLines} lines in the minimal form${written === 'written' && hadOld ? ` (previous kept as ${out}.old)` : ''}`);
+    if (values.fragment) io.out(`fragment: ${resolve(values.fragment)}`);
+    const byKind = new Map<string, number>();
+    for (const q of r.requirements) byKind.set(q.kind, (byKind.get(q.kind) ?? 0) + 1);
+    io.out(`requirements: ${[...byKind].map(([k, n]) => `${n} ${k}`).join(', ')}; all hold: ${r.check.requirementsHold ? 'yes' : 'NO'}`);
+    io.out(`solver: ${r.solver.variables} variables, ${r.solver.constraints} constraints, ${r.solver.status} in ${r.solver.seconds} s; total ${r.seconds.total} s`);
+    io.out(`check: olddefconfig-stable ${r.check.stable ? 'yes' : 'NO'}, model = engine ${r.check.modelMismatches.length === 0 ? 'yes' : `no (${r.check.modelMismatches.length})`}, 1-minimal ${r.check.oneMinimal.checked ? `yes (${r.check.oneMinimal.flipsTried} flips tried${r.check.oneMinimal.improvements.length ? `, ${r.check.oneMinimal.improvements.length} improvements taken` : ''})` : 'not checked'}`);
+    for (const w of r.warnings) io.out(`warning: ${w}`);
+    for (const s of values.explain ?? []) for (const line of result.explain(s)) io.out(line);
+    if (build && typeof build !== 'number') io.out(`bzImage ${build.bzImage} ${build.bzImageBytes} bytes; vmlinux text ${build.vmlinux.text}; build ${build.reused ? 'reused' : `${build.buildSeconds} s`}`);
+    if (boot) {
+      io.out(boot.ok ? `boot: ok, marker after ${boot.markerSeconds} s${boot.echoSeconds !== null && boot.echoSeconds !== undefined ? `, echo after ${boot.echoSeconds} s` : ''}` : `boot: FAILED (${boot.failure}): ${boot.message}`);
+      if (!boot.ok) for (const l of boot.consoleTail.slice(-15)) io.out(`  | ${l}`);
+    }
+  }
+  if (!r.check.requirementsHold || !r.check.stable) return 1;
+  if (boot && !boot.ok) return 1;
+  return 0;
+}

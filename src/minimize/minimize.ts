@@ -1,0 +1,453 @@
+import * as highsModule from 'highs';
+import type { Highs } from 'highs';
+import { z } from 'zod';
+import { analyzeApplication, type AnalysisReport } from '../callgraph/analyze.js';
+import { detectUklSupport } from '../build/ukl.js';
+import { KconfigError } from '../kconfig/errors.js';
+import type { Kconfig } from '../kconfig/kconfig.js';
+import { loadKconfigAsync, type LoadedKconfig } from '../kconfig/load.js';
+import type { KSymbol } from '../kconfig/model.js';
+import { deriveSyscallMap, type SyscallMap } from '../kernel/syscalls.js';
+import { resolveKernelTree } from '../kernel/tree.js';
+import { KconfigModel, type Lit } from './model.js';
+import { NETWORK_FAMILIES, PROFILES, profileRequirements } from './profiles.js';
+import { explainEnabled, positiveSymbols, reasonChain, ReasonSchema, type Reason } from './reasons.js';
+import { dedupe, RequirementSchema, requirementsFromAnalysis, type Requirement } from './requirements.js';
+import { deriveCodeWeights, type CodeWeights } from './weights.js';
+
+export type MinimizeErrorCode = 'conflict' | 'unsatisfiable' | 'unknown-symbol' | 'bad-input' | 'solver' | 'internal';
+
+/** A minimisation that cannot give an answer, with the chain that explains why. */
+export class MinimizeError extends Error {
+  constructor(
+    readonly code: MinimizeErrorCode,
+    message: string,
+    readonly chain: readonly string[] = [],
+  ) {
+    super(message);
+    this.name = 'MinimizeError';
+  }
+}
+
+export const MinimizeReportSchema = z.object({
+  arch: z.string(),
+  kernelVersion: z.string(),
+  mode: z.enum(['initramfs', 'ukl']),
+  profile: z.string().nullable(),
+  app: z.string().nullable(),
+  counts: z.object({
+    /** CONFIG_*=y lines of the full .config */
+    enabled: z.number().int(),
+    /** lines of the minimal fragment (savedefconfig form) */
+    fragmentLines: z.number().int(),
+    /** estimated source bytes the configuration builds (Kbuild map), conditional part only */
+    conditionalSourceBytes: z.number(),
+  }),
+  requirements: z.array(RequirementSchema.extend({ holds: z.boolean() })),
+  options: z.array(z.object({ symbol: z.string(), reason: ReasonSchema })),
+  solver: z.object({ variables: z.number().int(), constraints: z.number().int(), fixedByPropagation: z.number().int(), status: z.string(), objective: z.number(), seconds: z.number() }),
+  check: z.object({
+    /** olddefconfig of the result gives the result back */
+    stable: z.boolean(),
+    requirementsHold: z.boolean(),
+    /** options on in the engine's answer but off in the model's, and the reverse */
+    modelMismatches: z.array(z.string()),
+    /** every `=y` line of the fragment was turned off in turn with the exact engine */
+    oneMinimal: z.object({ checked: z.boolean(), flipsTried: z.number().int(), improvements: z.array(z.string()) }),
+  }),
+  warnings: z.array(z.string()),
+  seconds: z.object({ load: z.number(), analysis: z.number(), model: z.number(), solve: z.number(), check: z.number(), total: z.number() }),
+});
+export type MinimizeReport = z.infer<typeof MinimizeReportSchema>;
+
+export interface MinimizeOptions {
+  /** kernel tree: a directory or tarball (default: $UKL_TRIM_KERNEL, then Debian's linux-source) */
+  kernel?: string;
+  /** what `make ARCH=` takes (default x86_64) */
+  arch?: string;
+  /** the application: a static executable, or objects/archives/bitcode linked against `libc` */
+  app?: string | readonly string[];
+  libc?: string;
+  /** an analysis done already (instead of `app`) */
+  analysis?: AnalysisReport;
+  /** requirements given directly (added to those of the app) */
+  requirements?: readonly Requirement[];
+  /** boot profile (default qemu-x86_64; null for none) */
+  profile?: string | null;
+  mode?: 'initramfs' | 'ukl';
+  enable?: readonly string[];
+  disable?: readonly string[];
+  /** turn off each `=y` of the fragment in turn with the exact engine, keeping improvements (default true) */
+  oneMinimal?: boolean;
+  /** a Kconfig already loaded for this tree and arch (reused, e.g. by the language server) */
+  loaded?: LoadedKconfig;
+  onProgress?: (message: string) => void;
+}
+
+export interface MinimizeResult {
+  /** the static executable that was analysed (linked from the inputs when they were objects) */
+  app: string | null;
+  /** the full .config */
+  config: string;
+  /** the minimal fragment (savedefconfig form) that olddefconfig expands to `config` */
+  fragment: string;
+  report: MinimizeReport;
+  /** why each enabled option is on */
+  reasons: ReadonlyMap<string, Reason>;
+  /** the chain for one option, for printing */
+  explain(symbol: string): string[];
+}
+
+const COUNT_WEIGHT = 1;
+/** objective units per 64 bytes of gated source: code first, option count breaks ties */
+const CODE_WEIGHT = 1000;
+
+type HighsLoader = () => Promise<Highs>;
+let highsPromise: Promise<Highs> | undefined;
+function highs(): Promise<Highs> {
+  // the package is CommonJS to TypeScript's eyes but an ES module at run time: take whichever default is callable
+  const m = highsModule as unknown as { default: HighsLoader | { default: HighsLoader } };
+  const loader = typeof m.default === 'function' ? m.default : m.default.default;
+  highsPromise ??= loader();
+  return highsPromise;
+}
+
+const seconds = (t0: number): number => Math.round((performance.now() - t0) / 10) / 100;
+
+/** The smallest configuration that provides what the app reaches plus what booting it needs. */
+export async function minimizeConfig(opts: MinimizeOptions): Promise<MinimizeResult> {
+  const t0 = performance.now();
+  const progress = opts.onProgress ?? (() => {});
+  const arch = opts.arch ?? 'x86_64';
+  const mode = opts.mode ?? 'initramfs';
+  const profileName = opts.profile === undefined ? (arch === 'x86_64' || arch === 'x86' ? 'qemu-x86_64' : null) : opts.profile;
+  const profile = profileName === null ? null : PROFILES[profileName];
+  if (profileName !== null && !profile) throw new MinimizeError('bad-input', `unknown profile ${profileName} (known: ${Object.keys(PROFILES).join(', ')})`);
+  if (profile && !profile.arches.includes(arch)) throw new MinimizeError('bad-input', `profile ${profile.name} is for ${profile.arches.join('/')}, not ARCH=${arch}`);
+
+  progress('loading the Kconfig tree');
+  let loaded = opts.loaded;
+  let tree: string;
+  if (loaded) tree = loaded.kconfig.srctree;
+  else {
+    tree = (await resolveKernelTree(opts.kernel === undefined ? {} : { kernel: opts.kernel })).root;
+    loaded = await loadKconfigAsync({ tree, arch });
+  }
+  const kc = loaded.kconfig;
+  const tLoad = seconds(t0);
+  if (mode === 'ukl' && !detectUklSupport(tree).supported) {
+    throw new MinimizeError('bad-input', `${tree} has no UKL support (no kernel/Kconfig.ukl or UNIKERNEL_LINUX): use --mode initramfs, or a UKL tree (github.com/unikernelLinux/linux)`);
+  }
+
+  const t1 = performance.now();
+  const warnings: string[] = [];
+  let analysis = opts.analysis;
+  let app: string | null = null;
+  if (!analysis && opts.app !== undefined) {
+    const inputs = typeof opts.app === 'string' ? [opts.app] : [...opts.app];
+    progress(`analysing ${inputs.join(' ')}`);
+    const a = analyzeApplication(inputs, { kernelTree: tree, ...(opts.libc ? { libc: opts.libc } : {}) });
+    analysis = a;
+    app = a.linkedExecutable;
+  }
+  const requirements: Requirement[] = [];
+  let map: SyscallMap | undefined;
+  if (analysis) {
+    progress('mapping syscalls to options');
+    map = await deriveSyscallMap({ tree, arch, kconfig: kc, kernelVersion: loaded.kbuild.kernelVersion });
+    requirements.push(...requirementsFromAnalysis(analysis, map, { warnings }));
+  }
+  const network = analysis ? analysis.socketFamilies.some((f) => NETWORK_FAMILIES.has(f)) : false;
+  if (profile) requirements.push(...profileRequirements(profile, { network, mode }));
+  if (mode === 'ukl') {
+    requirements.push({ expression: 'UNIKERNEL_LINUX', kind: 'mode', detail: 'UKL: the app is linked into the kernel' });
+    for (const s of ['RANDOMIZE_BASE', 'PAGE_TABLE_ISOLATION', 'X86_KERNEL_IBT']) {
+      if (kc.symbol(s)?.menus.length) requirements.push({ expression: `!${s}`, kind: 'mode', detail: `UKL: ${s} must be off (the app runs at fixed kernel addresses in one address space)` });
+    }
+  }
+  for (const r of opts.requirements ?? []) requirements.push(RequirementSchema.parse(r));
+  const checkName = (name: string, flag: string): void => {
+    const s = kc.symbol(name);
+    if (!s || s.menus.length === 0) throw new MinimizeError('unknown-symbol', `${flag} ${name}: no such option in ${arch} Kconfig of ${tree}`);
+    if (s.type !== 'bool' && s.type !== 'tristate') throw new MinimizeError('bad-input', `${flag} ${name}: a ${s.type} option; give bool or tristate options`);
+  };
+  for (const e of opts.enable ?? []) {
+    checkName(e, '--enable');
+    requirements.push({ expression: e, kind: 'enable', detail: `--enable ${e}` });
+  }
+  for (const d of opts.disable ?? []) {
+    checkName(d, '--disable');
+    requirements.push({ expression: `!${d}`, kind: 'disable', detail: `--disable ${d}` });
+  }
+  const reqs = dedupe(requirements);
+  const tAnalysis = seconds(t1);
+
+  // ---- the model ----
+  const t2 = performance.now();
+  progress('encoding the Kconfig model');
+  kc.allconfig('allnoconfig'); // the reference state for int/hex/string comparisons
+  const model = new KconfigModel(kc, new Map());
+  const reqLits: Lit[] = reqs.map((r) => {
+    try {
+      return model.exprLit(kc.parseExpression(r.expression));
+    } catch (e) {
+      if (e instanceof KconfigError) throw new MinimizeError('bad-input', `requirement ${r.kind} ${r.detail}: ${e.message}`);
+      throw e;
+    }
+  });
+  reqLits.forEach((l, i) => {
+    if (l === 0) throw impossible(kc, model, reqs[i] as Requirement, arch);
+  });
+  const weights = deriveCodeWeights(tree, arch, kc);
+  const objective = buildObjective(kc, model, weights);
+  const baseRows = model.constraints.length;
+  const tModel = seconds(t2);
+
+  // ---- solve ----
+  const t3 = performance.now();
+  progress(`solving (${model.variableCount} variables, ${model.constraints.length} constraints)`);
+  const solver = await highs();
+  const solve = (active: readonly number[], withObjective: boolean): ReturnType<typeof solver.solve> => {
+    model.constraints.length = baseRows;
+    for (const i of active) model.require(reqLits[i] as Lit);
+    // presolve off: on these models HiGHS's presolve takes 6x longer than the search it saves
+    return solver.solve(model.toLp(withObjective ? objective : new Map()), { output_flag: false, presolve: 'off', mip_rel_gap: 0 } as never);
+  };
+  const all = reqs.map((_, i) => i);
+  const sol = solve(all, true);
+  if (sol.Status === 'Infeasible') throw conflict(kc, reqs, (subset) => solve(subset, false).Status !== 'Infeasible');
+  if (sol.Status !== 'Optimal') throw new MinimizeError('solver', `the solver stopped with status "${sol.Status}"`);
+  const value = (l: Lit): 0 | 1 => {
+    if (l === 0 || l === 1) return l;
+    const col = (sol.Columns as Record<string, { Primal: number }>)[model.columnName(Math.abs(l))];
+    const v = col && col.Primal > 0.5 ? 1 : 0;
+    return l > 0 ? v : ((1 - v) as 0 | 1);
+  };
+  const tSolve = seconds(t3);
+
+  // ---- materialise with the exact engine and check ----
+  const t4 = performance.now();
+  progress('checking the answer with the Kconfig engine');
+  const wanted = new Map<string, 0 | 1>();
+  let text = '';
+  for (const s of model.symbols) {
+    const l = model.varOf(s);
+    if (l === undefined || !s.name) continue;
+    const v = value(l);
+    wanted.set(s.name, v);
+    text += v ? `CONFIG_${s.name}=y\n` : `# CONFIG_${s.name} is not set\n`;
+  }
+  let config = kc.olddefconfig(text);
+  const mismatches: string[] = [];
+  for (const s of model.symbols) {
+    if (!s.name) continue;
+    const on = s.currTri !== 0;
+    const w = wanted.get(s.name);
+    if (w !== undefined && (w === 1) !== on) mismatches.push(`${s.name}: engine ${on ? 'y' : 'n'}, model ${w ? 'y' : 'n'}`);
+  }
+  const holds = (): boolean[] => reqs.map((r) => kc.evaluate(r.expression) !== 0);
+  let held = holds();
+  if (held.some((h) => !h)) {
+    const failed = reqs.filter((_, i) => !held[i]).map((r) => `${r.kind} ${r.detail} (${r.expression})`);
+    throw new MinimizeError('internal', `the model's answer does not satisfy ${failed.join(', ')} under the exact engine; model mismatches: ${mismatches.slice(0, 5).join('; ')}`);
+  }
+  const costOfState = (): number => {
+    const { assignment } = model.checkEngineState();
+    let c = 0;
+    for (const [v, w] of objective) c += w * (assignment[v] as number);
+    return c;
+  };
+  let fragment = kc.savedefconfig(config);
+  let cost = costOfState();
+  const improvements: string[] = [];
+  let flipsTried = 0;
+  if (opts.oneMinimal !== false) {
+    progress('checking 1-minimality');
+    let again = true;
+    while (again) {
+      again = false;
+      for (const m of fragment.matchAll(/^CONFIG_(\w+)=y$/gm)) {
+        const name = m[1] as string;
+        flipsTried++;
+        const candidate = fragment.replace(new RegExp(`^CONFIG_${name}=y$`, 'm'), `# CONFIG_${name} is not set`);
+        const cfg = kc.olddefconfig(candidate);
+        if (kc.symbol(name)?.currTri !== 0) continue; // forced on by a select: nothing to gain
+        if (!reqs.every((r) => kc.evaluate(r.expression) !== 0)) continue;
+        const c = costOfState();
+        if (c < cost) {
+          improvements.push(`${name} off saves ${cost - c}`);
+          cost = c;
+          config = cfg;
+          fragment = kc.savedefconfig(cfg);
+          again = true;
+          break;
+        }
+      }
+    }
+  }
+  kc.olddefconfig(config);
+  const stable = kc.olddefconfig(config) === config;
+  held = holds();
+  const forced = new Set<KSymbol>([...model.fixed].filter(([, v]) => v === 1).map(([s]) => s));
+  const reasons = explainEnabled(kc, reqs, forced);
+  const enabled = [...config.matchAll(/^CONFIG_(\w+)=y$/gm)].map((m) => m[1] as string);
+  const conditionalBytes = weights.groups.reduce((acc, g) => {
+    try {
+      return acc + (kc.evaluate(g.condition) !== 0 ? g.bytes : 0);
+    } catch {
+      return acc;
+    }
+  }, 0);
+  const tCheck = seconds(t4);
+
+  const report: MinimizeReport = {
+    arch,
+    kernelVersion: loaded.kbuild.kernelVersion,
+    mode,
+    profile: profile?.name ?? null,
+    app: analysis?.input ?? null,
+    counts: { enabled: enabled.length, fragmentLines: fragment.split('\n').filter((l) => l.trim() !== '').length, conditionalSourceBytes: conditionalBytes },
+    requirements: reqs.map((r, i) => ({ ...r, holds: held[i] as boolean })),
+    options: enabled.map((symbol) => ({ symbol, reason: reasons.get(symbol) ?? { kind: 'default' as const, text: 'on' } })),
+    solver: {
+      variables: model.variableCount,
+      constraints: model.constraints.length,
+      fixedByPropagation: model.fixed.size,
+      status: sol.Status,
+      objective: sol.ObjectiveValue,
+      seconds: tSolve,
+    },
+    check: { stable, requirementsHold: held.every(Boolean), modelMismatches: mismatches, oneMinimal: { checked: opts.oneMinimal !== false, flipsTried, improvements } },
+    warnings,
+    seconds: { load: tLoad, analysis: tAnalysis, model: tModel, solve: tSolve, check: tCheck, total: seconds(t0) },
+  };
+  return {
+    app,
+    config,
+    fragment,
+    report,
+    reasons,
+    explain: (symbol: string) => explainLines(kc, reasons, symbol),
+  };
+}
+
+function buildObjective(kc: Kconfig, model: KconfigModel, weights: CodeWeights): Map<number, number> {
+  const obj = new Map<number, number>();
+  const addLit = (l: Lit, w: number): void => {
+    if (l === 0 || l === 1 || w === 0) return;
+    // a negated literal's constant part does not change the optimum: only the variable's sign matters
+    const v = Math.abs(l);
+    obj.set(v, (obj.get(v) ?? 0) + (l > 0 ? w : -w));
+  };
+  for (const s of model.symbols) {
+    const l = model.varOf(s);
+    if (l !== undefined) addLit(l, COUNT_WEIGHT);
+  }
+  for (const g of weights.groups) {
+    let l: Lit;
+    try {
+      l = model.exprLit(kc.parseExpression(g.condition));
+    } catch {
+      continue;
+    }
+    addLit(l, CODE_WEIGHT * Math.ceil(g.bytes / 64));
+  }
+  return obj;
+}
+
+/** A requirement that is constant false: say which of its options can never be on. */
+function impossible(kc: Kconfig, model: KconfigModel, req: Requirement, arch: string): MinimizeError {
+  const what = req.kind === 'syscall' ? `syscall ${req.detail}${req.path?.length ? ` (reached by ${req.path.join(' → ')})` : ''}` : `${req.kind} ${req.detail}`;
+  if (req.expression === 'n') return new MinimizeError('unsatisfiable', `${what} needs code this tree never builds for ${arch}`, [what]);
+  const blockers: string[] = [];
+  try {
+    for (const s of positiveSymbols(kc.parseExpression(req.expression))) {
+      if (model.fixed.get(s) === 0 || s.menus.length === 0) blockers.push(s.menus.length === 0 ? `${s.name} does not exist for ${arch}` : `${s.name} can never be on for ${arch} (depends on ${kc.exprToString(s.dirDep.expr) || 'nothing'})`);
+    }
+  } catch {
+    // the expression parsed before; nothing more to say
+  }
+  return new MinimizeError('unsatisfiable', `${what} needs ${req.expression}, which cannot hold${blockers.length ? `: ${blockers.join('; ')}` : ''}`, [what, ...blockers]);
+}
+
+/**
+ * Requirements that cannot hold together: shrink the set to a minimal conflicting subset
+ * (deletion filter, one feasibility solve per requirement), then name the dependency chain
+ * between its members.
+ */
+function conflict(kc: Kconfig, reqs: readonly Requirement[], feasible: (subset: number[]) => boolean): MinimizeError {
+  let core = reqs.map((_, i) => i);
+  // user choices first: they are the usual culprits, and the rest is then tested without them
+  core.sort((a, b) => rank(reqs[b] as Requirement) - rank(reqs[a] as Requirement));
+  for (const i of [...core]) {
+    const without = core.filter((j) => j !== i);
+    if (!feasible(without)) core = without;
+  }
+  const items = core.map((i) => reqs[i] as Requirement);
+  const describe = (r: Requirement): string => (r.kind === 'syscall' ? `syscall ${r.detail} needs ${r.expression}` : r.kind === 'enable' || r.kind === 'disable' ? r.detail : `${r.kind} (${r.detail}) needs ${r.expression}`);
+  const chain: string[] = items.map(describe);
+  // for a positive and a negative requirement, the path from one to the other
+  for (const pos of items) {
+    for (const negReq of items) {
+      const m = /^!(\w+)$/.exec(negReq.expression);
+      if (!m || pos === negReq) continue;
+      let e;
+      try {
+        e = kc.parseExpression(pos.expression);
+      } catch {
+        continue;
+      }
+      for (const s of positiveSymbols(e)) {
+        const path = dependencyPath(kc, s, m[1] as string);
+        if (path) chain.push(path);
+      }
+    }
+  }
+  return new MinimizeError('conflict', `requirements that cannot hold together: ${items.map(describe).join('; ')}${chain.length > items.length ? ` — ${chain.slice(items.length).join('; ')}` : ''}`, chain);
+}
+
+function rank(r: Requirement): number {
+  return r.kind === 'disable' ? 3 : r.kind === 'enable' ? 2 : r.kind === 'mode' ? 1 : 0;
+}
+
+/** "A depends on B, which selects C" from `from` to `to`, breadth first over depends/select. */
+export function dependencyPath(kc: Kconfig, from: KSymbol, to: string): string | null {
+  if (from.name === to) return null;
+  const prev = new Map<KSymbol, { via: KSymbol; how: string }>();
+  const queue: KSymbol[] = [from];
+  const seen = new Set<KSymbol>([from]);
+  for (let i = 0; i < queue.length && i < 20000; i++) {
+    const s = queue[i] as KSymbol;
+    const next: Array<{ t: KSymbol; how: string }> = [];
+    for (const d of positiveSymbols(s.dirDep.expr)) next.push({ t: d, how: 'depends on' });
+    for (const p of s.props) if (p.type === 'select' && p.expr?.kind === 'symbol') next.push({ t: p.expr.sym, how: 'selects' });
+    for (const { t, how } of next) {
+      if (seen.has(t)) continue;
+      seen.add(t);
+      prev.set(t, { via: s, how });
+      if (t.name === to) {
+        const steps: string[] = [];
+        let cur: KSymbol = t;
+        while (cur !== from) {
+          const p = prev.get(cur) as { via: KSymbol; how: string };
+          steps.unshift(`${p.via.name} ${p.how} ${cur.name}`);
+          cur = p.via;
+        }
+        return steps.join(', ');
+      }
+      queue.push(t);
+    }
+  }
+  return null;
+}
+
+function explainLines(kc: Kconfig, reasons: ReadonlyMap<string, Reason>, symbol: string): string[] {
+  const name = symbol.replace(/^CONFIG_/, '');
+  const chain = reasonChain(reasons, name);
+  if (chain.length) return chain.map((c, i) => `${'  '.repeat(i)}${c.symbol}: ${c.reason.text}`);
+  const s = kc.symbol(name);
+  if (!s || s.menus.length === 0) return [`${name}: no such option`];
+  kc.ev.calcValue(s);
+  if (s.type !== 'bool' && s.type !== 'tristate') return [`${name}: ${s.type} option, value ${kc.ev.stringValue(s)}`];
+  return [`${name}: off — nothing the app or the boot needs depends on it`];
+}

@@ -1,0 +1,482 @@
+import type { Kconfig } from '../kconfig/kconfig.js';
+import { F, type Expr, type KSymbol } from '../kconfig/model.js';
+
+/**
+ * The Kconfig model of one tree as 0/1 integer constraints, for a kernel without modules.
+ *
+ * With MODULES off every tristate behaves as a bool, so each bool/tristate symbol is one binary
+ * variable holding its final value. The rules are those conf applies when it computes a value
+ * (see the project docs, "sym_calc_value"), for a configuration that gives every visible symbol a
+ * user value, which is what a written `.config` does:
+ *
+ *   visible  (some prompt's condition holds):  x ≥ selects; otherwise free (the user's choice)
+ *   hidden:                                     x = default ∨ (implied ∧ depends) ∨ selects
+ *   choice member, visible:                     x = (the member chosen in its choice)
+ *   a visible non-optional choice with a visible member picks exactly one of them.
+ *
+ * Boolean sub-expressions get auxiliary variables (Tseitin). Comparisons of bools are encoded;
+ * comparisons involving int/hex/string symbols are taken as constants at the reference state
+ * the caller leaves the engine in. The exact engine checks every answer afterwards, so an
+ * imprecision here costs optimality, never correctness.
+ */
+
+/** A literal: 0 false, 1 true, +v variable v (v ≥ 2), -v its negation. */
+export type Lit = number;
+const FALSE: Lit = 0;
+const TRUE: Lit = 1;
+
+export interface LinearConstraint {
+  terms: Array<[number, number]>; // [coefficient, variable]
+  op: '>=' | '<=' | '=';
+  rhs: number;
+  /** what the row encodes, for diagnostics */
+  origin: string;
+}
+
+type Tri3 = 0 | 1 | undefined;
+
+export class KconfigModel {
+  private nextVar = 2;
+  readonly varNames: string[] = ['', ''];
+  readonly constraints: LinearConstraint[] = [];
+  /** symbol → its value literal */
+  private readonly symLits = new Map<KSymbol, Lit>();
+  private readonly exprMemo = new WeakMap<Expr, Lit>();
+  private readonly gateMemo = new Map<string, Lit>();
+  /** and-gate variable → its inputs */
+  private readonly gates = new Map<number, Lit[]>();
+  private origin = '';
+  /** values fixed before encoding: pins, constants and what they imply */
+  readonly fixed = new Map<KSymbol, 0 | 1>();
+  readonly symbols: KSymbol[];
+  private readonly choices: KSymbol[];
+
+  constructor(
+    readonly kc: Kconfig,
+    pins: ReadonlyMap<KSymbol, 0 | 1>,
+  ) {
+    this.symbols = kc.definedSymbols().filter((s) => s.type === 'bool' || s.type === 'tristate');
+    this.choices = [...kc.syms.all()].filter((s) => s.isChoice && s.menus.length > 0);
+    // one variable always exists, so the LP text is never empty
+    this.addLinear([[1, this.newVar('zero')]], '=', 0);
+    for (const [s, v] of pins) this.fixed.set(s, v);
+    this.fixed.set(kc.modulesSym, 0);
+    this.propagate();
+    for (const s of this.symbols) this.symLit(s);
+    for (const c of this.choices) this.encodeChoice(c);
+  }
+
+  get variableCount(): number {
+    return this.nextVar - 2;
+  }
+
+  /** The literal of a symbol's value (a variable, or a constant when it is fixed). */
+  symLit(s: KSymbol): Lit {
+    const known = this.symLits.get(s);
+    if (known !== undefined) return known;
+    if (s.isConst) return s.name === 'y' ? TRUE : FALSE; // `m` is n without modules
+    if (s.type !== 'bool' && s.type !== 'tristate') return FALSE; // tristate value of a non-bool is n
+    if (s.menus.length === 0 && !s.isChoice) return FALSE; // referenced, never defined here
+    const f = this.fixed.get(s);
+    if (f !== undefined) {
+      this.symLits.set(s, f);
+      // a fixed symbol still obeys the rules; encode them so a pin that cannot hold is infeasible
+      if (!s.isChoice) this.encodeSymbolRules(s, f);
+      return f;
+    }
+    const v = this.newVar(`s_${s.name ?? `choice${s.seq}`}`);
+    this.symLits.set(s, v);
+    if (!s.isChoice) this.encodeSymbolRules(s, v);
+    return v;
+  }
+
+  varOf(s: KSymbol): Lit | undefined {
+    return this.symLits.get(s);
+  }
+
+  /** Literal of an expression's truth. */
+  exprLit(e: Expr | null): Lit {
+    if (!e) return TRUE;
+    const memo = this.exprMemo.get(e);
+    if (memo !== undefined) return memo;
+    let r: Lit;
+    switch (e.kind) {
+      case 'symbol':
+        r = this.symLit(e.sym);
+        break;
+      case 'not':
+        r = neg(this.exprLit(e.operand));
+        break;
+      case 'and':
+      case 'or': {
+        const ops: Lit[] = [];
+        const stack: Expr[] = [e];
+        while (stack.length) {
+          const x = stack.pop() as Expr;
+          if (x.kind === e.kind) stack.push(x.right, x.left);
+          else ops.push(this.exprLit(x));
+        }
+        r = e.kind === 'and' ? this.and(ops) : this.or(ops);
+        break;
+      }
+      case 'compare':
+        r = this.compareLit(e);
+        break;
+    }
+    this.exprMemo.set(e, r);
+    return r;
+  }
+
+  and(ops: readonly Lit[]): Lit {
+    const set = new Set<Lit>();
+    for (const o of ops) {
+      if (o === FALSE) return FALSE;
+      if (o === TRUE) continue;
+      if (set.has(neg(o))) return FALSE;
+      set.add(o);
+    }
+    if (set.size === 0) return TRUE;
+    if (set.size === 1) return set.values().next().value as Lit;
+    const lits = [...set].sort((a, b) => a - b);
+    const key = `&${lits.join(',')}`;
+    const memo = this.gateMemo.get(key);
+    if (memo !== undefined) return memo;
+    const y = this.newVar(`a${this.nextVar}`);
+    this.gates.set(y, lits);
+    // y ≤ l for each l; y ≥ Σl − (k−1)
+    for (const l of lits) this.addLinear([[1, y], [-1, l]], '<=', 0);
+    this.addLinear([[1, y], ...lits.map((l): [number, Lit] => [-1, l])], '>=', 1 - lits.length);
+    this.gateMemo.set(key, y);
+    return y;
+  }
+
+  or(ops: readonly Lit[]): Lit {
+    return neg(this.and(ops.map(neg)));
+  }
+
+  /** Constrain a literal to be true. Returns false when it is constant false. */
+  require(l: Lit): boolean {
+    if (l === TRUE) return true;
+    if (l === FALSE) return false;
+    this.addLinear([[1, l]], '>=', 1);
+    return true;
+  }
+
+  /** Add Σ c·lit (op) rhs, rewriting negated literals as 1 − v. */
+  addLinear(terms: ReadonlyArray<readonly [number, Lit]>, op: LinearConstraint['op'], rhs: number): void {
+    const acc = new Map<number, number>();
+    let r = rhs;
+    for (const [c, l] of terms) {
+      if (l === TRUE) r -= c;
+      else if (l === FALSE) continue;
+      else if (l > 0) acc.set(l, (acc.get(l) ?? 0) + c);
+      else {
+        r -= c;
+        acc.set(-l, (acc.get(-l) ?? 0) - c);
+      }
+    }
+    const out: Array<[number, number]> = [];
+    for (const [v, c] of acc) if (c !== 0) out.push([c, v]);
+    if (out.length === 0) {
+      const ok = op === '>=' ? 0 >= r : op === '<=' ? 0 <= r : r === 0;
+      // a constant constraint that fails makes the model infeasible: keep it visible to the solver
+      if (!ok) this.constraints.push({ terms: [], op, rhs: r, origin: this.origin });
+      return;
+    }
+    this.constraints.push({ terms: out, op, rhs: r, origin: this.origin });
+  }
+
+  // ---- the rules ----
+
+  private visibilityExpr(s: KSymbol): Lit {
+    const ops: Lit[] = [];
+    for (const p of s.props) if (p.text !== undefined && (p.type === 'prompt' || p.type === 'menu')) ops.push(this.exprLit(p.visibleExpr));
+    return this.or(ops);
+  }
+
+  /** default chain: the first default whose condition holds gives the value */
+  private defaultLit(s: KSymbol): Lit {
+    const terms: Lit[] = [];
+    const earlier: Lit[] = [];
+    for (const p of s.props) {
+      if (p.type !== 'default') continue;
+      const c = this.exprLit(p.visibleExpr);
+      if (c === FALSE) continue;
+      terms.push(this.and([...earlier.map(neg), c, this.exprLit(p.expr)]));
+      if (c === TRUE) break;
+      earlier.push(c);
+    }
+    return this.or(terms);
+  }
+
+  private encodeSymbolRules(s: KSymbol, x: Lit): void {
+    const outer = this.origin;
+    this.origin = s.name ?? '';
+    try {
+      this.encodeRulesOf(s, x);
+    } finally {
+      this.origin = outer;
+    }
+  }
+
+  private encodeRulesOf(s: KSymbol, x: Lit): void {
+    const vis = this.visibilityExpr(s);
+    const rev = s.revDep.expr ? this.exprLit(s.revDep.expr) : FALSE;
+    const implied = s.implied.expr ? this.and([this.exprLit(s.implied.expr), this.exprLit(s.dirDep.expr)]) : FALSE;
+    const hidden = this.or([this.defaultLit(s), implied, rev]);
+    if (s.isChoiceValue) {
+      const choice = s.owningChoice();
+      if (choice) {
+        // visible member: chosen in its choice; hidden member: the ordinary hidden rule
+        const sel = this.selection(choice, s);
+        this.addLinear([[1, sel], [-1, vis]], '<=', 0);
+        this.addLinear([[1, x], [-1, this.or([sel, this.and([neg(vis), hidden])])]], '=', 0);
+        return;
+      }
+    }
+    this.addLinear([[1, x], [-1, rev]], '>=', 0);
+    this.addLinear([[1, x], [-1, hidden], [1, vis]], '>=', 0);
+    this.addLinear([[1, x], [-1, hidden], [-1, vis]], '<=', 0);
+  }
+
+  private readonly selections = new Map<KSymbol, Lit>();
+  private selection(choice: KSymbol, member: KSymbol): Lit {
+    let v = this.selections.get(member);
+    if (v === undefined) {
+      v = this.newVar(`c_${member.name ?? member.seq}`);
+      this.selections.set(member, v);
+    }
+    void choice;
+    return v;
+  }
+
+  private encodeChoice(c: KSymbol): void {
+    this.origin = `choice ${c.name ?? c.choiceMembers[0]?.name ?? c.seq}`;
+    const members = c.choiceMembers.filter((m) => m.menus.length > 0);
+    if (!members.length) return;
+    for (const m of members) this.symLit(m);
+    // members' prompts depend on the choice itself, so a visible non-optional choice is y
+    // (conf: a choice with no visible member stays n; the engine check catches that corner)
+    const active = this.visibilityExpr(c);
+    const cv = this.symLit(c);
+    const optional = (c.flags & F.OPTIONAL) !== 0;
+    if (optional) this.addLinear([[1, cv], [-1, active]], '<=', 0);
+    else this.addLinear([[1, cv], [-1, active]], '=', 0);
+    const sels = members.map((m) => this.selection(c, m));
+    this.addLinear([...sels.map((v): [number, Lit] => [1, v]), [-1, cv]], '=', 0);
+  }
+
+  private compareLit(e: Extract<Expr, { kind: 'compare' }>): Lit {
+    const boolish = (s: KSymbol): boolean => !s.isConst && (s.type === 'bool' || s.type === 'tristate') && (s.menus.length > 0 || s.isChoice);
+    const triConst = (s: KSymbol): 'y' | 'n' | 'm' | undefined => (s.isConst && (s.name === 'y' || s.name === 'n' || s.name === 'm') ? s.name : undefined);
+    if ((e.op === '=' || e.op === '!=') && (boolish(e.left) || boolish(e.right))) {
+      const [a, b] = boolish(e.left) ? [e.left, e.right] : [e.right, e.left];
+      const la = this.symLit(a);
+      let eq: Lit | undefined;
+      if (boolish(b)) {
+        const lb = this.symLit(b);
+        eq = this.or([this.and([la, lb]), this.and([neg(la), neg(lb)])]);
+      } else {
+        const t = triConst(b);
+        if (t === 'y') eq = la;
+        else if (t === 'n') eq = neg(la);
+        else if (t === 'm') eq = FALSE;
+        else if (b.type !== 'bool' && b.type !== 'tristate' && !b.isConst) eq = undefined;
+        else eq = FALSE; // a bool never equals another constant string
+      }
+      if (eq !== undefined) return e.op === '=' ? eq : neg(eq);
+    }
+    // int/hex/string comparisons: constants at the reference state
+    return this.kc.ev.exprValue(e) !== 0 ? TRUE : FALSE;
+  }
+
+  // ---- constant propagation ----
+
+  /**
+   * Fix what cannot vary before encoding: symbols of other architectures, options whose
+   * dependencies can never hold, hidden defaults that always apply. Three-valued evaluation of
+   * the same rules to a fixpoint; only values that are determined whatever the unknowns are get
+   * fixed, so this removes variables, never solutions.
+   */
+  private propagate(): void {
+    const val = (s: KSymbol): Tri3 => {
+      if (s.isConst) return s.name === 'y' ? 1 : 0;
+      if (s.type !== 'bool' && s.type !== 'tristate') return 0;
+      if (s.menus.length === 0 && !s.isChoice) return 0;
+      return this.fixed.get(s);
+    };
+    const ex = (e: Expr | null): Tri3 => {
+      if (!e) return 1;
+      switch (e.kind) {
+        case 'symbol':
+          return val(e.sym);
+        case 'not': {
+          const v = ex(e.operand);
+          return v === undefined ? undefined : v === 1 ? 0 : 1;
+        }
+        case 'and':
+        case 'or': {
+          const ops: Expr[] = [];
+          const stack: Expr[] = [e];
+          while (stack.length) {
+            const x = stack.pop() as Expr;
+            if (x.kind === e.kind) stack.push(x.right, x.left);
+            else ops.push(x);
+          }
+          const absorbing = e.kind === 'and' ? 0 : 1;
+          let unknown = false;
+          for (const o of ops) {
+            const v = ex(o);
+            if (v === absorbing) return absorbing;
+            if (v === undefined) unknown = true;
+          }
+          return unknown ? undefined : ((1 - absorbing) as 0 | 1);
+        }
+        case 'compare': {
+          const l = e.left;
+          const r = e.right;
+          const varying = (s: KSymbol): boolean => !s.isConst && (s.type === 'bool' || s.type === 'tristate') && val(s) === undefined;
+          if (varying(l) || varying(r)) return undefined;
+          if (e.op === '=' || e.op === '!=') {
+            const lv = val(l);
+            const rv = val(r);
+            const isTri = (s: KSymbol): boolean => s.type === 'bool' || s.type === 'tristate';
+            if (isTri(l) && !l.isConst && lv !== undefined && r.isConst) {
+              const eq = r.name === (lv ? 'y' : 'n');
+              return (e.op === '=') === eq ? 1 : 0;
+            }
+            if (isTri(l) && isTri(r) && !l.isConst && !r.isConst && lv !== undefined && rv !== undefined) return (e.op === '=') === (lv === rv) ? 1 : 0;
+          }
+          return this.kc.ev.exprValue(e) !== 0 ? 1 : 0;
+        }
+      }
+    };
+    const vis = (s: KSymbol): Tri3 => {
+      let unknown = false;
+      for (const p of s.props) {
+        if (p.text === undefined || (p.type !== 'prompt' && p.type !== 'menu')) continue;
+        const v = ex(p.visibleExpr);
+        if (v === 1) return 1;
+        if (v === undefined) unknown = true;
+      }
+      return unknown ? undefined : 0;
+    };
+    const hiddenValue = (s: KSymbol): Tri3 => {
+      const rev = s.revDep.expr ? ex(s.revDep.expr) : 0;
+      if (rev === 1) return 1;
+      let d: Tri3 = 0;
+      for (const p of s.props) {
+        if (p.type !== 'default') continue;
+        const c = ex(p.visibleExpr);
+        if (c === 0) continue;
+        if (c === undefined) {
+          d = undefined;
+          break;
+        }
+        d = ex(p.expr);
+        break;
+      }
+      const imp = s.implied.expr ? ex({ kind: 'and', left: s.implied.expr, right: s.dirDep.expr ?? { kind: 'symbol', sym: this.kc.syms.yes } }) : 0;
+      if (d === 1 || imp === 1) return 1;
+      if (d === 0 && imp === 0 && rev === 0) return 0;
+      return undefined;
+    };
+    for (let round = 0; round < 100; round++) {
+      let changed = false;
+      for (const s of this.symbols) {
+        if (this.fixed.has(s)) continue;
+        let v: Tri3;
+        const vi = vis(s);
+        if (s.isChoiceValue) {
+          // a member is fixed only when it can never be visible and its hidden value is known
+          v = vi === 0 ? hiddenValue(s) : undefined;
+        } else if (vi === 0) v = hiddenValue(s);
+        else if (s.revDep.expr && ex(s.revDep.expr) === 1) v = 1;
+        if (v !== undefined) {
+          this.fixed.set(s, v);
+          changed = true;
+        }
+      }
+      if (!changed) break;
+    }
+  }
+
+  private newVar(name: string): Lit {
+    const v = this.nextVar++;
+    this.varNames.push(name.replace(/[^A-Za-z0-9_]/g, '_'));
+    return v;
+  }
+
+  /** CPLEX LP text: minimise the objective over all constraints, every variable binary. */
+  toLp(objective: ReadonlyMap<number, number>): string {
+    const name = (v: number): string => `${this.varNames[v]}_${v}`;
+    const term = (c: number, v: number, first: boolean): string => `${c < 0 ? '- ' : first ? '' : '+ '}${Math.abs(c) === 1 ? '' : `${Math.abs(c)} `}${name(v)}`;
+    const lines: string[] = ['Minimize', ' obj:'];
+    let line = ' ';
+    let first = true;
+    for (const [v, c] of objective) {
+      if (c === 0) continue;
+      line += `${term(c, v, first)} `;
+      first = false;
+      if (line.length > 200) {
+        lines.push(line);
+        line = ' ';
+      }
+    }
+    if (first) line += `0 ${name(2)}`;
+    lines.push(line, 'Subject To');
+    let i = 0;
+    for (const c of this.constraints) {
+      let t = '';
+      let f = true;
+      for (const [co, v] of c.terms) {
+        t += `${term(co, v, f)} `;
+        f = false;
+      }
+      if (!c.terms.length) t = `0 ${name(2)} `;
+      lines.push(` r${i++}: ${t}${c.op} ${c.rhs}`);
+    }
+    lines.push('Binary');
+    for (let v = 2; v < this.nextVar; v++) lines.push(` ${name(v)}`);
+    lines.push('End', '');
+    return lines.join('\n');
+  }
+
+  /**
+   * The model's variables for the configuration the engine currently holds (auxiliaries
+   * computed from their definitions), and the rows that assignment violates. A configuration
+   * conf can produce must violate none: this is how the encoding is tested against the engine.
+   */
+  checkEngineState(): { violated: LinearConstraint[]; assignment: Uint8Array } {
+    const ev = this.kc.ev;
+    const a = new Uint8Array(this.nextVar);
+    a[TRUE] = 1;
+    const litVal = (l: Lit): number => (l >= 0 ? (a[l] as number) : 1 - (a[-l] as number));
+    for (const [s, l] of this.symLits) {
+      if (l < 2) continue;
+      ev.calcValue(s);
+      a[l] = s.currTri !== 0 ? 1 : 0;
+    }
+    for (const [m, v] of this.selections) {
+      ev.calcValue(m);
+      const c = m.owningChoice();
+      a[v] = c && c.currChoice === m && m.visible !== 0 && c.currTri !== 0 ? 1 : 0;
+    }
+    // gates were created after their inputs: increasing order evaluates them bottom-up
+    for (const [y, lits] of [...this.gates].sort((p, q) => p[0] - q[0])) a[y] = lits.every((l) => litVal(l) === 1) ? 1 : 0;
+    const violated = this.constraints.filter((c) => {
+      let lhs = 0;
+      for (const [co, v] of c.terms) lhs += co * (a[v] as number);
+      return c.op === '>=' ? lhs < c.rhs : c.op === '<=' ? lhs > c.rhs : lhs !== c.rhs;
+    });
+    return { violated, assignment: a };
+  }
+
+  columnName(v: number): string {
+    return `${this.varNames[v]}_${v}`;
+  }
+}
+
+export function neg(l: Lit): Lit {
+  return l === TRUE ? FALSE : l === FALSE ? TRUE : -l;
+}

@@ -1,0 +1,141 @@
+import { z } from 'zod';
+import type { AnalysisReport } from '../callgraph/analyze.js';
+import type { SyscallMap } from '../kernel/syscalls.js';
+
+/**
+ * What the kernel must provide, each item a Kconfig expression that must hold in the result,
+ * with where it comes from: a syscall the app reaches (with its witness path), a socket family,
+ * a pseudo-file, the boot profile, the mode, or the user.
+ */
+export const RequirementSchema = z.object({
+  expression: z.string(),
+  kind: z.enum(['syscall', 'socket-family', 'pseudo-file', 'profile', 'mode', 'enable', 'disable']),
+  /** the syscall, family, path, or profile item */
+  detail: z.string(),
+  /** for syscalls: app function → … → the function holding the syscall instruction */
+  path: z.array(z.string()).optional(),
+});
+export type Requirement = z.infer<typeof RequirementSchema>;
+
+export class RequirementError extends Error {
+  constructor(
+    message: string,
+    readonly requirement?: Requirement,
+  ) {
+    super(message);
+    this.name = 'RequirementError';
+  }
+}
+
+/** Socket families → the option that implements them (net/Kconfig and its children, 6.x). */
+export const SOCKET_FAMILY_OPTIONS: Readonly<Record<string, string>> = {
+  AF_UNIX: 'UNIX',
+  AF_LOCAL: 'UNIX',
+  AF_INET: 'INET',
+  AF_INET6: 'IPV6',
+  AF_PACKET: 'PACKET',
+  AF_NETLINK: 'NET',
+  AF_KEY: 'NET_KEY',
+  AF_ALG: 'CRYPTO_USER_API',
+  AF_VSOCK: 'VSOCKETS',
+  AF_XDP: 'XDP_SOCKETS',
+  AF_TIPC: 'TIPC',
+  AF_CAN: 'CAN',
+  AF_BLUETOOTH: 'BT',
+  AF_RDS: 'RDS',
+  AF_SMC: 'SMC',
+  AF_MPTCP: 'MPTCP',
+  AF_LLC: 'LLC2',
+  AF_PPPOX: 'PPPOE',
+  AF_APPLETALK: 'ATALK',
+  AF_X25: 'X25',
+  AF_PHONET: 'PHONET',
+  AF_IEEE802154: 'IEEE802154_SOCKET',
+  AF_QIPCRTR: 'QRTR',
+  AF_NFC: 'NFC',
+  AF_KCM: 'AF_KCM',
+  AF_RXRPC: 'AF_RXRPC',
+  AF_IUCV: 'AFIUCV',
+  AF_CAIF: 'CAIF',
+  AF_ISDN: 'MISDN',
+};
+
+/**
+ * Pseudo-file prefixes → the filesystem that serves them. The most specific prefix wins. A
+ * file under /dev needs devtmpfs: the init mounts it on /dev; without it only /dev/console
+ * (from the archive) exists.
+ */
+export const PSEUDO_FILE_OPTIONS: ReadonlyArray<readonly [string, string]> = [
+  ['/proc/sys/', 'PROC_SYSCTL'],
+  ['/proc/', 'PROC_FS'],
+  ['/sys/kernel/debug/', 'DEBUG_FS'],
+  ['/sys/kernel/tracing/', 'TRACING'],
+  ['/sys/fs/cgroup/', 'CGROUPS'],
+  ['/sys/', 'SYSFS'],
+  ['/dev/shm/', 'SHMEM'],
+  ['/dev/mqueue/', 'POSIX_MQUEUE'],
+  ['/dev/pts/', 'UNIX98_PTYS'],
+  ['/dev/', 'DEVTMPFS'],
+];
+
+export interface AnalysisRequirementOptions {
+  /** where the requirement list says it comes from, e.g. the app's name */
+  source?: string;
+  /** socket families that need no NIC or option (already provided) */
+  warnings?: string[];
+}
+
+/** The requirements an analysed application imposes, through the tree's syscall map. */
+export function requirementsFromAnalysis(analysis: AnalysisReport, map: SyscallMap, opts: AnalysisRequirementOptions = {}): Requirement[] {
+  const warnings = opts.warnings ?? [];
+  const byNr = new Map(map.syscalls.map((s) => [s.nr, s]));
+  const out: Requirement[] = [];
+  for (const sc of analysis.syscalls) {
+    const info = byNr.get(sc.nr);
+    if (!info) {
+      throw new RequirementError(
+        `the app can reach syscall ${sc.name} (${sc.nr}) via ${sc.path.join(' → ')}, which ${map.arch} ${map.kernelVersion} does not have`,
+        { expression: 'n', kind: 'syscall', detail: sc.name, path: sc.path },
+      );
+    }
+    let expression = info.condition;
+    if (info.stubCondition) expression = `(${expression ?? 'y'}) && !(${info.stubCondition})`;
+    if (expression === null) continue; // always built
+    out.push({ expression, kind: 'syscall', detail: info.name, path: sc.path });
+  }
+  for (const fam of analysis.socketFamilies) {
+    const opt = SOCKET_FAMILY_OPTIONS[fam];
+    if (!opt) {
+      warnings.push(`socket family ${fam}: no option known for it; add it with --enable`);
+      continue;
+    }
+    out.push({ expression: opt, kind: 'socket-family', detail: fam });
+  }
+  for (const u of analysis.unknownSocketFamilies) {
+    warnings.push(`socket() in ${u.function} at 0x${u.address.toString(16)} takes a family that is not a constant: no family option added for it`);
+  }
+  for (const u of analysis.unresolved) {
+    warnings.push(`syscall site in ${u.function ?? '?'} at 0x${u.address.toString(16)} may be any syscall (${u.reason}); only what the analysis proved is required`);
+  }
+  const seen = new Set<string>();
+  for (const file of analysis.pseudoFiles) {
+    const hit = PSEUDO_FILE_OPTIONS.find(([prefix]) => file.startsWith(prefix) || `${file}/` === prefix);
+    if (!hit) continue;
+    const key = `${hit[1]}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ expression: hit[1], kind: 'pseudo-file', detail: file });
+  }
+  return dedupe(out);
+}
+
+/** One requirement per kind, expression and detail, keeping the shortest witness. */
+export function dedupe(reqs: readonly Requirement[]): Requirement[] {
+  const seen = new Map<string, Requirement>();
+  for (const r of reqs) {
+    const key = `${r.kind}\0${r.expression}\0${r.detail}`;
+    const prev = seen.get(key);
+    if (!prev || (r.path && prev.path && r.path.length < prev.path.length)) seen.set(key, r);
+  }
+  return [...seen.values()];
+}
