@@ -4,11 +4,17 @@
  * cache directory for each run (every `$(shell)` probe executed). Peak RSS from GNU time.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadKconfig } from '../kconfig/load.js';
+import { cacheHome, loadKconfig, loadKconfigAsync, tinyconfig } from '../kconfig/load.js';
+import { mergeConfigFragments } from '../kconfig/merge.js';
+import { minimizeConfig } from '../minimize/minimize.js';
+import { buildKernel } from '../build/kernel-build.js';
+import { buildInitramfs } from '../build/initramfs.js';
+import { bootKernel } from '../build/qemu.js';
+import { readSectionSizes } from '../build/elf.js';
 import { buildConf } from '../kconfig/oracle.js';
 import { resolveKernelTree } from '../kernel/tree.js';
 import { deriveSyscallMap } from '../kernel/syscalls.js';
@@ -94,7 +100,81 @@ async function main(): Promise<void> {
   }
   lines.push(`syscall map, x86_64, uncached: ${median(times).toFixed(2)} s (median of 3), ${conditional} of 347 entries conditional`);
   process.stdout.write(`${lines.join('\n')}\n`);
+  await minimizerBench(tree, work);
   rmSync(work, { recursive: true, force: true });
+}
+
+/**
+ * The minimizer: its speed on the echo example, then (unless BENCH_KERNELS=0) the kernels it
+ * gives against a hand-made baseline (tinyconfig + kernel/configs/kvm_guest.config + Lupine's
+ * echo fragment + BLK_DEV_INITRD), tinyconfig (the floor, which cannot run the app) and the
+ * x86_64 defconfig (counted; built only with BENCH_DEFCONFIG_BUILD=1, ~30 min on 2 cores).
+ * Ours and the baseline both boot under QEMU and must echo a TCP line.
+ */
+async function minimizerBench(tree: string, work: string): Promise<void> {
+  const echo = join(work, 'echo');
+  const cc = spawnSync('gcc', ['-static', '-O2', '-o', echo, join(here, '..', '..', 'examples', 'echo-server', 'echo.c')], { encoding: 'utf8' });
+  if (cc.status !== 0) throw new Error(`gcc: ${cc.stderr}`);
+  const loaded = await loadKconfigAsync({ tree, arch: 'x86_64' });
+  const runs: number[] = [];
+  let result: Awaited<ReturnType<typeof minimizeConfig>> | undefined;
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    result = await minimizeConfig({ loaded, app: echo });
+    runs.push((performance.now() - t0) / 1000);
+  }
+  if (!result) return;
+  const r = result.report;
+  const out: string[] = [
+    `minimizeConfig, echo example (glibc static), Kconfig already loaded: first ${runs[0]?.toFixed(2)} s, then ${median(runs.slice(1)).toFixed(2)} s`,
+    `  (last run: analysis ${r.seconds.analysis} s, model ${r.seconds.model} s, solve ${r.seconds.solve} s [${r.solver.variables} vars, ${r.solver.constraints} rows], engine check ${r.seconds.check} s)`,
+  ];
+  process.stdout.write(`${out.join('\n')}\n`);
+  if (process.env.BENCH_KERNELS === '0') return;
+
+  const kc = loaded.kconfig;
+  const tiny = kc.olddefconfig(tinyconfig(loaded));
+  const lupineEcho = ['FUTEX', 'EPOLL', 'NET', 'INET', 'NETDEVICES', 'NET_CORE', 'VIRTIO', 'VIRTIO_NET', 'BLK_DEV_INITRD'].map((s) => `CONFIG_${s}=y\n`).join('');
+  const kvmGuest = readFileSync(join(tree, 'kernel', 'configs', 'kvm_guest.config'), 'utf8');
+  const baseline = kc.olddefconfig(mergeConfigFragments(tinyconfig(loaded), [kvmGuest, lupineEcho]));
+  const defconfig = kc.defconfig(readFileSync(join(tree, 'arch', 'x86', 'configs', 'x86_64_defconfig'), 'utf8'));
+  const enabled = (cfg: string): number => [...cfg.matchAll(/^CONFIG_\w+=y$/gm)].length;
+  const initramfs = await buildInitramfs({ app: echo, args: ['7777'], out: join(work, 'echo.cpio') });
+  interface Row {
+    name: string;
+    y: number;
+    bzImage?: number;
+    text?: number;
+    build?: string;
+    boot?: string;
+  }
+  const rows: Row[] = [];
+  const kernels: Array<{ name: string; config: string; build: boolean; boot: boolean }> = [
+    { name: 'ukl-trim (ours)', config: result.config, build: true, boot: true },
+    { name: 'baseline: tiny+kvm_guest+lupine echo', config: baseline, build: true, boot: true },
+    { name: 'tinyconfig (floor, cannot run the app)', config: tiny, build: true, boot: false },
+    { name: 'x86_64 defconfig', config: defconfig, build: process.env.BENCH_DEFCONFIG_BUILD === '1', boot: false },
+  ];
+  for (const k of kernels) {
+    const row: Row = { name: k.name, y: enabled(k.config) };
+    rows.push(row);
+    if (!k.build) continue;
+    const dir = join(cacheHome(), 'bench-kernels', k.name.replace(/[^a-z0-9]+/gi, '-').toLowerCase());
+    process.stderr.write(`building ${k.name} in ${dir}\n`);
+    const b = await buildKernel({ tree, arch: 'x86_64', config: k.config, outDir: dir, targets: ['bzImage'] });
+    const bz = join(b.outDir, 'arch', 'x86', 'boot', 'bzImage');
+    row.bzImage = statSync(bz).size;
+    row.text = readSectionSizes(join(b.outDir, 'vmlinux')).text;
+    row.build = b.reused ? 'cached' : `${b.seconds.toFixed(0)} s`;
+    if (!k.boot) continue;
+    const boot = await bootKernel({ image: bz, initrd: initramfs.path, expect: /echo-server: listening on 7777/, tcpEcho: { guestPort: 7777 }, timeoutSeconds: 300 });
+    row.boot = boot.ok ? `marker ${boot.markerSeconds} s, echo ${boot.echoSeconds} s` : `FAILED: ${boot.failure} ${boot.message ?? ''}`;
+  }
+  const table = rows.map((row) => `  ${row.name.padEnd(40)} =y ${String(row.y).padStart(5)}   bzImage ${row.bzImage ?? '-'}   text ${row.text ?? '-'}   build ${row.build ?? '-'}   ${row.boot ?? ''}`);
+  const ours = rows[0] as Row;
+  const base = rows[1] as Row;
+  table.push(`  ours / baseline: =y ${(ours.y / base.y).toFixed(2)}x (target <= 0.75x), bzImage ${ours.bzImage && base.bzImage ? (ours.bzImage / base.bzImage).toFixed(2) : '-'}x (target <= 0.85x)`);
+  process.stdout.write(`echo example kernels (x86_64, ${loaded.kbuild.kernelVersion}):\n${table.join('\n')}\n`);
 }
 
 await main();

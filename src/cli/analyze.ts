@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { AnalysisReportSchema, AnalysisUnsupportedError, analyzeStaticExecutable, SyscallNamesUnavailableError } from '../callgraph/analyze.js';
+import { analyzeApplication, AnalysisReportSchema, AnalysisUnsupportedError, SyscallNamesUnavailableError } from '../callgraph/analyze.js';
+import { LinkError } from '../lto/link.js';
 import type { AnalysisReport } from '../callgraph/analyze.js';
 import { SyscallMapError } from '../kernel/syscalls.js';
 import { ElfError } from '../lto/elf.js';
@@ -9,16 +10,16 @@ import { resolveKernelForCli, UsageError, type CliIO } from './common.js';
 export const ANALYZE_USAGE = `usage: ukl-trim analyze INPUT... [--libc glibc|musl|PATH] [--json] [--kernel DIR]
   every syscall the application can reach, each with one call path from a root, the sites whose
   number is unknown (may be any syscall), socket families and /proc, /sys, /dev paths it names.
-  This version reads one statically linked x86-64 executable (gcc -static / musl-gcc -static);
-  --libc matters only for inputs that are not linked yet. --kernel names syscalls from the tree's
-  table, else $UKL_TRIM_KERNEL, else /usr/include/x86_64-linux-gnu/asm/unistd_64.h.`;
+  INPUT: one static x86-64 executable, or objects / GCC LTO objects / clang bitcode / archives,
+  which are first linked statically with --libc (default glibc). --kernel names syscalls from the
+  tree's table, else $UKL_TRIM_KERNEL, else /usr/include/x86_64-linux-gnu/asm/unistd_64.h.`;
 
 export async function runAnalyze(argv: string[], io: CliIO): Promise<number> {
   try {
     return await analyzeCommand(argv, io);
   } catch (e) {
     // bad input is the user's to fix: one line, exit 2 (the file and offset are in the message)
-    if (e instanceof UsageError || e instanceof ElfError || e instanceof AnalysisUnsupportedError || e instanceof SyscallNamesUnavailableError || e instanceof SyscallMapError) {
+    if (e instanceof UsageError || e instanceof LinkError || e instanceof ElfError || e instanceof AnalysisUnsupportedError || e instanceof SyscallNamesUnavailableError || e instanceof SyscallMapError) {
       io.err(`ukl-trim: ${e.message}`);
       return 2;
     }
@@ -43,17 +44,13 @@ async function analyzeCommand(argv: string[], io: CliIO): Promise<number> {
     return 0;
   }
   if (positionals.length === 0) throw new UsageError(`analyze: no INPUT\n${ANALYZE_USAGE}`);
-  if (positionals.length > 1) {
-    throw new UsageError(`analyze: several inputs are linked into one application, which is not yet supported: link them statically first (gcc -static -o app ${positionals.join(' ')})`);
-  }
   const libc = values.libc;
   if (libc !== undefined && libc !== 'glibc' && libc !== 'musl' && !existsSync(libc)) {
     throw new UsageError(`--libc ${libc}: expected glibc, musl or the path of a libc.a`);
   }
-  const input = positionals[0] ?? '';
   const kernelTree = values.kernel === undefined ? undefined : await resolveKernelForCli(values.kernel, io);
-  const report = analyzeStaticExecutable(input, kernelTree === undefined ? {} : { kernelTree });
-  if (libc !== undefined) io.info(`--libc ${libc} is not needed: ${input} is statically linked`);
+  const { linkedExecutable, ...report } = analyzeApplication(positionals, { ...(kernelTree === undefined ? {} : { kernelTree }), ...(libc ? { libc } : {}) });
+  if (libc !== undefined && linkedExecutable === positionals[0]) io.info(`--libc ${libc} is not needed: ${positionals[0]} is statically linked`);
   AnalysisReportSchema.parse(report);
   if (values.json) io.out(JSON.stringify(report, null, 2));
   else printReport(report, io);

@@ -11,6 +11,7 @@ commands:
   analyze   the syscalls a static executable can reach, with witness paths (see 'ukl-trim analyze --help')
   build     build a kernel and an initramfs holding the app (see 'ukl-trim build --help')
   boot      boot a kernel under QEMU, wait for a marker, check a TCP echo (see 'ukl-trim boot --help')
+  lsp       the language server for editors (stdio)
   tree      print the kernel tree in use (extracting a tarball into the cache once): tree [--kernel DIR|TARBALL]
   help      show this text`;
 
@@ -29,6 +30,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
         return await (await import('./build.js')).runBuild(rest, io);
       case 'boot':
         return await (await import('./build.js')).runBoot(rest, io);
+      case 'lsp':
+        return await (await import('./lsp.js')).runLsp(rest, io);
       case 'minimize':
         return await (await import('./minimize.js')).runMinimize(rest, io);
       case 'tree': {

@@ -1,6 +1,6 @@
 import type { DiagnosticSink } from './errors.js';
 import { exprToString } from './expr.js';
-import { F, KSymbol, triAnd, triNot, triOr, type Expr, type MenuNode, type Property, type SymbolType, type Tristate } from './model.js';
+import { F, KSymbol, triAnd, triNot, triOr, type CompareOp, type Expr, type MenuNode, type Property, type SymbolType, type Tristate } from './model.js';
 import type { SymbolTable } from './symtab.js';
 
 /**
@@ -96,6 +96,40 @@ export function strtoll(str: string, base: number): bigint {
   return cStrtol(str, base, true).value;
 }
 
+/**
+ * A Kconfig comparison of two values given as strings with their symbols' types: numeric when
+ * both parse as numbers of their type (unsigned if either is hex), else byte-wise.
+ */
+export function compareValues(op: CompareOp, s1: string, t1: SymbolType, s2: string, t2: SymbolType): Tristate {
+  let res: number;
+  let k1: { kind: NumKind; value: bigint } = { kind: 'string', value: 0n };
+  let k2: { kind: NumKind; value: bigint } = { kind: 'string', value: 0n };
+  if (t1 !== 'string' || t2 !== 'string') {
+    k1 = parseNumber(s1, t1);
+    k2 = parseNumber(s2, t2);
+  }
+  if (k1.kind === 'string' || k2.kind === 'string') res = cmpBytes(s1, s2);
+  else if (k1.kind === 'unsigned' || k2.kind === 'unsigned') {
+    const a = BigInt.asUintN(64, k1.value);
+    const b = BigInt.asUintN(64, k2.value);
+    res = a > b ? 1 : a < b ? -1 : 0;
+  } else res = k1.value > k2.value ? 1 : k1.value < k2.value ? -1 : 0;
+  switch (op) {
+    case '=':
+      return res ? 0 : 2;
+    case '!=':
+      return res ? 2 : 0;
+    case '<':
+      return res < 0 ? 2 : 0;
+    case '<=':
+      return res <= 0 ? 2 : 0;
+    case '>':
+      return res > 0 ? 2 : 0;
+    case '>=':
+      return res >= 0 ? 2 : 0;
+  }
+}
+
 export class Evaluator {
   modulesVal: Tristate = 0;
   /** conf's "configuration changed" flag */
@@ -139,35 +173,7 @@ export class Evaluator {
       case 'compare': {
         this.calcValue(e.left);
         this.calcValue(e.right);
-        const s1 = this.stringValue(e.left);
-        const s2 = this.stringValue(e.right);
-        let res: number;
-        let k1: { kind: NumKind; value: bigint } = { kind: 'string', value: 0n };
-        let k2: { kind: NumKind; value: bigint } = { kind: 'string', value: 0n };
-        if (e.left.type !== 'string' || e.right.type !== 'string') {
-          k1 = parseNumber(s1, e.left.type);
-          k2 = parseNumber(s2, e.right.type);
-        }
-        if (k1.kind === 'string' || k2.kind === 'string') res = cmpBytes(s1, s2);
-        else if (k1.kind === 'unsigned' || k2.kind === 'unsigned') {
-          const a = BigInt.asUintN(64, k1.value);
-          const b = BigInt.asUintN(64, k2.value);
-          res = a > b ? 1 : a < b ? -1 : 0;
-        } else res = k1.value > k2.value ? 1 : k1.value < k2.value ? -1 : 0;
-        switch (e.op) {
-          case '=':
-            return res ? 0 : 2;
-          case '!=':
-            return res ? 2 : 0;
-          case '<':
-            return res < 0 ? 2 : 0;
-          case '<=':
-            return res <= 0 ? 2 : 0;
-          case '>':
-            return res > 0 ? 2 : 0;
-          case '>=':
-            return res >= 0 ? 2 : 0;
-        }
+        return compareValues(e.op, this.stringValue(e.left), e.left.type, this.stringValue(e.right), e.right.type);
       }
     }
   }

@@ -1,3 +1,4 @@
+import { compareValues } from '../kconfig/evaluate.js';
 import type { Kconfig } from '../kconfig/kconfig.js';
 import { F, type Expr, type KSymbol } from '../kconfig/model.js';
 
@@ -41,7 +42,7 @@ export class KconfigModel {
   readonly constraints: LinearConstraint[] = [];
   /** symbol → its value literal */
   private readonly symLits = new Map<KSymbol, Lit>();
-  private readonly exprMemo = new WeakMap<Expr, Lit>();
+  private readonly exprMemo = new WeakMap<Expr, readonly [Lit, Lit]>();
   private readonly gateMemo = new Map<string, Lit>();
   /** and-gate variable → its inputs */
   private readonly gates = new Map<number, Lit[]>();
@@ -74,7 +75,7 @@ export class KconfigModel {
   symLit(s: KSymbol): Lit {
     const known = this.symLits.get(s);
     if (known !== undefined) return known;
-    if (s.isConst) return s.name === 'y' ? TRUE : FALSE; // `m` is n without modules
+    if (s.isConst) return s.name === 'y' ? TRUE : FALSE; // a bare `m` is handled by exprPair
     if (s.type !== 'bool' && s.type !== 'tristate') return FALSE; // tristate value of a non-bool is n
     if (s.menus.length === 0 && !s.isChoice) return FALSE; // referenced, never defined here
     const f = this.fixed.get(s);
@@ -94,34 +95,58 @@ export class KconfigModel {
     return this.symLits.get(s);
   }
 
-  /** Literal of an expression's truth. */
+  /** Literal of an expression's truth (its tristate value is not n). */
   exprLit(e: Expr | null): Lit {
-    if (!e) return TRUE;
+    return e ? (this.exprPair(e)[0] as Lit) : TRUE;
+  }
+
+  /**
+   * [value ≥ m, value = y] of an expression. Without modules every symbol is n or y, but the
+   * constant `m` stays m inside expressions (conf rounds it up only for a symbol's own value), and
+   * `!m` is m again: so a negation swaps and inverts the pair. For expressions without `m` both
+   * literals are the same.
+   */
+  private exprPair(e: Expr): readonly [Lit, Lit] {
     const memo = this.exprMemo.get(e);
     if (memo !== undefined) return memo;
-    let r: Lit;
+    let r: readonly [Lit, Lit];
     switch (e.kind) {
       case 'symbol':
-        r = this.symLit(e.sym);
+        if (e.sym.isConst && e.sym.name === 'm') r = [TRUE, FALSE];
+        else {
+          const l = this.symLit(e.sym);
+          r = [l, l];
+        }
         break;
-      case 'not':
-        r = neg(this.exprLit(e.operand));
+      case 'not': {
+        const [p, q] = this.exprPair(e.operand);
+        r = [neg(q), neg(p)];
         break;
+      }
       case 'and':
       case 'or': {
-        const ops: Lit[] = [];
+        const ps: Lit[] = [];
+        const qs: Lit[] = [];
         const stack: Expr[] = [e];
         while (stack.length) {
           const x = stack.pop() as Expr;
           if (x.kind === e.kind) stack.push(x.right, x.left);
-          else ops.push(this.exprLit(x));
+          else {
+            const [p, q] = this.exprPair(x);
+            ps.push(p);
+            qs.push(q);
+          }
         }
-        r = e.kind === 'and' ? this.and(ops) : this.or(ops);
+        const f = (ops: Lit[]): Lit => (e.kind === 'and' ? this.and(ops) : this.or(ops));
+        const p = f(ps);
+        r = ps.every((x, i) => x === qs[i]) ? [p, p] : [p, f(qs)];
         break;
       }
-      case 'compare':
-        r = this.compareLit(e);
+      case 'compare': {
+        const l = this.compareLit(e);
+        r = [l, l];
         break;
+      }
     }
     this.exprMemo.set(e, r);
     return r;
@@ -286,8 +311,65 @@ export class KconfigModel {
       }
       if (eq !== undefined) return e.op === '=' ? eq : neg(eq);
     }
-    // int/hex/string comparisons: constants at the reference state
-    return this.kc.ev.exprValue(e) !== 0 ? TRUE : FALSE;
+    // int/hex/string: each side's possible values, each under the literal that selects it
+    const left = this.valueChoices(e.left, 0);
+    const right = this.valueChoices(e.right, 0);
+    const terms: Lit[] = [];
+    for (const [ll, lv] of left) {
+      for (const [rl, rv] of right) {
+        if (compareValues(e.op, lv, e.left.type, rv, e.right.type) !== 0) terms.push(this.and([ll, rl]));
+      }
+    }
+    return this.or(terms);
+  }
+
+  private readonly valueMemo = new Map<KSymbol, Array<[Lit, string]>>();
+
+  /**
+   * The values a symbol can take in the configurations we write (which give no user value to
+   * int/hex/string symbols, so the first default whose condition holds decides), as exclusive
+   * [literal, value] pairs. `range` clamping is not modelled; the engine check covers it.
+   */
+  private valueChoices(s: KSymbol, depth: number): Array<[Lit, string]> {
+    if (s.isConst || s.menus.length === 0) return [[TRUE, s.isConst ? (s.name ?? '') : (s.name ?? '')]];
+    if (s.type === 'bool' || s.type === 'tristate') {
+      const l = this.symLit(s);
+      return [
+        [l, 'y'],
+        [neg(l), 'n'],
+      ];
+    }
+    const memo = this.valueMemo.get(s);
+    if (memo) return memo;
+    if (depth > 16) {
+      // a chain of defaults this deep does not occur in real trees: take the reference value
+      this.kc.ev.calcValue(s);
+      return [[TRUE, this.kc.ev.stringValue(s)]];
+    }
+    const out: Array<[Lit, string]> = [];
+    const earlier: Lit[] = [];
+    let exhausted = false;
+    for (const p of s.props) {
+      if (p.type !== 'default' || !p.expr || p.expr.kind !== 'symbol') continue;
+      const c = this.exprLit(p.visibleExpr);
+      if (c === FALSE) continue;
+      const guard = this.and([...earlier.map(neg), c]);
+      for (const [l, v] of this.valueChoices(p.expr.sym, depth + 1)) {
+        const g = this.and([guard, l]);
+        if (g !== FALSE) out.push([g, v]);
+      }
+      if (c === TRUE) {
+        exhausted = true;
+        break;
+      }
+      earlier.push(c);
+    }
+    if (!exhausted) {
+      const none = this.and(earlier.map(neg));
+      if (none !== FALSE) out.push([none, '']);
+    }
+    this.valueMemo.set(s, out);
+    return out;
   }
 
   // ---- constant propagation ----
@@ -299,20 +381,24 @@ export class KconfigModel {
    * fixed, so this removes variables, never solutions.
    */
   private propagate(): void {
+    const constValue = (s: KSymbol): string => (s.type === 'bool' || s.type === 'tristate') && !s.isConst && s.menus.length > 0 ? (val(s) ? 'y' : 'n') : (s.name ?? '');
     const val = (s: KSymbol): Tri3 => {
       if (s.isConst) return s.name === 'y' ? 1 : 0;
       if (s.type !== 'bool' && s.type !== 'tristate') return 0;
       if (s.menus.length === 0 && !s.isChoice) return 0;
       return this.fixed.get(s);
     };
-    const ex = (e: Expr | null): Tri3 => {
-      if (!e) return 1;
+    // tristate arithmetic (0 n, 1 m, 2 y) because the constant `m` survives in expressions
+    const exT = (e: Expr): 0 | 1 | 2 | undefined => {
       switch (e.kind) {
-        case 'symbol':
-          return val(e.sym);
+        case 'symbol': {
+          if (e.sym.isConst && e.sym.name === 'm') return 1;
+          const v = val(e.sym);
+          return v === undefined ? undefined : v === 1 ? 2 : 0;
+        }
         case 'not': {
-          const v = ex(e.operand);
-          return v === undefined ? undefined : v === 1 ? 0 : 1;
+          const v = exT(e.operand);
+          return v === undefined ? undefined : ((2 - v) as 0 | 1 | 2);
         }
         case 'and':
         case 'or': {
@@ -323,19 +409,25 @@ export class KconfigModel {
             if (x.kind === e.kind) stack.push(x.right, x.left);
             else ops.push(x);
           }
-          const absorbing = e.kind === 'and' ? 0 : 1;
+          const isAnd = e.kind === 'and';
+          let acc: 0 | 1 | 2 = isAnd ? 2 : 0;
           let unknown = false;
           for (const o of ops) {
-            const v = ex(o);
-            if (v === absorbing) return absorbing;
-            if (v === undefined) unknown = true;
+            const v = exT(o);
+            if (v === undefined) {
+              unknown = true;
+              continue;
+            }
+            acc = (isAnd ? Math.min(acc, v) : Math.max(acc, v)) as 0 | 1 | 2;
+            if (acc === (isAnd ? 0 : 2)) return acc;
           }
-          return unknown ? undefined : ((1 - absorbing) as 0 | 1);
+          return unknown ? undefined : acc;
         }
         case 'compare': {
           const l = e.left;
           const r = e.right;
-          const varying = (s: KSymbol): boolean => !s.isConst && (s.type === 'bool' || s.type === 'tristate') && val(s) === undefined;
+          // int/hex/string values follow defaults that may vary: left to the model
+          const varying = (s: KSymbol): boolean => !s.isConst && s.menus.length > 0 && ((s.type !== 'bool' && s.type !== 'tristate') || val(s) === undefined);
           if (varying(l) || varying(r)) return undefined;
           if (e.op === '=' || e.op === '!=') {
             const lv = val(l);
@@ -343,13 +435,18 @@ export class KconfigModel {
             const isTri = (s: KSymbol): boolean => s.type === 'bool' || s.type === 'tristate';
             if (isTri(l) && !l.isConst && lv !== undefined && r.isConst) {
               const eq = r.name === (lv ? 'y' : 'n');
-              return (e.op === '=') === eq ? 1 : 0;
+              return (e.op === '=') === eq ? 2 : 0;
             }
-            if (isTri(l) && isTri(r) && !l.isConst && !r.isConst && lv !== undefined && rv !== undefined) return (e.op === '=') === (lv === rv) ? 1 : 0;
+            if (isTri(l) && isTri(r) && !l.isConst && !r.isConst && lv !== undefined && rv !== undefined) return (e.op === '=') === (lv === rv) ? 2 : 0;
           }
-          return this.kc.ev.exprValue(e) !== 0 ? 1 : 0;
+          return compareValues(e.op, constValue(l), l.type, constValue(r), r.type) !== 0 ? 2 : 0;
         }
       }
+    };
+    const ex = (e: Expr | null): Tri3 => {
+      if (!e) return 1;
+      const v = exT(e);
+      return v === undefined ? undefined : v === 0 ? 0 : 1;
     };
     const vis = (s: KSymbol): Tri3 => {
       let unknown = false;

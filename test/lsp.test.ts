@@ -1,0 +1,195 @@
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kernelTreeForTests } from '../src/kconfig/oracle.js';
+import { LspClient, type Diag } from './helpers/lsp-client.js';
+
+/**
+ * The language server over stdio, driven by a JSON-RPC client the way an editor drives it,
+ * against the real 6.1 tree and the bundled echo example (a project file next to the app).
+ */
+const tree = kernelTreeForTests();
+const available = tree !== null || process.env.CI === 'true';
+const ANALYSIS_MS = 240_000;
+
+interface HoverResult {
+  contents: { kind: string; value: string };
+}
+interface Loc {
+  uri: string;
+  range: { start: { line: number } };
+}
+
+function lineOf(file: string, re: RegExp): number {
+  const i = readFileSync(file, 'utf8').split('\n').findIndex((l) => re.test(l));
+  if (i < 0) throw new Error(`${re} not in ${file}`);
+  return i;
+}
+
+describe.skipIf(!available)('ukl-trim lsp: protocol round trips on the 6.1 tree with the echo example', () => {
+  const app = mkdtempSync(join(tmpdir(), 'ukl-lsp-app-'));
+  let client: LspClient;
+  let kernel = '';
+
+  beforeAll(async () => {
+    if (!tree) throw new Error('no kernel tree (UKL_TRIM_KERNEL)');
+    kernel = tree;
+    copyFileSync('examples/echo-server/echo.c', join(app, 'echo.c'));
+    const cc = spawnSync('gcc', ['-O2', '-c', '-o', join(app, 'echo.o'), join(app, 'echo.c')], { encoding: 'utf8' });
+    if (cc.status !== 0) throw new Error(cc.stderr);
+    writeFileSync(join(app, 'ukl-trim.json'), JSON.stringify({ app: 'echo.o', libc: 'glibc', kernel }, null, 2));
+    client = new LspClient();
+    const init = (await client.initialize([kernel, app])) as { capabilities: Record<string, unknown> };
+    expect(init.capabilities).toMatchObject({ hoverProvider: true, definitionProvider: true, referencesProvider: true });
+  }, ANALYSIS_MS);
+
+  afterAll(async () => {
+    await client?.close();
+  });
+
+  it('net/Kconfig: options the app does not need are hinted unused (Unnecessary), the needed ones are not', async () => {
+    const file = join(kernel, 'net', 'Kconfig');
+    const uri = await client.open(file, readFileSync(file, 'utf8'), 'kconfig');
+    const diags = await client.diagnosticsFor(uri, ANALYSIS_MS, (d) => d.some((x) => x.message.includes('the app')));
+    const unused = (name: string): Diag | undefined => diags.find((d) => d.message.startsWith(`${name} is not needed`));
+    expect(unused('NETFILTER')?.tags).toEqual([1]);
+    expect(unused('NETFILTER')?.severity).toBe(4);
+    expect(unused('NETFILTER')?.range.start.line).toBe(lineOf(file, /^menuconfig NETFILTER$/));
+    expect(unused('NET_PKTGEN')).toBeDefined();
+    expect(unused('INET')).toBeUndefined();
+    expect(unused('NET')).toBeUndefined();
+    expect(client.progress.length).toBeGreaterThan(0);
+  }, ANALYSIS_MS);
+
+  it('hover on an option shows its value and the reason chain', async () => {
+    const file = join(kernel, 'net', 'Kconfig');
+    const uri = pathToFileURL(file).href;
+    const line = lineOf(file, /^config INET$/);
+    const hover = await client.request<HoverResult>('textDocument/hover', { textDocument: { uri }, position: { line, character: 8 } });
+    expect(hover.contents.value).toContain('**INET** (bool) = `y`');
+    expect(hover.contents.value).toMatch(/required by (socket-family AF_INET|boot profile)/);
+    const packet = await client.request<HoverResult>('textDocument/hover', { textDocument: { uri }, position: { line: lineOf(file, /^menuconfig NETFILTER$/), character: 12 } });
+    expect(packet.contents.value).toContain('**unused**');
+  });
+
+  it('definition and references of a symbol across the tree', async () => {
+    const file = join(kernel, 'net', 'Kconfig');
+    const uri = pathToFileURL(file).href;
+    const dependsLine = readFileSync(file, 'utf8').split('\n').findIndex((l) => /^\s*depends on .*\bINET\b/.test(l));
+    const character = (readFileSync(file, 'utf8').split('\n')[dependsLine] ?? '').indexOf('INET') + 1;
+    const defs = await client.request<Loc[]>('textDocument/definition', { textDocument: { uri }, position: { line: dependsLine, character } });
+    expect(defs).toEqual([expect.objectContaining({ uri, range: expect.objectContaining({ start: expect.objectContaining({ line: lineOf(file, /^config INET$/) }) }) })]);
+    const refs = await client.request<Loc[]>('textDocument/references', { textDocument: { uri }, position: { line: dependsLine, character }, context: { includeDeclaration: false } });
+    expect(refs.length).toBeGreaterThan(20);
+    expect(refs.some((r) => r.uri.endsWith('/net/ipv4/Kconfig'))).toBe(true);
+  });
+
+  it('menus carry "N of M options needed" code lenses', async () => {
+    const uri = pathToFileURL(join(kernel, 'net', 'Kconfig')).href;
+    const lenses = await client.request<Array<{ command: { title: string } }>>('textDocument/codeLens', { textDocument: { uri } });
+    expect(lenses.length).toBeGreaterThan(0);
+    expect(lenses.every((l) => /^\d+ of \d+ options needed$/.test(l.command.title))).toBe(true);
+  });
+
+  it('a .config: unused lines hinted with a quick fix, needed lines explained, and the minimal config as an action', async () => {
+    const file = join(app, 'test.config');
+    const text = 'CONFIG_EPOLL=y\nCONFIG_IPV6=y\n# CONFIG_NFS_FS is not set\n';
+    writeFileSync(file, text);
+    const uri = await client.open(file, text, 'properties');
+    const diags = await client.diagnosticsFor(uri, ANALYSIS_MS, (d) => d.length >= 2);
+    const ipv6 = diags.find((d) => d.message.startsWith('IPV6: unused'));
+    expect(ipv6?.tags).toEqual([1]);
+    expect(diags.find((d) => d.range.start.line === 0)?.message).toMatch(/^EPOLL: required by syscall epoll_\w+, reached by main → /);
+    const actions = await client.request<Array<{ title: string; edit: { changes: Record<string, Array<{ newText: string }>> } }>>('textDocument/codeAction', {
+      textDocument: { uri },
+      range: ipv6?.range,
+      context: { diagnostics: [ipv6] },
+    });
+    expect(actions.find((a) => a.title === 'Disable IPV6 (unused)')?.edit.changes[uri]?.[0]?.newText).toBe('# CONFIG_IPV6 is not set');
+    const minimal = actions.find((a) => a.title.startsWith('Write the minimal configuration'));
+    expect(minimal?.edit.changes[uri]?.[0]?.newText).toMatch(/^CONFIG_EPOLL=y$/m);
+  });
+
+  it('kernel sources the trimmed config does not build are faded whole; built ones are not', async () => {
+    const off = join(kernel, 'net', 'ipv6', 'af_inet6.c');
+    const uriOff = await client.open(off, readFileSync(off, 'utf8'), 'c');
+    const d = await client.diagnosticsFor(uriOff, ANALYSIS_MS);
+    expect(d).toHaveLength(1);
+    expect(d[0]?.tags).toEqual([1]);
+    expect(d[0]?.message).toMatch(/not built .* needs .*IPV6/);
+    const on = join(kernel, 'fs', 'eventpoll.c');
+    const uriOn = await client.open(on, readFileSync(on, 'utf8'), 'c');
+    expect(await client.diagnosticsFor(uriOn, ANALYSIS_MS)).toEqual([]);
+  });
+
+  it("the app's own source: calls that pull options in carry a lens", async () => {
+    const file = join(app, 'echo.c');
+    const uri = await client.open(file, readFileSync(file, 'utf8'), 'c');
+    const lenses = await client.request<Array<{ range: { start: { line: number } }; command: { title: string } }>>('textDocument/codeLens', { textDocument: { uri } });
+    const epoll = lenses.find((l) => l.command.title.includes('EPOLL'));
+    expect(epoll).toBeDefined();
+    expect(readFileSync(file, 'utf8').split('\n')[epoll?.range.start.line ?? -1]).toMatch(/epoll_\w+\s*\(/);
+  });
+});
+
+describe.skipIf(!available)('ukl-trim lsp: bad input never crashes the server', () => {
+  it('a broken project file is a diagnostic on that file; the Kconfig features still work', async () => {
+    if (!tree) throw new Error('no kernel tree');
+    const dir = mkdtempSync(join(tmpdir(), 'ukl-lsp-bad-'));
+    writeFileSync(join(dir, 'ukl-trim.json'), '{ "app": "echo.o", "mode": "sideways" }');
+    const client = new LspClient();
+    try {
+      await client.initialize([tree, dir]);
+      const d = await client.diagnosticsFor(pathToFileURL(join(dir, 'ukl-trim.json')).href, 60_000, (x) => x.length > 0);
+      expect(d.map((x) => x.message).join('\n')).toMatch(/mode/);
+      const file = join(tree, 'net', 'Kconfig');
+      const uri = await client.open(file, readFileSync(file, 'utf8'), 'kconfig');
+      await client.diagnosticsFor(uri, 60_000);
+      const hover = await client.request<HoverResult>('textDocument/hover', { textDocument: { uri }, position: { line: lineOf(file, /^config INET$/), character: 8 } });
+      expect(hover.contents.value).toContain('**INET**');
+      expect(client.alive).toBe(true);
+    } finally {
+      await client.close();
+    }
+  }, 120_000);
+
+  it('an app path that does not exist, and invalid JSON, are diagnostics', async () => {
+    if (!tree) throw new Error('no kernel tree');
+    const dir = mkdtempSync(join(tmpdir(), 'ukl-lsp-missing-'));
+    writeFileSync(join(dir, 'ukl-trim.json'), JSON.stringify({ app: 'missing.o', kernel: tree }));
+    const client = new LspClient();
+    try {
+      await client.initialize([dir]);
+      const d = await client.diagnosticsFor(pathToFileURL(join(dir, 'ukl-trim.json')).href, 60_000, (x) => x.length > 0);
+      expect(d[0]?.message).toMatch(/missing\.o does not exist/);
+      // the editor sends a broken edit of the file: reported, not fatal
+      const uri = await client.open(join(dir, 'ukl-trim.json'), '{ "app": ');
+      const broken = await client.diagnosticsFor(uri, 60_000, (x) => x.some((y) => /not valid JSON/.test(y.message)));
+      expect(broken.length).toBeGreaterThan(0);
+      expect(client.alive).toBe(true);
+    } finally {
+      await client.close();
+    }
+  }, 120_000);
+
+  it('a folder that is not a kernel tree: a window message, and the server keeps answering', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ukl-lsp-notree-'));
+    writeFileSync(join(dir, 'ukl-trim.json'), JSON.stringify({ app: 'ukl-trim.json', kernel: dir }));
+    const client = new LspClient();
+    try {
+      await client.initialize([dir]);
+      const end = Date.now() + 60_000;
+      while (!client.messages.length && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+      expect(client.messages[0]?.type).toBe(1);
+      expect(client.messages[0]?.message).toMatch(/kernel tree/);
+      const hover = await client.request<unknown>('textDocument/hover', { textDocument: { uri: pathToFileURL(join(dir, 'x')).href }, position: { line: 0, character: 0 } });
+      expect(hover).toBeNull();
+      expect(client.alive).toBe(true);
+    } finally {
+      await client.close();
+    }
+  }, 120_000);
+});

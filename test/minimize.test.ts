@@ -1,0 +1,308 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { AnalysisReport } from '../src/callgraph/analyze.js';
+import { loadKconfig, tinyconfig, type LoadedKconfig } from '../src/kconfig/load.js';
+import { kernelTreeForTests } from '../src/kconfig/oracle.js';
+import type { SyscallMap } from '../src/kernel/syscalls.js';
+import { MinimizeError, minimizeConfig } from '../src/minimize/minimize.js';
+import { KconfigModel } from '../src/minimize/model.js';
+import { requirementsFromAnalysis, RequirementError, type Requirement } from '../src/minimize/requirements.js';
+import { deriveCodeWeights } from '../src/minimize/weights.js';
+
+/**
+ * The minimizer on a small tree written here (Kconfig, Kbuild Makefiles, sources of known
+ * sizes), where the true optimum can be found by brute force with the exact engine, and the
+ * encoding checked against the engine on the real 6.1 tree.
+ */
+
+const KCONFIG = `mainmenu "Minimize test"
+config MODULES
+	bool "modules"
+	modules
+config EXPERT
+	bool "expert"
+config PRINTK
+	bool "printk" if EXPERT
+	default y
+config BIG_DEFAULT
+	bool "big default" if EXPERT
+	default y
+config NET
+	bool "net"
+	select NET_CORE_HELPERS
+config NET_CORE_HELPERS
+	bool
+config INET
+	bool "inet"
+	depends on NET
+config IPV6
+	bool "ipv6"
+	depends on INET
+	default y
+config EPOLL
+	bool "epoll" if EXPERT
+	default y
+config VIRTIO
+	bool
+config VIRTIO_PCI
+	bool "virtio pci"
+	depends on PCI
+	select VIRTIO
+config PCI
+	bool "pci"
+config VIRTIO_NET
+	bool "virtio net"
+	depends on VIRTIO && NET
+config HIDDEN_HELPER
+	bool
+	default y if VIRTIO_NET
+config DRIVER_T
+	tristate "a tristate driver"
+	imply INET
+choice
+	prompt "allocator"
+	default ALLOC_BIG
+config ALLOC_BIG
+	bool "big allocator"
+config ALLOC_SMALL
+	bool "small allocator"
+	depends on EXPERT
+endchoice
+config NR_THINGS
+	int "things"
+	default 4
+config NEEDS_MANY
+	bool "needs many things"
+	depends on NR_THINGS > 2
+`;
+
+const FILES: Record<string, number> = {
+  'kernel/printk.c': 3000,
+  'kernel/big.c': 20000,
+  'kernel/alloc_big.c': 8000,
+  'kernel/alloc_small.c': 1000,
+  'net/core.c': 5000,
+  'net/helpers.c': 700,
+  'net/ipv4.c': 6000,
+  'net/ipv6.c': 9000,
+  'fs/eventpoll.c': 2500,
+  'drivers/virtio.c': 1500,
+  'drivers/virtio_pci.c': 1200,
+  'drivers/virtio_net.c': 2200,
+  'drivers/pci.c': 4000,
+  'drivers/helper.c': 300,
+  'drivers/t.c': 900,
+};
+
+function writeTree(): string {
+  const root = mkdtempSync(join(tmpdir(), 'ukl-minimize-tree-'));
+  const put = (rel: string, text: string): void => {
+    mkdirSync(dirname(join(root, rel)), { recursive: true });
+    writeFileSync(join(root, rel), text);
+  };
+  put('Makefile', 'VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 0\nEXTRAVERSION = -min\n');
+  put('Kconfig', `${KCONFIG}source "arch/x86/Kconfig"\n`);
+  put('arch/x86/Kconfig', 'config X86\n\tdef_bool y\n');
+  put('Kbuild', 'obj-y += kernel/ fs/ drivers/\nobj-$(CONFIG_NET) += net/\n');
+  put('kernel/Makefile', 'obj-$(CONFIG_PRINTK) += printk.o\nobj-$(CONFIG_BIG_DEFAULT) += big.o\nobj-$(CONFIG_ALLOC_BIG) += alloc_big.o\nobj-$(CONFIG_ALLOC_SMALL) += alloc_small.o\n');
+  put('net/Makefile', 'obj-y += core.o\nobj-$(CONFIG_NET_CORE_HELPERS) += helpers.o\nobj-$(CONFIG_INET) += ipv4.o\nobj-$(CONFIG_IPV6) += ipv6.o\n');
+  put('fs/Makefile', 'obj-$(CONFIG_EPOLL) += eventpoll.o\n');
+  put('drivers/Makefile', 'obj-$(CONFIG_VIRTIO) += virtio.o\nobj-$(CONFIG_VIRTIO_PCI) += virtio_pci.o\nobj-$(CONFIG_VIRTIO_NET) += virtio_net.o\nobj-$(CONFIG_PCI) += pci.o\nobj-$(CONFIG_HIDDEN_HELPER) += helper.o\nobj-$(CONFIG_DRIVER_T) += t.o\n');
+  for (const [rel, size] of Object.entries(FILES)) put(rel, `/* ${'x'.repeat(size - 6)} */`);
+  return root;
+}
+
+let tree = '';
+let loaded: LoadedKconfig;
+
+beforeAll(() => {
+  tree = writeTree();
+  loaded = loadKconfig({ tree, arch: 'x86_64' });
+});
+
+const req = (expression: string, detail = expression): Requirement => ({ expression, kind: 'profile', detail });
+
+/** the cost the minimizer minimises, computed from the engine's current state */
+function costOfConfig(config: string): { cost: number; enabled: number } {
+  const kc = loaded.kconfig;
+  const weights = deriveCodeWeights(tree, 'x86_64', kc, { cache: false });
+  kc.olddefconfig(config);
+  let code = 0;
+  for (const g of weights.groups) if (kc.evaluate(g.condition) !== 0) code += Math.ceil(g.bytes / 64);
+  const enabled = [...kc.write().matchAll(/^CONFIG_\w+=y$/gm)].length;
+  return { cost: code * 1000 + enabled, enabled };
+}
+
+describe('minimizeConfig on a small tree (exact optimum by brute force)', () => {
+  it('code weights follow the Kbuild files', () => {
+    const w = deriveCodeWeights(tree, 'x86_64', loaded.kconfig, { cache: false });
+    const byCond = Object.fromEntries(w.groups.map((g) => [g.condition, g.bytes]));
+    expect(byCond['NET && INET']).toBe(6000);
+    expect(byCond.BIG_DEFAULT).toBe(20000);
+    expect(w.unconditionalBytes).toBe(0);
+  });
+
+  const cases: Array<{ name: string; reqs: Requirement[] }> = [
+    { name: 'virtio-net guest with epoll', reqs: [req('VIRTIO_NET'), req('VIRTIO_PCI'), req('INET'), req('EPOLL')] },
+    { name: 'nothing required', reqs: [] },
+    { name: 'printk only', reqs: [req('PRINTK')] },
+    { name: 'an expression', reqs: [req('INET || DRIVER_T'), req('!IPV6')] },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: the optimum equals brute force over every user choice`, async () => {
+      const r = await minimizeConfig({ loaded, requirements: c.reqs, profile: null });
+      expect(r.report.check.requirementsHold).toBe(true);
+      expect(r.report.check.stable).toBe(true);
+      expect(r.report.check.modelMismatches).toEqual([]);
+      // brute force: every combination of user values of the visible bools, through the engine
+      const kc = loaded.kconfig;
+      const names = ['EXPERT', 'PRINTK', 'BIG_DEFAULT', 'NET', 'INET', 'IPV6', 'EPOLL', 'VIRTIO_PCI', 'PCI', 'VIRTIO_NET', 'DRIVER_T', 'ALLOC_SMALL', 'NEEDS_MANY'];
+      let best = Infinity;
+      for (let mask = 0; mask < 1 << names.length; mask++) {
+        const text = `# CONFIG_MODULES is not set\n${names.map((n, i) => (mask & (1 << i) ? `CONFIG_${n}=y` : `# CONFIG_${n} is not set`)).join('\n')}\n`;
+        const cfg = kc.olddefconfig(text);
+        if (!c.reqs.every((q) => kc.evaluate(q.expression) !== 0)) continue;
+        best = Math.min(best, costOfConfig(cfg).cost);
+      }
+      expect(costOfConfig(r.config).cost).toBe(best);
+    });
+  }
+
+  it('turns EXPERT on to drop hidden defaults, and says why each option is on', async () => {
+    const r = await minimizeConfig({ loaded, requirements: [req('VIRTIO_NET', 'the NIC'), req('VIRTIO_PCI', 'the bus')], profile: null });
+    expect(r.config).toMatch(/^CONFIG_EXPERT=y$/m);
+    expect(r.config).toMatch(/^# CONFIG_BIG_DEFAULT is not set$/m);
+    expect(r.config).toMatch(/^CONFIG_ALLOC_SMALL=y$/m);
+    expect(r.config).not.toMatch(/^CONFIG_(INET|IPV6)=y$/m);
+    const reasons = Object.fromEntries(r.report.options.map((o) => [o.symbol, o.reason]));
+    expect(reasons.VIRTIO_NET?.kind).toBe('required');
+    // VIRTIO_NET depends on VIRTIO and VIRTIO_PCI selects it: the first step of the walk wins
+    expect(reasons.VIRTIO).toMatchObject({ kind: 'needed-by', by: 'VIRTIO_NET' });
+    expect(reasons.NET?.kind).toBe('needed-by');
+    expect(reasons.NET_CORE_HELPERS).toMatchObject({ kind: 'selected-by', by: 'NET' });
+    expect(reasons.HIDDEN_HELPER).toMatchObject({ kind: 'default-of', by: 'VIRTIO_NET' });
+    expect(reasons.EXPERT?.kind).toBe('optimizer');
+    expect(reasons.ALLOC_SMALL?.kind).toBe('choice');
+    expect(r.explain('NET_CORE_HELPERS')).toEqual(['NET_CORE_HELPERS: selected by NET', '  NET: VIRTIO_NET depends on it', '    VIRTIO_NET: required by boot profile (the NIC)']);
+    expect(r.explain('IPV6')[0]).toMatch(/off/);
+    // the fragment expands back to the whole config
+    expect(loaded.kconfig.olddefconfig(r.fragment)).toBe(r.config);
+  });
+
+  it('an --enable that needs a --disabled option: a conflict naming the chain', async () => {
+    const err = await minimizeConfig({ loaded, profile: null, enable: ['VIRTIO_NET'], disable: ['NET'] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MinimizeError);
+    expect((err as MinimizeError).code).toBe('conflict');
+    expect((err as MinimizeError).message).toContain('--enable VIRTIO_NET');
+    expect((err as MinimizeError).message).toContain('--disable NET');
+    expect((err as MinimizeError).chain).toContain('VIRTIO_NET depends on NET');
+  });
+
+  it('a select chain conflict is named too', async () => {
+    const err = (await minimizeConfig({ loaded, profile: null, enable: ['VIRTIO_PCI'], disable: ['VIRTIO'] }).catch((e: unknown) => e)) as MinimizeError;
+    expect(err.code).toBe('conflict');
+    expect(err.chain).toContain('VIRTIO_PCI selects VIRTIO');
+  });
+
+  it('unknown symbols, non-bool options and impossible requirements are errors', async () => {
+    await expect(minimizeConfig({ loaded, profile: null, enable: ['NO_SUCH_THING'] })).rejects.toMatchObject({ code: 'unknown-symbol' });
+    await expect(minimizeConfig({ loaded, profile: null, enable: ['NR_THINGS'] })).rejects.toMatchObject({ code: 'bad-input' });
+    await expect(minimizeConfig({ loaded, profile: null, requirements: [req('NET && !NET')] })).rejects.toMatchObject({ code: 'unsatisfiable' });
+    await expect(minimizeConfig({ loaded, profile: null, requirements: [req('OTHER_ARCH_ONLY')] })).rejects.toThrow(/OTHER_ARCH_ONLY does not exist/);
+    await expect(minimizeConfig({ loaded, profile: 'no-such-profile' })).rejects.toMatchObject({ code: 'bad-input' });
+  });
+
+  it('comparisons with int symbols are taken at their values', async () => {
+    const r = await minimizeConfig({ loaded, profile: null, requirements: [req('NEEDS_MANY')] });
+    expect(r.config).toMatch(/^CONFIG_NEEDS_MANY=y$/m);
+  });
+});
+
+describe('requirements from an analysis', () => {
+  const map: SyscallMap = {
+    arch: 'x86_64',
+    kernelVersion: '6.1.0',
+    diagnostics: [],
+    syscalls: [
+      { nr: 0, name: 'read', entry: '__x64_sys_read', condition: null, sites: [] },
+      { nr: 232, name: 'epoll_wait', entry: '__x64_sys_epoll_wait', condition: 'EPOLL', sites: [] },
+      { nr: 222, name: 'timer_create', entry: '__x64_sys_timer_create', condition: null, stubCondition: '!POSIX_TIMERS', sites: [] },
+      { nr: 134, name: 'uselib', entry: null, condition: 'n', sites: [] },
+    ],
+  };
+  const analysis = (syscalls: Array<[number, string]>, extra: Partial<AnalysisReport> = {}): AnalysisReport => ({
+    input: 'app',
+    roots: ['_start'],
+    syscalls: syscalls.map(([nr, name]) => ({ nr, name, path: ['main', name] })),
+    unresolved: [],
+    socketFamilies: [],
+    unknownSocketFamilies: [],
+    pseudoFiles: [],
+    stats: { functions: 1, reachableFunctions: 1, addressTaken: 0, indirectReachable: false },
+    ...extra,
+  });
+
+  it('syscalls, stubs, socket families and pseudo-files become expressions with their witness', () => {
+    const warnings: string[] = [];
+    const reqs = requirementsFromAnalysis(
+      analysis([[0, 'read'], [232, 'epoll_wait'], [222, 'timer_create']], {
+        socketFamilies: ['AF_INET', 'AF_UNIX', 'AF_MADEUP'],
+        pseudoFiles: ['/proc/self/maps', '/proc/sys/kernel/ngroups_max', '/sys/devices/system/cpu/online', '/dev/null', '/etc/passwd'],
+        unresolved: [{ function: 'f', address: 0x1234, reason: 'r9 clobbered' }],
+      }),
+      map,
+      { warnings },
+    );
+    const by = (k: string): string[] => reqs.filter((r) => r.kind === k).map((r) => r.expression);
+    expect(by('syscall')).toEqual(['EPOLL', '(y) && !(!POSIX_TIMERS)']);
+    expect(reqs.find((r) => r.detail === 'epoll_wait')?.path).toEqual(['main', 'epoll_wait']);
+    expect(by('socket-family')).toEqual(['INET', 'UNIX']);
+    expect(by('pseudo-file')).toEqual(['PROC_FS', 'PROC_SYSCTL', 'SYSFS', 'DEVTMPFS']);
+    expect(warnings.join('\n')).toMatch(/AF_MADEUP/);
+    expect(warnings.join('\n')).toMatch(/0x1234 may be any syscall/);
+  });
+
+  it('a syscall the tree does not have is an error naming the path', () => {
+    expect(() => requirementsFromAnalysis(analysis([[999, 'future_call']]), map)).toThrow(RequirementError);
+    expect(() => requirementsFromAnalysis(analysis([[999, 'future_call']]), map)).toThrow(/future_call \(999\) via main → future_call/);
+  });
+});
+
+const realTree = kernelTreeForTests();
+describe.skipIf(!realTree && process.env.CI !== 'true')('the encoding against the engine on the 6.1 tree (x86_64)', () => {
+  it('configurations conf produces violate no row of the model', () => {
+    if (!realTree) throw new Error('no kernel tree (UKL_TRIM_KERNEL)');
+    const real = loadKconfig({ tree: realTree, arch: 'x86_64' });
+    const kc = real.kconfig;
+    kc.allconfig('allnoconfig');
+    const model = new KconfigModel(kc, new Map());
+    expect(model.variableCount).toBeGreaterThan(10000);
+    const configs: Array<[string, string]> = [
+      ['allnoconfig', kc.allconfig('allnoconfig')],
+      ['tinyconfig', kc.olddefconfig(tinyconfig(real))],
+    ];
+    // random configurations without modules: random user values for every visible bool
+    let seed = 12345;
+    const rand = (): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+    const bools = kc.definedSymbols().filter((s) => s.type === 'bool' || s.type === 'tristate');
+    for (let i = 0; i < 6; i++) {
+      const p = [0.05, 0.2, 0.5, 0.8, 0.95, 0.5][i] as number;
+      const text = `# CONFIG_MODULES is not set\n${bools.map((s) => (s.name === 'MODULES' ? '' : rand() < p ? `CONFIG_${s.name}=y\n` : `# CONFIG_${s.name} is not set\n`)).join('')}`;
+      configs.push([`random p=${p}`, kc.olddefconfig(text)]);
+    }
+    for (const [name, cfg] of configs) {
+      kc.load(cfg);
+      const { violated } = model.checkEngineState();
+      expect(violated.map((v) => v.origin), name).toEqual([]);
+      for (const [s, v] of model.fixed) {
+        kc.ev.calcValue(s);
+        expect(s.currTri !== 0 ? 1 : 0, `${name}: ${s.name} fixed at ${v}`).toBe(v);
+      }
+    }
+  }, 240_000);
+});
