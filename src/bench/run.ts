@@ -3,7 +3,8 @@
  * conf as whole processes, alternating runs, medians. Warm = probe cache filled; cold = an empty
  * cache directory for each run (every `$(shell)` probe executed). Peak RSS from GNU time.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -100,8 +101,62 @@ async function main(): Promise<void> {
   }
   lines.push(`syscall map, x86_64, uncached: ${median(times).toFixed(2)} s (median of 3), ${conditional} of 347 entries conditional`);
   process.stdout.write(`${lines.join('\n')}\n`);
+  await lspBench(tree, work);
   await minimizerBench(tree, work);
   rmSync(work, { recursive: true, force: true });
+}
+
+/**
+ * The language server as an editor meets it: time from `initialize` to the first diagnostics of
+ * net/Kconfig (cold: an empty cache directory, so every probe runs; warm: caches filled), then
+ * hover latency over every symbol entry of the file once the tree is loaded (target < 100 ms).
+ */
+async function lspBench(tree: string, work: string): Promise<void> {
+  const { createMessageConnection, StreamMessageReader, StreamMessageWriter } = await import('vscode-jsonrpc/node');
+  const kconfig = join(tree, 'net', 'Kconfig');
+  const text = readFileSync(kconfig, 'utf8');
+  const uri = pathToFileURL(kconfig).href;
+  const session = async (cacheHomeDir: string, hovers: boolean): Promise<{ firstDiagnostics: number; hoverMs: number[] }> => {
+    const child = spawn(process.execPath, [cli, 'lsp', '--stdio'], { stdio: ['pipe', 'pipe', 'ignore'], env: { ...process.env, XDG_CACHE_HOME: cacheHomeDir, UKL_TRIM_KERNEL: tree } });
+    const rpc = createMessageConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
+    let resolveDiag: (() => void) | undefined;
+    const diag = new Promise<void>((r) => (resolveDiag = r));
+    rpc.onNotification('textDocument/publishDiagnostics', (p: { uri: string }) => {
+      if (p.uri === uri) resolveDiag?.();
+    });
+    rpc.onRequest('window/workDoneProgress/create', () => null);
+    rpc.onRequest('client/registerCapability', () => null);
+    rpc.listen();
+    const t0 = performance.now();
+    await rpc.sendRequest('initialize', { processId: process.pid, rootUri: pathToFileURL(tree).href, workspaceFolders: [{ uri: pathToFileURL(tree).href, name: 'kernel' }], capabilities: {} });
+    await rpc.sendNotification('initialized', {});
+    await rpc.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'kconfig', version: 1, text } });
+    await diag;
+    const firstDiagnostics = (performance.now() - t0) / 1000;
+    const hoverMs: number[] = [];
+    if (hovers) {
+      const lines = text.split('\n');
+      for (let line = 0; line < lines.length; line++) {
+        if (!/^(menu)?config /.test(lines[line] ?? '')) continue;
+        const h0 = performance.now();
+        await rpc.sendRequest('textDocument/hover', { textDocument: { uri }, position: { line, character: (lines[line] ?? '').indexOf(' ') + 2 } });
+        hoverMs.push(performance.now() - h0);
+      }
+    }
+    await rpc.sendRequest('shutdown');
+    await rpc.sendNotification('exit');
+    rpc.dispose();
+    child.kill();
+    return { firstDiagnostics, hoverMs };
+  };
+  const cold = await session(mkdtempSync(join(work, 'lsp-cold-')), false);
+  const warm = await session(cacheHome(), true);
+  const sorted = [...warm.hoverMs].sort((a, b) => a - b);
+  const p95 = sorted[Math.floor(sorted.length * 0.95)] ?? Number.NaN;
+  process.stdout.write(
+    `language server, net/Kconfig without a project: first diagnostics cold ${cold.firstDiagnostics.toFixed(2)} s, warm ${warm.firstDiagnostics.toFixed(2)} s; ` +
+      `hover over ${sorted.length} entries: median ${median(sorted).toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, max ${(sorted[sorted.length - 1] ?? Number.NaN).toFixed(1)} ms (target < 100 ms)\n`,
+  );
 }
 
 /**
