@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { cacheHome, loadKconfig, loadKconfigAsync, tinyconfig } from '../kconfig/load.js';
 import { mergeConfigFragments } from '../kconfig/merge.js';
 import { minimizeConfig } from '../minimize/minimize.js';
+import { analyzeStaticExecutable } from '../callgraph/analyze.js';
+import { linkForAnalysis } from '../lto/link.js';
 import { buildKernel } from '../build/kernel-build.js';
 import { buildInitramfs } from '../build/initramfs.js';
 import { bootKernel } from '../build/qemu.js';
@@ -170,6 +172,21 @@ async function minimizerBench(tree: string, work: string): Promise<void> {
   const echo = join(work, 'echo');
   const cc = spawnSync('gcc', ['-static', '-O2', '-o', echo, join(here, '..', '..', 'examples', 'echo-server', 'echo.c')], { encoding: 'utf8' });
   if (cc.status !== 0) throw new Error(`gcc: ${cc.stderr}`);
+  // the analysis alone: the object linked with glibc's libc.a by the driver, then decoded
+  const object = join(work, 'echo.o');
+  const co = spawnSync('gcc', ['-O2', '-c', '-o', object, join(here, '..', '..', 'examples', 'echo-server', 'echo.c')], { encoding: 'utf8' });
+  if (co.status !== 0) throw new Error(`gcc: ${co.stderr}`);
+  const analysisRuns: Array<{ link: number; analyse: number; syscalls: number }> = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    const linked = linkForAnalysis([object], { libc: 'glibc', out: join(work, `echo-linked-${i}`) });
+    const t1 = performance.now();
+    const report = analyzeStaticExecutable(linked.executable, { kernelTree: tree });
+    analysisRuns.push({ link: (t1 - t0) / 1000, analyse: (performance.now() - t1) / 1000, syscalls: report.syscalls.length });
+  }
+  process.stdout.write(
+    `analysis of echo.o against glibc's libc.a: static link ${median(analysisRuns.map((r) => r.link)).toFixed(2)} s + decode and call graph ${median(analysisRuns.map((r) => r.analyse)).toFixed(2)} s (medians of 3), ${analysisRuns[0]?.syscalls} syscalls\n`,
+  );
   const loaded = await loadKconfigAsync({ tree, arch: 'x86_64' });
   const runs: number[] = [];
   let result: Awaited<ReturnType<typeof minimizeConfig>> | undefined;

@@ -44,6 +44,7 @@ export function startLanguageServer(connection: Connection): void {
   let lastAnalysis: string | undefined;
   let generation = 0;
   let lensRefresh = false;
+  let editTimer: NodeJS.Timeout | undefined;
 
   const log = (m: string): void => connection.console.log(`ukl-trim: ${m}`);
   // a notification, not window/showMessageRequest: every client handles it and nothing waits on it
@@ -217,7 +218,11 @@ export function startLanguageServer(connection: Connection): void {
   documents.onDidChangeContent(async (e) => {
     const path = pathOf(e.document.uri);
     if (projectFile && path === projectFile) {
-      loading = reload(`${PROJECT_FILE} changed`);
+      // typing in the project file: re-analyse once the edits pause
+      clearTimeout(editTimer);
+      editTimer = setTimeout(() => {
+        loading = reload(`${PROJECT_FILE} changed`);
+      }, 400);
       return;
     }
     await ready();

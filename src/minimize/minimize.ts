@@ -7,7 +7,7 @@ import { KconfigError } from '../kconfig/errors.js';
 import type { Kconfig } from '../kconfig/kconfig.js';
 import { loadKconfigAsync, type LoadedKconfig } from '../kconfig/load.js';
 import type { KSymbol } from '../kconfig/model.js';
-import { deriveSyscallMap, type SyscallMap } from '../kernel/syscalls.js';
+import { deriveSyscallMap } from '../kernel/syscalls.js';
 import { resolveKernelTree } from '../kernel/tree.js';
 import { KconfigModel, type Lit } from './model.js';
 import { NETWORK_FAMILIES, PROFILES, profileRequirements } from './profiles.js';
@@ -151,10 +151,9 @@ export async function minimizeConfig(opts: MinimizeOptions): Promise<MinimizeRes
     app = a.linkedExecutable;
   }
   const requirements: Requirement[] = [];
-  let map: SyscallMap | undefined;
   if (analysis) {
     progress('mapping syscalls to options');
-    map = await deriveSyscallMap({ tree, arch, kconfig: kc, kernelVersion: loaded.kbuild.kernelVersion });
+    const map = await deriveSyscallMap({ tree, arch, kconfig: kc, kernelVersion: loaded.kbuild.kernelVersion });
     requirements.push(...requirementsFromAnalysis(analysis, map, { warnings }));
   }
   const network = analysis ? analysis.socketFamilies.some((f) => NETWORK_FAMILIES.has(f)) : false;
@@ -164,6 +163,8 @@ export async function minimizeConfig(opts: MinimizeOptions): Promise<MinimizeRes
     for (const s of ['RANDOMIZE_BASE', 'PAGE_TABLE_ISOLATION', 'X86_KERNEL_IBT']) {
       if (kc.symbol(s)?.menus.length) requirements.push({ expression: `!${s}`, kind: 'mode', detail: `UKL: ${s} must be off (the app runs at fixed kernel addresses in one address space)` });
     }
+    // a glibc app keeps its thread-local storage in UKL's per-thread area
+    if (kc.symbol('UKL_TLS')?.menus.length && (opts.libc ?? 'glibc') === 'glibc') requirements.push({ expression: 'UKL_TLS', kind: 'mode', detail: 'UKL: glibc apps need UKL_TLS' });
   }
   for (const r of opts.requirements ?? []) requirements.push(RequirementSchema.parse(r));
   const checkName = (name: string, flag: string): void => {
@@ -185,7 +186,8 @@ export async function minimizeConfig(opts: MinimizeOptions): Promise<MinimizeRes
   // ---- the model ----
   const t2 = performance.now();
   progress('encoding the Kconfig model');
-  kc.allconfig('allnoconfig'); // the reference state for int/hex/string comparisons
+  // a defined state for the few value chains deeper than the model follows (see valueChoices)
+  kc.allconfig('allnoconfig');
   const model = new KconfigModel(kc, new Map());
   const reqLits: Lit[] = reqs.map((r) => {
     try {
@@ -200,29 +202,30 @@ export async function minimizeConfig(opts: MinimizeOptions): Promise<MinimizeRes
   });
   const weights = deriveCodeWeights(tree, arch, kc);
   const objective = buildObjective(kc, model, weights);
-  const baseRows = model.constraints.length;
   const tModel = seconds(t2);
 
   // ---- solve ----
   const t3 = performance.now();
   progress(`solving (${model.variableCount} variables, ${model.constraints.length} constraints)`);
   const solver = await highs();
-  const solve = (active: readonly number[], withObjective: boolean): ReturnType<typeof solver.solve> => {
-    model.constraints.length = baseRows;
-    for (const i of active) model.require(reqLits[i] as Lit);
-    // presolve off: on these models HiGHS's presolve takes 6x longer than the search it saves
-    return solver.solve(model.toLp(withObjective ? objective : new Map()), { output_flag: false, presolve: 'off', mip_rel_gap: 0 } as never);
+  const statusNames = new Map<number, string>(Object.entries(solver.constants.modelStatus).map(([k, v]) => [v as number, k]));
+  const solve = (active: readonly number[], withObjective: boolean): { status: string; objective: number; colValue: Float64Array } => {
+    const rows = active.map((i) => model.requirementRow(reqLits[i] as Lit)).filter((r): r is Exclude<typeof r, string> => typeof r !== 'string');
+    const data = model.toModelData(withObjective ? objective : new Map(), rows);
+    return solver.withModel(data as never, (m) => {
+      // presolve off: on these models HiGHS's presolve takes several times longer than the search it saves
+      m.options.set({ output_flag: false, presolve: 'off', mip_rel_gap: 0 });
+      const run = m.run();
+      const status = statusNames.get(run.modelStatus) ?? String(run.modelStatus);
+      if (status !== 'optimal') return { status, objective: Number.NaN, colValue: new Float64Array(0) };
+      return { status, objective: Number(m.info.get('objective_function_value')), colValue: m.getSolution().colValue };
+    });
   };
   const all = reqs.map((_, i) => i);
   const sol = solve(all, true);
-  if (sol.Status === 'Infeasible') throw conflict(kc, reqs, (subset) => solve(subset, false).Status !== 'Infeasible');
-  if (sol.Status !== 'Optimal') throw new MinimizeError('solver', `the solver stopped with status "${sol.Status}"`);
-  const value = (l: Lit): 0 | 1 => {
-    if (l === 0 || l === 1) return l;
-    const col = (sol.Columns as Record<string, { Primal: number }>)[model.columnName(Math.abs(l))];
-    const v = col && col.Primal > 0.5 ? 1 : 0;
-    return l > 0 ? v : ((1 - v) as 0 | 1);
-  };
+  if (sol.status === 'infeasible') throw conflict(kc, reqs, (subset) => solve(subset, false).status !== 'infeasible');
+  if (sol.status !== 'optimal') throw new MinimizeError('solver', `the solver stopped with status "${sol.status}"`);
+  const value = (l: Lit): 0 | 1 => KconfigModel.litValue(l, sol.colValue);
   const tSolve = seconds(t3);
 
   // ---- materialise with the exact engine and check ----
@@ -313,8 +316,8 @@ export async function minimizeConfig(opts: MinimizeOptions): Promise<MinimizeRes
       variables: model.variableCount,
       constraints: model.constraints.length,
       fixedByPropagation: model.fixed.size,
-      status: sol.Status,
-      objective: sol.ObjectiveValue,
+      status: sol.status,
+      objective: sol.objective,
       seconds: tSolve,
     },
     check: { stable, requirementsHold: held.every(Boolean), modelMismatches: mismatches, oneMinimal: { checked: opts.oneMinimal !== false, flipsTried, improvements } },
