@@ -13,7 +13,7 @@ import { KconfigModel, type Lit } from './model.js';
 import { NETWORK_FAMILIES, PROFILES, profileRequirements } from './profiles.js';
 import { explainEnabled, positiveSymbols, reasonChain, ReasonSchema, type Reason } from './reasons.js';
 import { dedupe, RequirementSchema, requirementsFromAnalysis, type Requirement } from './requirements.js';
-import { deriveCodeWeights, type CodeWeights } from './weights.js';
+import { deriveCodeWeights, IMAGE_SIZE_COSTS, type CodeWeights } from './weights.js';
 
 export type MinimizeErrorCode = 'conflict' | 'unsatisfiable' | 'unknown-symbol' | 'bad-input' | 'solver' | 'internal';
 
@@ -345,6 +345,11 @@ function buildObjective(kc: Kconfig, model: KconfigModel, weights: CodeWeights):
   for (const s of model.symbols) {
     const l = model.varOf(s);
     if (l !== undefined) addLit(l, COUNT_WEIGHT);
+  }
+  for (const [name, bytes] of Object.entries(IMAGE_SIZE_COSTS)) {
+    const s = kc.symbol(name);
+    const l = s ? model.varOf(s) : undefined;
+    if (l !== undefined) addLit(l, CODE_WEIGHT * Math.ceil(bytes / 64));
   }
   for (const g of weights.groups) {
     let l: Lit;

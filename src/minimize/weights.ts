@@ -122,3 +122,22 @@ export function deriveCodeWeights(tree: string, arch: string, kc: Kconfig, opts:
   }
   return result;
 }
+
+/**
+ * Options that change the size of everything built rather than adding files: the compiler's
+ * optimisation goal and the kernel image's compressor. Their cost is in source-byte equivalents
+ * so they sit in the same objective; the values only set an order (xz packs smallest, then lzma,
+ * bzip2, zstd, gzip, lzo, lz4; -Os gives smaller code than -O2 and -O3), large enough to
+ * outweigh any single driver, since they scale the whole image.
+ */
+export const IMAGE_SIZE_COSTS: Readonly<Record<string, number>> = {
+  CC_OPTIMIZE_FOR_PERFORMANCE: 1_500_000,
+  CC_OPTIMIZE_FOR_PERFORMANCE_O3: 2_000_000,
+  KERNEL_LZMA: 50_000,
+  KERNEL_BZIP2: 300_000,
+  KERNEL_ZSTD: 400_000,
+  KERNEL_GZIP: 600_000,
+  KERNEL_LZO: 900_000,
+  KERNEL_LZ4: 1_000_000,
+  KERNEL_UNCOMPRESSED: 5_000_000,
+};
