@@ -48,7 +48,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
         return cmd === undefined ? 2 : 0;
       default:
         // `ukl-trim app.o ...`: the main job; an option first (`ukl-trim --kernel K app`) too
-        if (cmd.startsWith('-') || existsSync(cmd)) return await (await import('./minimize.js')).runMinimize(argv, io);
+        if (cmd.startsWith('-') || existsSync(cmd) || cmd.includes('/') || /\.(o|a|bc|elf)$/.test(cmd)) return await (await import('./minimize.js')).runMinimize(argv, io);
         throw new UsageError(`unknown command '${cmd}' (and no such file)\n${USAGE}`);
     }
   } catch (e) {

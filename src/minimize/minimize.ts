@@ -384,9 +384,18 @@ function impossible(kc: Kconfig, model: KconfigModel, req: Requirement, arch: st
  * between its members.
  */
 function conflict(kc: Kconfig, reqs: readonly Requirement[], feasible: (subset: number[]) => boolean): MinimizeError {
-  let core = reqs.map((_, i) => i);
-  // user choices first: they are the usual culprits, and the rest is then tested without them
-  core.sort((a, b) => rank(reqs[b] as Requirement) - rank(reqs[a] as Requirement));
+  // the smallest infeasible prefix by source (user choices, then the mode, the profile, the
+  // app's families and files, its syscalls): the core is searched there, which keeps the number
+  // of solves small when, as usual, the user's own choices conflict
+  const order = reqs.map((_, i) => i).sort((a, b) => rank(reqs[b] as Requirement) - rank(reqs[a] as Requirement));
+  let core = order;
+  for (const level of [3, 2, 1, 0, -1]) {
+    const prefix = order.filter((i) => rank(reqs[i] as Requirement) > level);
+    if (prefix.length && prefix.length < order.length && !feasible(prefix)) {
+      core = prefix;
+      break;
+    }
+  }
   for (const i of [...core]) {
     const without = core.filter((j) => j !== i);
     if (!feasible(without)) core = without;
@@ -415,7 +424,7 @@ function conflict(kc: Kconfig, reqs: readonly Requirement[], feasible: (subset: 
 }
 
 function rank(r: Requirement): number {
-  return r.kind === 'disable' ? 3 : r.kind === 'enable' ? 2 : r.kind === 'mode' ? 1 : 0;
+  return r.kind === 'disable' || r.kind === 'enable' ? 4 : r.kind === 'mode' ? 3 : r.kind === 'profile' ? 2 : r.kind === 'syscall' ? 0 : 1;
 }
 
 /** "A depends on B, which selects C" from `from` to `to`, breadth first over depends/select. */

@@ -51,7 +51,6 @@ export interface ModelArrays {
 
 export class KconfigModel {
   private nextVar = 2;
-  readonly varNames: string[] = ['', ''];
   readonly constraints: LinearConstraint[] = [];
   /** symbol → its value literal */
   private readonly symLits = new Map<KSymbol, Lit>();
@@ -71,8 +70,8 @@ export class KconfigModel {
   ) {
     this.symbols = kc.definedSymbols().filter((s) => s.type === 'bool' || s.type === 'tristate');
     this.choices = [...kc.syms.all()].filter((s) => s.isChoice && s.menus.length > 0);
-    // one variable always exists, so the LP text is never empty
-    this.addLinear([[1, this.newVar('zero')]], '=', 0);
+    // one variable always exists, so the solver never gets an empty model
+    this.addLinear([[1, this.newVar()]], '=', 0);
     for (const [s, v] of pins) this.fixed.set(s, v);
     this.fixed.set(kc.modulesSym, 0);
     this.propagate();
@@ -98,7 +97,7 @@ export class KconfigModel {
       if (!s.isChoice) this.encodeSymbolRules(s, f);
       return f;
     }
-    const v = this.newVar(`s_${s.name ?? `choice${s.seq}`}`);
+    const v = this.newVar();
     this.symLits.set(s, v);
     if (!s.isChoice) this.encodeSymbolRules(s, v);
     return v;
@@ -179,7 +178,7 @@ export class KconfigModel {
     const key = `&${lits.join(',')}`;
     const memo = this.gateMemo.get(key);
     if (memo !== undefined) return memo;
-    const y = this.newVar(`a${this.nextVar}`);
+    const y = this.newVar();
     this.gates.set(y, lits);
     // y ≤ l for each l; y ≥ Σl − (k−1)
     for (const l of lits) this.addLinear([[1, y], [-1, l]], '<=', 0);
@@ -254,15 +253,12 @@ export class KconfigModel {
     const rev = s.revDep.expr ? this.exprLit(s.revDep.expr) : FALSE;
     const implied = s.implied.expr ? this.and([this.exprLit(s.implied.expr), this.exprLit(s.dirDep.expr)]) : FALSE;
     const hidden = this.or([this.defaultLit(s), implied, rev]);
-    if (s.isChoiceValue) {
-      const choice = s.owningChoice();
-      if (choice) {
-        // visible member: chosen in its choice; hidden member: the ordinary hidden rule
-        const sel = this.selection(choice, s);
-        this.addLinear([[1, sel], [-1, vis]], '<=', 0);
-        this.addLinear([[1, x], [-1, this.or([sel, this.and([neg(vis), hidden])])]], '=', 0);
-        return;
-      }
+    if (s.isChoiceValue && s.owningChoice()) {
+      // visible member: chosen in its choice; hidden member: the ordinary hidden rule
+      const sel = this.selection(s);
+      this.addLinear([[1, sel], [-1, vis]], '<=', 0);
+      this.addLinear([[1, x], [-1, this.or([sel, this.and([neg(vis), hidden])])]], '=', 0);
+      return;
     }
     this.addLinear([[1, x], [-1, rev]], '>=', 0);
     this.addLinear([[1, x], [-1, hidden], [1, vis]], '>=', 0);
@@ -270,13 +266,13 @@ export class KconfigModel {
   }
 
   private readonly selections = new Map<KSymbol, Lit>();
-  private selection(choice: KSymbol, member: KSymbol): Lit {
+  /** the variable "this member is the one its choice picks" */
+  private selection(member: KSymbol): Lit {
     let v = this.selections.get(member);
     if (v === undefined) {
-      v = this.newVar(`c_${member.name ?? member.seq}`);
+      v = this.newVar();
       this.selections.set(member, v);
     }
-    void choice;
     return v;
   }
 
@@ -292,7 +288,7 @@ export class KconfigModel {
     const optional = (c.flags & F.OPTIONAL) !== 0;
     if (optional) this.addLinear([[1, cv], [-1, active]], '<=', 0);
     else this.addLinear([[1, cv], [-1, active]], '=', 0);
-    const sels = members.map((m) => this.selection(c, m));
+    const sels = members.map((m) => this.selection(m));
     this.addLinear([...sels.map((v): [number, Lit] => [1, v]), [-1, cv]], '=', 0);
   }
 
@@ -503,10 +499,8 @@ export class KconfigModel {
     }
   }
 
-  private newVar(name: string): Lit {
-    const v = this.nextVar++;
-    this.varNames.push(name.replace(/[^A-Za-z0-9_]/g, '_'));
-    return v;
+  private newVar(): Lit {
+    return this.nextVar++;
   }
 
   /**

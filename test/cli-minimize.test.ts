@@ -1,0 +1,77 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { CliIO } from '../src/cli/common.js';
+import { main } from '../src/cli/main.js';
+import { kernelTreeForTests } from '../src/kconfig/oracle.js';
+
+/** `ukl-trim APP…` on the 6.1 tree: output files, explanations, and bad input (exit 2, nothing written). */
+const tree = kernelTreeForTests();
+const available = tree !== null || process.env.CI === 'true';
+
+function capture(): { io: CliIO; out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { io: { out: (l) => out.push(l), err: (l) => err.push(l), info: () => {}, isTTY: false }, out, err };
+}
+
+describe.skipIf(!available)('ukl-trim APP (the main command)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ukl-cli-min-'));
+  const echo = join(dir, 'echo');
+
+  beforeAll(() => {
+    const cc = spawnSync('gcc', ['-static', '-O2', '-o', echo, 'examples/echo-server/echo.c'], { encoding: 'utf8' });
+    if (cc.status !== 0) throw new Error(cc.stderr);
+  });
+
+  it('writes the config (keeping the old one as .old) and the fragment, and prints the summary and chains', async () => {
+    if (!tree) throw new Error('no kernel tree');
+    const config = join(dir, '.config');
+    writeFileSync(config, 'CONFIG_OLD=y\n');
+    const { io, out, err } = capture();
+    const code = await main([echo, '--kernel', tree, '-o', config, '--fragment', join(dir, 'echo.fragment'), '--explain', 'VIRTIO', '--explain', 'IPV6'], io);
+    expect(code, err.join('\n')).toBe(0);
+    expect(readFileSync(`${config}.old`, 'utf8')).toBe('CONFIG_OLD=y\n');
+    expect(readFileSync(config, 'utf8')).toMatch(/^CONFIG_EPOLL=y$/m);
+    expect(readFileSync(join(dir, 'echo.fragment'), 'utf8')).toMatch(/^CONFIG_VIRTIO_NET=y$/m);
+    const text = out.join('\n');
+    expect(text).toMatch(/options on, \d+ lines in the minimal form \(previous kept as .*\.config\.old\)/);
+    expect(text).toMatch(/all hold: yes/);
+    expect(text).toMatch(/olddefconfig-stable yes, model = engine yes, 1-minimal yes/);
+    expect(text).toMatch(/^VIRTIO: (selected by VIRTIO_PCI|VIRTIO_NET depends on it)$/m);
+    expect(text).toMatch(/^IPV6: off/m);
+    expect(text).toMatch(/^warning: syscall site in .* may be any syscall/m);
+  }, 300_000);
+
+  it('an --enable that needs a --disabled option: exit 2, the chain named, no file written', async () => {
+    if (!tree) throw new Error('no kernel tree');
+    const config = join(dir, 'conflict.config');
+    const { io, err } = capture();
+    const code = await main([echo, '--kernel', tree, '-o', config, '--enable', 'VIRTIO_BLK', '--disable', 'VIRTIO'], io);
+    expect(code).toBe(2);
+    expect(err).toHaveLength(1);
+    expect(err[0]).toMatch(/^ukl-trim: requirements that cannot hold together: .*--enable VIRTIO_BLK.*--disable VIRTIO/);
+    expect(err[0]).toMatch(/VIRTIO_BLK depends on VIRTIO/);
+    expect(existsSync(config)).toBe(false);
+  }, 300_000);
+
+  it('unknown options, missing apps and bad flags: exit 2, one line, no file written', async () => {
+    if (!tree) throw new Error('no kernel tree');
+    const config = join(dir, 'bad.config');
+    for (const [args, message] of [
+      [[echo, '--kernel', tree, '-o', config, '--enable', 'NO_SUCH_OPTION'], /--enable NO_SUCH_OPTION: no such option/],
+      [[join(dir, 'missing.o'), '--kernel', tree, '-o', config], /missing\.o: no such file/],
+      [[echo, '--kernel', tree, '-o', config, '--mode', 'sideways'], /--mode sideways/],
+      [[echo, '--kernel', tree, '-o', config, '--mode', 'ukl'], /has no UKL support .* use --mode initramfs/],
+      [[echo, '--kernel', tree, '-o', config, '--boot'], /--boot needs --build/],
+    ] as const) {
+      const { io, err } = capture();
+      expect(await main([...args], io), err.join('\n')).toBe(2);
+      expect(err).toHaveLength(1);
+      expect(err[0]).toMatch(message);
+      expect(existsSync(config)).toBe(false);
+    }
+  }, 300_000);
+});
