@@ -113,16 +113,24 @@ describe.skipIf(!available)('ukl-trim lsp: protocol round trips on the 6.1 tree 
     expect(minimal?.edit.changes[uri]?.[0]?.newText).toMatch(/^CONFIG_EPOLL=y$/m);
   });
 
-  it('kernel sources the trimmed config does not build are faded whole; built ones are not', async () => {
+  it('kernel sources the trimmed config does not build are faded whole; in built ones, the branches it compiles out', async () => {
     const off = join(kernel, 'net', 'ipv6', 'af_inet6.c');
     const uriOff = await client.open(off, readFileSync(off, 'utf8'), 'c');
     const d = await client.diagnosticsFor(uriOff, ANALYSIS_MS);
     expect(d).toHaveLength(1);
     expect(d[0]?.tags).toEqual([1]);
     expect(d[0]?.message).toMatch(/not built .* needs .*IPV6/);
+    // a built file: only the #if branches the config compiles out are faded
     const on = join(kernel, 'fs', 'eventpoll.c');
-    const uriOn = await client.open(on, readFileSync(on, 'utf8'), 'c');
-    expect(await client.diagnosticsFor(uriOn, ANALYSIS_MS)).toEqual([]);
+    const source = readFileSync(on, 'utf8').split('\n');
+    const uriOn = await client.open(on, source.join('\n'), 'c');
+    const regions = await client.diagnosticsFor(uriOn, ANALYSIS_MS);
+    expect(regions.some((r) => r.message.startsWith('not built'))).toBe(false);
+    const compat = regions.find((r) => /#ifdef CONFIG_COMPAT$/.test(r.message));
+    expect(compat?.tags).toEqual([1]);
+    expect(source[(compat?.range.start.line ?? 0) - 1]).toMatch(/^#ifdef CONFIG_COMPAT/);
+    // PROC_FS is on for the app: its branch stays
+    expect(regions.some((r) => /CONFIG_PROC_FS/.test(r.message))).toBe(false);
   });
 
   it("the app's own source: calls that pull options in carry a lens", async () => {

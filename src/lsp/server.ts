@@ -187,11 +187,15 @@ export function startLanguageServer(connection: Connection): void {
       });
       return out;
     }
-    if (rel && /\.[cS]$/.test(rel)) {
+    if (rel && /\.[cSh]$/.test(rel)) {
       const b = ws.fileBuilt(rel);
       if (b && !b.built) {
         const last = doc.lineCount - 1;
         out.push({ range: { start: { line: 0, character: 0 }, end: { line: last, character: 1000 } }, severity: DiagnosticSeverity.Hint, tags: [DiagnosticTag.Unnecessary], source: 'ukl-trim', message: `not built under ${who}: needs ${b.condition}` });
+        return out;
+      }
+      for (const r of ws.inactiveRegions(doc.getText())) {
+        out.push({ range: { start: { line: r.startLine, character: 0 }, end: { line: r.endLine, character: 1000 } }, severity: DiagnosticSeverity.Hint, tags: [DiagnosticTag.Unnecessary], source: 'ukl-trim', message: `compiled out under ${who}: ${r.condition}` });
       }
       return out;
     }

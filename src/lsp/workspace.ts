@@ -10,6 +10,7 @@ import { isKernelTree, resolveKernelTree } from '../kernel/tree.js';
 import { minimizeConfig, type MinimizeResult } from '../minimize/minimize.js';
 import { positiveSymbols, reasonChain, type Reason } from '../minimize/reasons.js';
 import type { Requirement } from '../minimize/requirements.js';
+import { conditionToKconfig, inactiveRegions, type InactiveRegion } from './ifdef.js';
 import type { Project } from './project.js';
 
 /**
@@ -239,6 +240,24 @@ export class KernelWorkspace {
       return undefined;
     }
     return { built, condition: text };
+  }
+
+  /** `#if` branches of a source that the current configuration compiles out. */
+  inactiveRegions(source: string): InactiveRegion[] {
+    const kindOf = (name: string): 'bool' | 'other' | 'none' => {
+      const s = this.kc.symbol(name);
+      if (!s || s.menus.length === 0) return 'none';
+      return s.type === 'bool' || s.type === 'tristate' ? 'bool' : 'other';
+    };
+    return inactiveRegions(source, (cond) => {
+      const expr = conditionToKconfig(cond, kindOf);
+      if (expr === undefined) return undefined;
+      try {
+        return this.kc.evaluate(expr) !== 0;
+      } catch {
+        return undefined;
+      }
+    });
   }
 
   /** Whether a Makefile's directory is descended into at all. */
