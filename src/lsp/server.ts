@@ -202,7 +202,7 @@ export function startLanguageServer(connection: Connection): void {
     if (rel && /(^|\/)(Makefile|Kbuild)$/.test(rel)) {
       const dir = dirname(rel) === '.' ? '' : dirname(rel);
       const b = ws.dirBuilt(dir);
-      if (!b.built) out.push({ range: { start: { line: 0, character: 0 }, end: { line: doc.lineCount - 1, character: 1000 } }, severity: DiagnosticSeverity.Hint, tags: [DiagnosticTag.Unnecessary], source: 'ukl-trim', message: `directory not built under ${who}: needs ${b.condition}` });
+      if (b && !b.built) out.push({ range: { start: { line: 0, character: 0 }, end: { line: doc.lineCount - 1, character: 1000 } }, severity: DiagnosticSeverity.Hint, tags: [DiagnosticTag.Unnecessary], source: 'ukl-trim', message: `directory not built under ${who}: needs ${b.condition}` });
     }
     return out;
   }

@@ -4,7 +4,7 @@ import type { Kconfig } from '../kconfig/kconfig.js';
 import { loadKconfigAsync, type LoadedKconfig } from '../kconfig/load.js';
 import { srcarchOf } from '../kconfig/env.js';
 import type { MenuNode } from '../kconfig/model.js';
-import { toKconfig } from '../kernel/cond.js';
+import { toKconfig, type Cond } from '../kernel/cond.js';
 import { KbuildMap } from '../kernel/kbuild.js';
 import { isKernelTree, resolveKernelTree } from '../kernel/tree.js';
 import { minimizeConfig, type MinimizeResult } from '../minimize/minimize.js';
@@ -226,20 +226,8 @@ export class KernelWorkspace {
    */
   fileBuilt(rel: string): { built: boolean; condition: string } | undefined {
     if (!/\.[cS]$/.test(rel)) return undefined;
-    this.kbuild ??= new KbuildMap(this.tree, { vars: { SRCARCH: srcarchOf(this.arch), ARCH: this.arch, BITS: this.arch.endsWith('64') ? '64' : '32', UTS_MACHINE: this.arch } });
-    const cond = this.kbuild.fileCondition(rel);
-    if (!cond) return undefined;
-    const text = toKconfig(cond, (n) => {
-      const s = this.kc.symbol(n);
-      return s && s.menus.length ? s.type : undefined;
-    });
-    let built: boolean;
-    try {
-      built = this.kc.evaluate(text) !== 0;
-    } catch {
-      return undefined;
-    }
-    return { built, condition: text };
+    const cond = this.kbuildMap().fileCondition(rel);
+    return cond ? this.judge(cond) : undefined;
   }
 
   /** `#if` branches of a source that the current configuration compiles out. */
@@ -260,15 +248,27 @@ export class KernelWorkspace {
     });
   }
 
-  /** Whether a Makefile's directory is descended into at all. */
-  dirBuilt(relDir: string): { built: boolean; condition: string } {
+  private kbuildMap(): KbuildMap {
     this.kbuild ??= new KbuildMap(this.tree, { vars: { SRCARCH: srcarchOf(this.arch), ARCH: this.arch, BITS: this.arch.endsWith('64') ? '64' : '32', UTS_MACHINE: this.arch } });
-    const cond = this.kbuild.dirCondition(relDir);
+    return this.kbuild;
+  }
+
+  /** Whether a Makefile's directory is descended into at all. */
+  dirBuilt(relDir: string): { built: boolean; condition: string } | undefined {
+    return this.judge(this.kbuildMap().dirCondition(relDir));
+  }
+
+  /** A Kbuild condition under the current configuration (undefined if it cannot be evaluated). */
+  private judge(cond: Cond): { built: boolean; condition: string } | undefined {
     const text = toKconfig(cond, (n) => {
       const s = this.kc.symbol(n);
       return s && s.menus.length ? s.type : undefined;
     });
-    return { built: this.kc.evaluate(text) !== 0, condition: text };
+    try {
+      return { built: this.kc.evaluate(text) !== 0, condition: text };
+    } catch {
+      return undefined;
+    }
   }
 }
 
