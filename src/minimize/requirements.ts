@@ -115,7 +115,7 @@ export function requirementsFromAnalysis(analysis: AnalysisReport, map: SyscallM
     warnings.push(`socket() in ${u.function} at 0x${u.address.toString(16)} takes a family that is not a constant: no family option added for it`);
   }
   for (const u of analysis.unresolved) {
-    warnings.push(`syscall site in ${u.function ?? '?'} at 0x${u.address.toString(16)} may be any syscall (${u.reason}); only what the analysis proved is required`);
+    warnings.push(`syscall site in ${u.function ?? '?'} at 0x${u.address.toString(16)} may be any syscall (${u.reason.replace(/^may be any syscall:\s*/, '')}); only what the analysis proved is required`);
   }
   const seen = new Set<string>();
   for (const file of analysis.pseudoFiles) {
