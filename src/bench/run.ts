@@ -4,11 +4,10 @@
  * cache directory for each run (every `$(shell)` probe executed). Peak RSS from GNU time.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { pathToFileURL } from 'node:url';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { cacheHome, loadKconfig, loadKconfigAsync, tinyconfig } from '../kconfig/load.js';
 import { mergeConfigFragments } from '../kconfig/merge.js';
 import { minimizeConfig } from '../minimize/minimize.js';
@@ -169,12 +168,13 @@ async function lspBench(tree: string, work: string): Promise<void> {
  * Ours and the baseline both boot under QEMU and must echo a TCP line.
  */
 async function minimizerBench(tree: string, work: string): Promise<void> {
+  const source = join(here, '..', '..', 'examples', 'echo-server', 'echo.c');
   const echo = join(work, 'echo');
-  const cc = spawnSync('gcc', ['-static', '-O2', '-o', echo, join(here, '..', '..', 'examples', 'echo-server', 'echo.c')], { encoding: 'utf8' });
+  const cc = spawnSync('gcc', ['-static', '-O2', '-o', echo, source], { encoding: 'utf8' });
   if (cc.status !== 0) throw new Error(`gcc: ${cc.stderr}`);
   // the analysis alone: the object linked with glibc's libc.a by the driver, then decoded
   const object = join(work, 'echo.o');
-  const co = spawnSync('gcc', ['-O2', '-c', '-o', object, join(here, '..', '..', 'examples', 'echo-server', 'echo.c')], { encoding: 'utf8' });
+  const co = spawnSync('gcc', ['-O2', '-c', '-o', object, source], { encoding: 'utf8' });
   if (co.status !== 0) throw new Error(`gcc: ${co.stderr}`);
   const analysisRuns: Array<{ link: number; analyse: number; syscalls: number }> = [];
   for (let i = 0; i < 3; i++) {

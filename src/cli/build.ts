@@ -118,7 +118,6 @@ export async function runBuild(argv: string[], io: CliIO): Promise<number> {
   return 0;
 }
 
-
 export interface BuildImageParams {
   tree: string;
   config: string;

@@ -1,3 +1,4 @@
+import { srcarchOf } from '../kconfig/env.js';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { and, FALSE, not, or, orAll, sym, TRUE, type Cond } from './cond.js';
@@ -28,6 +29,11 @@ export interface MakefileModel {
 export interface KbuildContext {
   /** make variables known for the architecture: SRCARCH, ARCH, BITS, ... */
   vars: Record<string, string>;
+}
+
+/** The make variables Kbuild Makefiles test, for `make ARCH=arch`. */
+export function kbuildContextFor(arch: string): KbuildContext {
+  return { vars: { SRCARCH: srcarchOf(arch), ARCH: arch, BITS: arch.endsWith('64') ? '64' : '32', UTS_MACHINE: arch } };
 }
 
 /** `$(CONFIG_X)` / `$(subst m,y,$(CONFIG_X))` as a suffix → (effective suffix, condition) */

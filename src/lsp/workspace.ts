@@ -2,12 +2,11 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, posix, relative, resolve, sep } from 'node:path';
 import type { Kconfig } from '../kconfig/kconfig.js';
 import { loadKconfigAsync, type LoadedKconfig } from '../kconfig/load.js';
-import { srcarchOf } from '../kconfig/env.js';
 import type { MenuNode } from '../kconfig/model.js';
 import { toKconfig, type Cond } from '../kernel/cond.js';
-import { KbuildMap } from '../kernel/kbuild.js';
+import { KbuildMap, kbuildContextFor } from '../kernel/kbuild.js';
 import { isKernelTree, resolveKernelTree } from '../kernel/tree.js';
-import { minimizeConfig, type MinimizeResult } from '../minimize/minimize.js';
+import { enabledOptions, minimizeConfig, type MinimizeResult } from '../minimize/minimize.js';
 import { positiveSymbols, reasonChain, type Reason } from '../minimize/reasons.js';
 import type { Requirement } from '../minimize/requirements.js';
 import { conditionToKconfig, inactiveRegions, type InactiveRegion } from './ifdef.js';
@@ -90,7 +89,7 @@ export class KernelWorkspace {
     const dot = join(this.tree, '.config');
     const text = existsSync(dot) ? readFileSync(dot, 'utf8') : null;
     const config = this.kc.olddefconfig(text);
-    this.setView({ source: text === null ? 'defaults' : 'dot-config', config, enabled: enabledOf(config), reasons: null, requirements: [] });
+    this.setView({ source: text === null ? 'defaults' : 'dot-config', config, enabled: new Set(enabledOptions(config)), reasons: null, requirements: [] });
   }
 
   /** Minimise for the project; the view then shows what the app needs. */
@@ -108,7 +107,7 @@ export class KernelWorkspace {
       oneMinimal: false,
       ...(onProgress ? { onProgress } : {}),
     });
-    this.setView({ source: 'project', config: result.config, enabled: enabledOf(result.config), reasons: result.reasons, requirements: result.report.requirements, result });
+    this.setView({ source: 'project', config: result.config, enabled: new Set(enabledOptions(result.config)), reasons: result.reasons, requirements: result.report.requirements, result });
     return result;
   }
 
@@ -249,7 +248,7 @@ export class KernelWorkspace {
   }
 
   private kbuildMap(): KbuildMap {
-    this.kbuild ??= new KbuildMap(this.tree, { vars: { SRCARCH: srcarchOf(this.arch), ARCH: this.arch, BITS: this.arch.endsWith('64') ? '64' : '32', UTS_MACHINE: this.arch } });
+    this.kbuild ??= new KbuildMap(this.tree, kbuildContextFor(this.arch));
     return this.kbuild;
   }
 
@@ -272,9 +271,6 @@ export class KernelWorkspace {
   }
 }
 
-export function enabledOf(config: string): Set<string> {
-  return new Set([...config.matchAll(/^CONFIG_(\w+)=y$/gm)].map((m) => m[1] as string));
-}
 
 /** C sources next to the project's app inputs (where code lenses go). */
 export function appSourceDirs(project: Project): string[] {

@@ -201,7 +201,7 @@ export async function minimizeConfig(opts: MinimizeOptions): Promise<MinimizeRes
     if (l === 0) throw impossible(kc, model, reqs[i] as Requirement, arch);
   });
   const weights = deriveCodeWeights(tree, arch, kc);
-  const objective = buildObjective(kc, model, weights);
+  const { objective, groupLits } = buildObjective(kc, model, weights);
   const tModel = seconds(t2);
 
   // ---- solve ----
@@ -293,14 +293,11 @@ export async function minimizeConfig(opts: MinimizeOptions): Promise<MinimizeRes
   held = holds();
   const forced = new Set<KSymbol>([...model.fixed].filter(([, v]) => v === 1).map(([s]) => s));
   const reasons = explainEnabled(kc, reqs, forced);
-  const enabled = [...config.matchAll(/^CONFIG_(\w+)=y$/gm)].map((m) => m[1] as string);
-  const conditionalBytes = weights.groups.reduce((acc, g) => {
-    try {
-      return acc + (kc.evaluate(g.condition) !== 0 ? g.bytes : 0);
-    } catch {
-      return acc;
-    }
-  }, 0);
+  const enabled = enabledOptions(config);
+  // the engine holds `config` now; the model agrees with it (modelMismatches says otherwise)
+  const { assignment } = model.checkEngineState();
+  let conditionalBytes = 0;
+  for (const [l, bytes] of groupLits) if ((l >= 0 ? assignment[l] : 1 - (assignment[-l] as number)) === 1) conditionalBytes += bytes;
   const tCheck = seconds(t4);
 
   const report: MinimizeReport = {
@@ -334,8 +331,10 @@ export async function minimizeConfig(opts: MinimizeOptions): Promise<MinimizeRes
   };
 }
 
-function buildObjective(kc: Kconfig, model: KconfigModel, weights: CodeWeights): Map<number, number> {
+/** The objective over the model's variables, and each code group's literal with its bytes. */
+function buildObjective(kc: Kconfig, model: KconfigModel, weights: CodeWeights): { objective: Map<number, number>; groupLits: Array<[Lit, number]> } {
   const obj = new Map<number, number>();
+  const groupLits: Array<[Lit, number]> = [];
   const addLit = (l: Lit, w: number): void => {
     if (l === 0 || l === 1 || w === 0) return;
     // a negated literal's constant part does not change the optimum: only the variable's sign matters
@@ -358,9 +357,15 @@ function buildObjective(kc: Kconfig, model: KconfigModel, weights: CodeWeights):
     } catch {
       continue;
     }
+    groupLits.push([l, g.bytes]);
     addLit(l, CODE_WEIGHT * Math.ceil(g.bytes / 64));
   }
-  return obj;
+  return { objective: obj, groupLits };
+}
+
+/** The options a .config sets to y. */
+export function enabledOptions(config: string): string[] {
+  return [...config.matchAll(/^CONFIG_(\w+)=y$/gm)].map((m) => m[1] as string);
 }
 
 /** A requirement that is constant false: say which of its options can never be on. */

@@ -79,9 +79,7 @@ export const PSEUDO_FILE_OPTIONS: ReadonlyArray<readonly [string, string]> = [
 ];
 
 export interface AnalysisRequirementOptions {
-  /** where the requirement list says it comes from, e.g. the app's name */
-  source?: string;
-  /** socket families that need no NIC or option (already provided) */
+  /** collects what the analysis could not turn into requirements (unknown families, unresolved sites) */
   warnings?: string[];
 }
 
@@ -121,9 +119,8 @@ export function requirementsFromAnalysis(analysis: AnalysisReport, map: SyscallM
   for (const file of analysis.pseudoFiles) {
     const hit = PSEUDO_FILE_OPTIONS.find(([prefix]) => file.startsWith(prefix) || `${file}/` === prefix);
     if (!hit) continue;
-    const key = `${hit[1]}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
+    if (seen.has(hit[1])) continue;
+    seen.add(hit[1]);
     out.push({ expression: hit[1], kind: 'pseudo-file', detail: file });
   }
   return dedupe(out);

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Kconfig } from '../kconfig/kconfig.js';
 import { cacheHome } from '../kconfig/load.js';
 import { and, simplify, toKconfig, TRUE, type Cond } from '../kernel/cond.js';
-import { KbuildMap } from '../kernel/kbuild.js';
+import { KbuildMap, kbuildContextFor } from '../kernel/kbuild.js';
 import { srcarchOf } from '../kconfig/env.js';
 import { writeFileAtomic } from '../util/fs.js';
 
@@ -44,8 +44,7 @@ export function deriveCodeWeights(tree: string, arch: string, kc: Kconfig, opts:
       // not cached yet, or from another version: derive again
     }
   }
-  const bits = /64/.test(arch) || arch === 'x86_64' ? '64' : '32';
-  const kbuild = new KbuildMap(tree, { vars: { SRCARCH: srcarch, ARCH: arch, BITS: bits, UTS_MACHINE: arch } });
+  const kbuild = new KbuildMap(tree, kbuildContextFor(arch));
   const typeOf = (name: string): string | undefined => {
     const s = kc.symbol(name);
     return s && s.menus.length > 0 ? s.type : undefined;
