@@ -9,6 +9,7 @@ import type { AnalysisReport } from '../src/callgraph/analyze.js';
 import { CallGraph, Reachability } from '../src/callgraph/graph.js';
 import { runAnalyze } from '../src/cli/analyze.js';
 import type { CliIO } from '../src/cli/common.js';
+import { buildUklArchive } from '../src/build/ukl.js';
 import { ElfError } from '../src/lto/elf.js';
 
 /**
@@ -231,13 +232,51 @@ describe('syscall names', () => {
   });
 });
 
-describe('bad and unsupported input', () => {
-  function captureIO(): { io: CliIO; out: string[]; err: string[] } {
-    const out: string[] = [];
-    const err: string[] = [];
-    return { io: { out: (l) => out.push(l), err: (l) => err.push(l), info: (l) => err.push(l), isTTY: false }, out, err };
-  }
+function captureIO(): { io: CliIO; out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { io: { out: (l) => out.push(l), err: (l) => err.push(l), info: (l) => err.push(l), isTTY: false }, out, err };
+}
 
+describe("UKL.a: the app linked into UKL's prefixed archive", () => {
+  const source = join(ROOT, 'fixtures/apps/ukl-syscall-forms.c');
+
+  it.skipIf(!hasGcc || !hasStrace)('entry_SYSCALL_64 calls, wrappers of them and bp_ calls are syscalls; sound against strace of the same app', async () => {
+    const archive = join(dir, 'ukl', 'UKL.a');
+    await buildUklArchive({ sources: [source], cflags: ['-DUKL'], out: archive, libc: 'glibc' });
+    const { io, out, err } = captureIO();
+    // no --libc: UKL.a carries its own
+    expect(await runAnalyze([archive, '--json'], io), err.join('\n')).toBe(0);
+    const report = AnalysisReportSchema.parse(JSON.parse(out.join('\n')));
+    const byName = new Map(report.syscalls.map((s) => [s.name, s.path]));
+    // the app's names without UKL's prefix; the kernel's entry points as the UKL kernel names them
+    expect(report.roots).toEqual(expect.arrayContaining(['_start', 'main']));
+    expect(byName.get('umask')?.slice(-2)).toEqual(['main', 'ukl_entry_SYSCALL_64']);
+    expect(byName.get('getpgid')?.slice(-3)).toEqual(['main', 'wrapped_syscall1', 'ukl_entry_SYSCALL_64']);
+    expect(byName.get('getppid')?.slice(-2)).toEqual(['main', 'ukl_bp_getppid']);
+
+    // the same program with `syscall` instructions, run for real: UKL.a's set holds all it does
+    const program = join(dir, 'ukl-syscall-forms');
+    const cc = spawnSync('gcc', ['-static', '-O2', '-o', program, source], { encoding: 'utf8' });
+    expect(cc.status, cc.stderr).toBe(0);
+    const observed = straceRun(program);
+    for (const name of ['umask', 'getpgid', 'getppid', 'write']) expect(observed.has(name), name).toBe(true);
+    expect([...observed].filter((name) => !byName.has(name))).toEqual([]);
+  }, 60_000);
+
+  it.skipIf(!hasGcc)('a bypass call naming no syscall is listed as "may be any syscall"', async () => {
+    const bogus = join(dir, 'bogus-bp.c');
+    writeFileSync(bogus, 'long bp_no_such_syscall(void);\nint main(void) { return (int)bp_no_such_syscall(); }\n');
+    const archive = join(dir, 'ukl-bogus', 'UKL.a');
+    await buildUklArchive({ sources: [bogus], out: archive, libc: 'glibc' });
+    const report = analyzeApplication([archive]);
+    expect(report.unresolved).toContainEqual(expect.objectContaining({ function: 'ukl_bp_no_such_syscall', reason: expect.stringMatching(/may be any syscall: bypass call/) }));
+    // UKL.a already holds a libc: a second input is refused, not linked twice
+    expect(() => analyzeApplication([archive, bogus])).toThrow(/already holds the whole app and its libc/);
+  }, 60_000);
+});
+
+describe('bad and unsupported input', () => {
   it('a truncated ELF is one line naming the file and offset, exit 2', async () => {
     const file = join(dir, 'truncated');
     writeFileSync(file, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]));

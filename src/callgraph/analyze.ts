@@ -66,6 +66,11 @@ export interface AnalyzeOptions {
   unistdHeader?: string;
 }
 
+/** a UKL app (UKL.a linked for analysis): the kernel-side symbols its code calls */
+export interface UklAnalysis {
+  kernelSymbols: readonly string[];
+}
+
 const DEFAULT_UNISTD = '/usr/include/x86_64-linux-gnu/asm/unistd_64.h';
 
 /** nr → name, from the kernel tree when given (opts or $UKL_TRIM_KERNEL), else the libc headers */
@@ -92,7 +97,7 @@ const ADDRESS_FAMILIES: Record<number, string> = { 1: 'AF_UNIX', 2: 'AF_INET', 1
 const PSEUDO_FILE_PREFIXES = ['/proc/', '/sys/', '/dev/'];
 const R_X86_64_IRELATIVE = 37;
 
-export function analyzeStaticExecutable(path: string, opts: AnalyzeOptions = {}): AnalysisReport {
+export function analyzeStaticExecutable(path: string, opts: AnalyzeOptions & { ukl?: UklAnalysis } = {}): AnalysisReport {
   const bytes = readInput(path);
   const elf = parseElf(bytes, path);
   if (elf.type === 'REL') {
@@ -102,7 +107,7 @@ export function analyzeStaticExecutable(path: string, opts: AnalyzeOptions = {})
     throw new AnalysisUnsupportedError(`${path}: dynamically linked (interpreter ${elf.interpreter ?? '?'}) is not yet supported: link it with -static`);
   }
   const names = loadSyscallNames(opts);
-  return analyzeElf(elf, path, names);
+  return analyzeElf(elf, path, names, opts.ukl);
 }
 
 /**
@@ -111,8 +116,24 @@ export function analyzeStaticExecutable(path: string, opts: AnalyzeOptions = {})
  */
 export function analyzeApplication(inputs: readonly string[], opts: AnalyzeOptions & LinkOptions = {}): AnalysisReport & { linkedExecutable: string } {
   const linked = linkForAnalysis(inputs, opts);
-  const report = analyzeStaticExecutable(linked.executable, opts);
-  return { ...report, input: inputs.join(' '), linkedExecutable: linked.executable };
+  const report = analyzeStaticExecutable(linked.executable, linked.ukl === undefined ? opts : { ...opts, ukl: linked.ukl });
+  const named = linked.ukl === undefined ? report : withUklNamesStripped(report, new Set(linked.ukl.kernelSymbols));
+  return { ...named, input: inputs.join(' '), linkedExecutable: linked.executable };
+}
+
+/**
+ * The report in the names the app's source uses: `ukl_main` → `main`. Kernel-side names keep
+ * theirs (a kept name such as `ukl_worker_sleep` is the kernel's own).
+ */
+function withUklNamesStripped(report: AnalysisReport, kernelSymbols: ReadonlySet<string>): AnalysisReport {
+  const strip = (name: string): string => (name.startsWith('ukl_') && !kernelSymbols.has(name) ? name.slice(4) : name);
+  return {
+    ...report,
+    roots: report.roots.map(strip),
+    syscalls: report.syscalls.map((s) => ({ ...s, path: s.path.map(strip) })),
+    unresolved: report.unresolved.map((u) => ({ ...u, function: u.function === null ? null : strip(u.function) })),
+    unknownSocketFamilies: report.unknownSocketFamilies.map((u) => ({ ...u, function: strip(u.function) })),
+  };
 }
 
 function readInput(path: string): Uint8Array {
@@ -140,7 +161,7 @@ interface WrapperTask {
   chain: string[];
 }
 
-export function analyzeElf(elf: ElfFile, input: string, syscallNames: Map<number, string>): AnalysisReport {
+export function analyzeElf(elf: ElfFile, input: string, syscallNames: Map<number, string>, ukl?: UklAnalysis): AnalysisReport {
   const scan = scanCode(elf);
   const graph = buildCallGraph(scan);
   const facts = collectAddressFacts(elf, scan);
@@ -213,6 +234,25 @@ export function analyzeElf(elf: ElfFile, input: string, syscallNames: Map<number
       resolveWrapper({ fn: site.function, register: site.numberInParameter, chain: [site.function] }, site.address);
     } else {
       unresolved.push({ function: site.function, address: site.address, reason: `may be any syscall: ${site.reason ?? 'number not recovered'}` });
+    }
+  }
+
+  // UKL: `call entry_SYSCALL_64` takes the number in rax like a `syscall` instruction; a bypass
+  // call `bp_<name>` (`ukl_bp_<name>` after prefixing) is the syscall <name> itself
+  if (ukl !== undefined) {
+    const numberOf = new Map([...syscallNames].map(([nr, name]) => [name, nr]));
+    for (const symbol of ukl.kernelSymbols) {
+      if (!reach.isReached(symbol)) continue;
+      const plain = symbol.startsWith('ukl_') ? symbol.slice(4) : symbol;
+      const address = startOf.get(symbol) ?? 0;
+      if (plain === 'entry_SYSCALL_64') {
+        resolveWrapper({ fn: symbol, register: 'rax', chain: [symbol] }, address);
+      } else if (plain.startsWith('bp_')) {
+        const name = plain.slice(3).replace(/^(__x64_sys_|__do_sys_|sys_)/, '');
+        const nr = numberOf.get(name);
+        if (nr !== undefined) record(nr, reach.pathTo(symbol));
+        else unresolved.push({ function: symbol, address, reason: `may be any syscall: bypass call ${symbol} names no syscall of this kernel` });
+      }
     }
   }
 
@@ -293,7 +333,8 @@ function findRoots(elf: ElfFile, scan: CodeScan, byAddress: Map<number, string>)
   };
   add(scan.functions.containingAddress(elf.entry)?.name);
   const known = new Set(byAddress.values());
-  for (const name of ['_start', 'main', '_init', '_fini']) if (known.has(name)) add(name);
+  // UKL.a's names carry UKL's prefix: its kernel enters at ukl__start
+  for (const name of ['_start', 'main', '_init', '_fini', 'ukl__start', 'ukl_main']) if (known.has(name)) add(name);
   for (const section of elf.sections) {
     if (section.name === '.init_array' || section.name === '.fini_array' || section.name === '.preinit_array') {
       for (const address of pointerArray(elf, section)) add(byAddress.get(address));

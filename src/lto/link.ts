@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { isLlvmBitcode, parseElf } from './elf.js';
+import { isArchive, parseArchive } from './archive.js';
+import { isLlvmBitcode, parseElf, SHN_UNDEF } from './elf.js';
 
 /**
  * Turning what the user compiled into the static executable the analysis reads. The static
@@ -35,11 +36,24 @@ export interface LinkedApp {
   linked: boolean;
   /** the driver command that linked it */
   command: string[];
+  /**
+   * set when the input was UKL's `UKL.a` (every symbol prefixed `ukl_`): the kernel-side names
+   * its code calls (`ukl_entry_SYSCALL_64`, `ukl_bp_<name>`, kept kernel functions), which the
+   * analysis link defines as stubs so that calls to them stay visible as call edges
+   */
+  ukl?: { kernelSymbols: string[] };
 }
 
 const MUSL_DIR = '/usr/lib/x86_64-linux-musl';
 
-type InputKind = 'static-exec' | 'dynamic-exec' | 'object' | 'bitcode' | 'archive' | 'other';
+type InputKind = 'static-exec' | 'dynamic-exec' | 'object' | 'bitcode' | 'archive' | 'ukl-archive' | 'other';
+
+/** UKL's symbol prefix (objcopy --prefix-symbols=ukl_ in UKL's build) */
+const UKL_PREFIX = 'ukl_';
+/** where UKL's kernel enters the app, and the app's main, after prefixing */
+const UKL_ENTRY_NAMES = new Set(['ukl__start', 'ukl_main']);
+/** names the static linker's default script defines itself (PROVIDE): no stub for them */
+const LINKER_DEFINED = /^__(preinit|init|fini)_array_(start|end)$|^__rela_iplt_(start|end)$/;
 
 function kindOf(path: string): InputKind {
   let bytes: Uint8Array;
@@ -49,7 +63,7 @@ function kindOf(path: string): InputKind {
     throw new LinkError('missing-input', `${path}: cannot read: ${(e as Error).message}`);
   }
   const head = new TextDecoder('latin1').decode(bytes.subarray(0, 8));
-  if (head === '!<arch>\n' || head === '!<thin>\n') return 'archive';
+  if (head === '!<arch>\n' || head === '!<thin>\n') return isUklArchive(bytes, path) ? 'ukl-archive' : 'archive';
   if (isLlvmBitcode(bytes)) return 'bitcode';
   if (head.startsWith('\x7fELF')) {
     const elf = parseElf(bytes, path);
@@ -64,12 +78,72 @@ function toolExists(tool: string): boolean {
   return !r.error;
 }
 
+/** an archive whose members define `ukl__start` or `ukl_main`: UKL's prefixed app archive */
+export function isUklArchive(bytes: Uint8Array, path: string): boolean {
+  if (!isArchive(bytes)) return false;
+  for (const member of parseArchive(bytes, path).members()) {
+    if (!member.data.subarray(0, 4).every((b, i) => b === [0x7f, 0x45, 0x4c, 0x46][i])) continue;
+    const elf = parseElf(member.data, `${path}(${member.name})`);
+    if (elf.symbols().some((s) => s.sectionIndex !== SHN_UNDEF && s.bind !== 'LOCAL' && UKL_ENTRY_NAMES.has(s.name))) return true;
+  }
+  return false;
+}
+
+/**
+ * UKL.a already holds the app, its libc and libgcc (`ld -r`), but calls kernel symbols: UKL's
+ * syscall entry, bypass syscalls, kept kernel functions. Link it into a static executable whose
+ * entry is `ukl__start`, with a stub function for each such symbol, so the analysis sees the
+ * calls as edges to named functions (the number in rax, the syscall in the bypass name).
+ */
+function linkUklArchive(path: string, out: string): LinkedApp {
+  const bytes = readFileSync(path);
+  const strongUndefined = new Set<string>();
+  const defined = new Set<string>();
+  for (const member of parseArchive(bytes, path).members()) {
+    const elf = parseElf(member.data, `${path}(${member.name})`);
+    for (const symbol of elf.symbols()) {
+      if (symbol.index === 0 || symbol.bind === 'LOCAL' || symbol.name === '') continue;
+      if (symbol.sectionIndex !== SHN_UNDEF) defined.add(symbol.name);
+      else if (symbol.bind === 'GLOBAL') strongUndefined.add(symbol.name);
+    }
+  }
+  // weak undefined symbols resolve to 0 in a static link, as in vmlinux
+  const kernelSymbols = [...strongUndefined].filter((name) => !defined.has(name) && !LINKER_DEFINED.test(name)).sort();
+  const stubDir = mkdtempSync(join(tmpdir(), 'ukl-trim-stubs-'));
+  const stubSource = join(stubDir, 'ukl-kernel-stubs.s');
+  const quoted = (name: string): string => `"${name.replace(/["\\]/g, '\\$&')}"`;
+  writeFileSync(
+    stubSource,
+    ['\t.section .text.ukl_trim_kernel_stubs,"ax",@progbits', ...kernelSymbols.flatMap((name) => [`\t.globl ${quoted(name)}`, `\t.type ${quoted(name)},@function`, `${quoted(name)}:`, '\tud2', `\t.size ${quoted(name)},2`]), ''].join('\n'),
+  );
+  const stubObject = join(stubDir, 'ukl-kernel-stubs.o');
+  const assemble = spawnSync('as', ['--64', '-o', stubObject, stubSource], { encoding: 'utf8' });
+  if (assemble.error !== undefined || assemble.status !== 0) rmSync(stubDir, { recursive: true, force: true });
+  if (assemble.error !== undefined) throw new LinkError('missing-tool', `as (binutils) is needed to analyse ${path} but cannot run: ${assemble.error.message}`);
+  if (assemble.status !== 0) throw new LinkError('link-failed', `${path}: assembling the kernel-symbol stubs failed: ${(assemble.stderr ?? '').split('\n')[0]}`);
+  const args = ['-static', '-e', `${UKL_PREFIX}_start`, '-o', out, '--whole-archive', resolve(path), '--no-whole-archive', stubObject];
+  const link = spawnSync('ld', args, { encoding: 'utf8' });
+  rmSync(stubDir, { recursive: true, force: true });
+  if (link.error !== undefined) throw new LinkError('missing-tool', `ld (binutils) is needed to analyse ${path} but cannot run: ${link.error.message}`);
+  if (link.status !== 0) {
+    const first = (link.stderr ?? '').split('\n').filter((l) => /error|undefined reference|multiple definition/i.test(l)).slice(0, 3);
+    throw new LinkError('link-failed', `linking UKL archive ${path} for analysis failed: ${first.join('; ') || (link.stderr ?? '').trim().split('\n')[0] || `exit ${link.status}`}`);
+  }
+  return { executable: out, linked: true, command: ['ld', ...args], ukl: { kernelSymbols } };
+}
+
 /** Link the inputs into one static executable, unless the single input already is one. */
 export function linkForAnalysis(inputs: readonly string[], opts: LinkOptions = {}): LinkedApp {
   if (inputs.length === 0) throw new LinkError('missing-input', 'no application input');
   for (const i of inputs) if (!existsSync(i)) throw new LinkError('missing-input', `${i}: no such file`);
   const kinds = inputs.map(kindOf);
   if (inputs.length === 1 && kinds[0] === 'static-exec') return { executable: resolve(inputs[0] as string), linked: false, command: [] };
+  const out = opts.out ?? join(mkdtempSync(join(tmpdir(), 'ukl-trim-app-')), basename(inputs[0] as string).replace(/\.[^.]*$/, '') || 'app');
+  if (kinds.includes('ukl-archive')) {
+    // it carries its libc; anything else would be a second copy of the runtime
+    if (inputs.length > 1) throw new LinkError('link-failed', `${inputs[kinds.indexOf('ukl-archive')]}: a UKL archive (UKL.a) already holds the whole app and its libc: analyse it alone`);
+    return linkUklArchive(inputs[0] as string, out);
+  }
   kinds.forEach((k, i) => {
     if (k === 'static-exec' || k === 'dynamic-exec') throw new LinkError('link-failed', `${inputs[i]}: an executable cannot be linked with other inputs${k === 'dynamic-exec' ? ' (and this one is dynamically linked: relink it with -static)' : ''}`);
     if (k === 'other') throw new LinkError('link-failed', `${inputs[i]}: neither an ELF object, an archive nor LLVM bitcode`);
@@ -79,7 +153,6 @@ export function linkForAnalysis(inputs: readonly string[], opts: LinkOptions = {
   if (!toolExists(driver)) {
     throw new LinkError('missing-tool', `${driver} is needed to link ${bitcode ? 'LLVM bitcode (clang -flto)' : 'the objects'} but is not installed (Debian: apt-get install ${driver === 'clang' ? 'clang llvm' : 'gcc'})`);
   }
-  const out = opts.out ?? join(mkdtempSync(join(tmpdir(), 'ukl-trim-app-')), basename(inputs[0] as string).replace(/\.[^.]*$/, '') || 'app');
   const libc = opts.libc ?? 'glibc';
   const abs = inputs.map((i) => resolve(i));
   let args: string[];
