@@ -1,6 +1,5 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +9,7 @@ import { CallGraph, Reachability } from '../src/callgraph/graph.js';
 import { runAnalyze } from '../src/cli/analyze.js';
 import type { CliIO } from '../src/cli/common.js';
 import { buildUklArchive } from '../src/build/ukl.js';
+import { observeEchoServer, observeRun } from '../src/callgraph/observe.js';
 import { ElfError } from '../src/lto/elf.js';
 
 /**
@@ -48,63 +48,13 @@ function build(app: string, libc: string, compiler: string): string {
   return output;
 }
 
-/** syscall names in an `strace -f -o FILE` log, the program's own execve left out */
-function observedSyscalls(log: string): Set<string> {
-  const seen = new Set<string>();
-  let firstExecve = true;
-  for (const line of log.split('\n')) {
-    const resumed = /^\d+\s+<\.\.\. (\w+) resumed>/.exec(line);
-    const call = /^\d+\s+(\w+)\(/.exec(line);
-    const name = resumed?.[1] ?? call?.[1];
-    if (name === undefined) continue;
-    if (name === 'execve' && firstExecve) {
-      firstExecve = false;
-      continue;
-    }
-    seen.add(name);
-  }
-  return seen;
-}
-
 function straceRun(program: string): Set<string> {
-  const log = join(dir, 'strace.log');
-  const result = spawnSync('strace', ['-f', '-qq', '-e', 'trace=all', '-o', log, program], { encoding: 'utf8', timeout: 20_000 });
-  expect(result.status, result.stderr).toBe(0);
-  return observedSyscalls(readFileSync(log, 'utf8'));
+  return observeRun(program);
 }
 
 /** the echo server under strace: one client connects, sends a line, reads it back, leaves */
-async function straceEchoServer(program: string): Promise<Set<string>> {
-  const log = join(dir, 'strace-echo.log');
-  const port = 40000 + (process.pid % 20000);
-  const child = spawn('strace', ['-f', '-qq', '-e', 'trace=all', '-o', log, program, String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  try {
-    await new Promise<void>((ready, fail) => {
-      let text = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        text += chunk.toString();
-        if (text.includes('listening')) ready();
-      });
-      child.on('exit', (code) => fail(new Error(`echo server exited early (${code})`)));
-      setTimeout(() => fail(new Error('echo server did not start')), 10_000);
-    });
-    await new Promise<void>((done, fail) => {
-      const socket = createConnection({ host: '127.0.0.1', port }, () => socket.write('hello\n'));
-      socket.on('data', (data) => {
-        expect(data.toString()).toBe('hello\n');
-        socket.end();
-      });
-      socket.on('close', () => done());
-      socket.on('error', fail);
-    });
-    // let the server see the client leave (read → 0, close) before it is stopped
-    await new Promise((r) => setTimeout(r, 300));
-  } finally {
-    const pid = /^(\d+)\s/.exec(readFileSync(log, 'utf8'))?.[1];
-    if (pid !== undefined) process.kill(Number(pid), 'SIGTERM');
-    await new Promise((r) => (child.exitCode === null ? child.on('exit', r) : r(null)));
-  }
-  return observedSyscalls(readFileSync(log, 'utf8'));
+function straceEchoServer(program: string): Promise<Set<string>> {
+  return observeEchoServer(program, 40000 + (process.pid % 20000));
 }
 
 describe('analyzeStaticExecutable against strace', () => {
