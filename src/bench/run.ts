@@ -11,7 +11,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { cacheHome, loadKconfig, loadKconfigAsync, tinyconfig } from '../kconfig/load.js';
 import { mergeConfigFragments } from '../kconfig/merge.js';
 import { minimizeConfig } from '../minimize/minimize.js';
-import { analyzeStaticExecutable } from '../callgraph/analyze.js';
+import { analyzeApplication, analyzeStaticExecutable } from '../callgraph/analyze.js';
+import { observeEchoServer, observeRun } from '../callgraph/observe.js';
+import { buildUklArchive } from '../build/ukl.js';
 import { linkForAnalysis } from '../lto/link.js';
 import { buildKernel } from '../build/kernel-build.js';
 import { buildInitramfs } from '../build/initramfs.js';
@@ -55,11 +57,26 @@ const median = (xs: number[]): number => {
   return s[Math.floor(s.length / 2)] as number;
 };
 
+/** BENCH_ONLY=conf,lsp,analysis,minimizer runs only those parts (default: all) */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'conf,lsp,analysis,minimizer').split(',').map((s) => s.trim()));
+
 async function main(): Promise<void> {
   const tree = (await resolveKernelTree({})).root;
+  const work = mkdtempSync(join(tmpdir(), 'ukl-bench-'));
+  try {
+    if (ONLY.has('conf')) await confBench(tree, work);
+    if (ONLY.has('lsp')) await lspBench(tree, work);
+    if (ONLY.has('analysis')) await analysisBench(tree, work);
+    if (ONLY.has('minimizer')) await minimizerBench(tree, work);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** olddefconfig of Debian's config: our CLI against conf, and the syscall map derivation */
+async function confBench(tree: string, work: string): Promise<void> {
   const conf = buildConf(tree);
   const debian = execFileSync('xz', ['-dc', '/usr/src/linux-config-6.1/config.amd64_none_amd64.xz'], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  const work = mkdtempSync(join(tmpdir(), 'ukl-bench-'));
   const input = join(work, 'debian.config');
   writeFileSync(input, debian);
   // the same environment for both sides: what make would pass to conf
@@ -102,9 +119,79 @@ async function main(): Promise<void> {
   }
   lines.push(`syscall map, x86_64, uncached: ${median(times).toFixed(2)} s (median of 3), ${conditional} of 347 entries conditional`);
   process.stdout.write(`${lines.join('\n')}\n`);
-  await lspBench(tree, work);
-  await minimizerBench(tree, work);
-  rmSync(work, { recursive: true, force: true });
+}
+
+/**
+ * Application analysis (issue 4): precision = static set / set strace observed, per fixture app
+ * and libc (target <= 2.0 for the glibc echo server); speed = echo.o analysed against glibc's
+ * libc.a, as a whole CLI process and in a warm process, and UKL.a (the whole of glibc inside).
+ */
+async function analysisBench(tree: string, work: string): Promise<void> {
+  const root = join(here, '..', '..');
+  const apps: Record<string, string> = {
+    'epoll-echo': join(root, 'examples', 'echo-server', 'echo.c'),
+    'timerfd-eventfd-signalfd': join(root, 'fixtures', 'apps', 'timerfd-eventfd-signalfd.c'),
+    'unix-socket': join(root, 'fixtures', 'apps', 'unix-socket.c'),
+    threads: join(root, 'fixtures', 'apps', 'threads.c'),
+  };
+  const lines = ['analysis precision (static syscalls / syscalls strace saw; one workload per app)'];
+  lines.push(`  ${'app'.padEnd(26)} ${'glibc'.padEnd(18)} musl`);
+  for (const [app, source] of Object.entries(apps)) {
+    const cells: string[] = [];
+    for (const [libc, compiler] of [['glibc', 'gcc'], ['musl', 'musl-gcc']] as const) {
+      const program = join(work, `${app}-${libc}`);
+      const cc = spawnSync(compiler, ['-static', '-O2', '-pthread', '-o', program, source], { encoding: 'utf8' });
+      if (cc.status !== 0) {
+        cells.push(`(${compiler} failed)`);
+        continue;
+      }
+      const report = analyzeStaticExecutable(program, { kernelTree: tree });
+      const observed = app === 'epoll-echo' ? await observeEchoServer(program, 41000 + (process.pid % 10000)) : observeRun(program);
+      const found = new Set(report.syscalls.map((s) => s.name));
+      const missed = [...observed].filter((name) => !found.has(name));
+      cells.push(`${found.size}/${observed.size} = ${(found.size / observed.size).toFixed(2)}x${missed.length > 0 ? ` MISSED ${missed.join(',')}` : ''}`);
+    }
+    lines.push(`  ${app.padEnd(26)} ${(cells[0] ?? '').padEnd(18)} ${cells[1] ?? ''}`);
+  }
+  lines.push('  (target: glibc epoll-echo <= 2.0x)');
+
+  const object = join(work, 'echo.o');
+  const co = spawnSync('gcc', ['-O2', '-c', '-o', object, apps['epoll-echo'] ?? ''], { encoding: 'utf8' });
+  if (co.status !== 0) throw new Error(`gcc: ${co.stderr}`);
+  // a whole process, as a user runs it: node start, wasm decoder start, link, analysis
+  const processRuns: number[] = [];
+  for (let i = 0; i < RUNS; i++) processRuns.push(timed(process.execPath, [cli, 'analyze', object, '--libc', 'glibc', '--kernel', tree, '--json'], process.env, work).seconds);
+  // in one process: link and analysis, first call (JIT and wasm cold) and then warm
+  const inProcess: Array<{ link: number; analyse: number; syscalls: number; functions: number }> = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = performance.now();
+    const linked = linkForAnalysis([object], { libc: 'glibc', out: join(work, `echo-linked-${i}`) });
+    const t1 = performance.now();
+    const report = analyzeStaticExecutable(linked.executable, { kernelTree: tree });
+    inProcess.push({ link: (t1 - t0) / 1000, analyse: (performance.now() - t1) / 1000, syscalls: report.syscalls.length, functions: report.stats.functions });
+  }
+  const warm = inProcess.slice(1);
+  lines.push(
+    `analysis of echo.o against glibc's libc.a (${inProcess[0]?.functions} functions linked in, ${inProcess[0]?.syscalls} syscalls):`,
+    `  whole CLI process                ${median(processRuns).toFixed(2)} s (median of ${RUNS})`,
+    `  in process, first call           link ${inProcess[0]?.link.toFixed(3)} s + analysis ${inProcess[0]?.analyse.toFixed(3)} s`,
+    `  in process, warm                 link ${median(warm.map((r) => r.link)).toFixed(3)} s + analysis ${median(warm.map((r) => r.analyse)).toFixed(3)} s (medians)`,
+  );
+  // UKL.a: the app with the whole of glibc (whole-archive), as UKL links it
+  try {
+    const archive = join(work, 'ukl', 'UKL.a');
+    await buildUklArchive({ sources: [apps['epoll-echo'] ?? ''], out: archive, libc: 'glibc' });
+    const uklRuns: Array<{ seconds: number; functions: number }> = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      const report = analyzeApplication([archive], { kernelTree: tree });
+      uklRuns.push({ seconds: (performance.now() - t0) / 1000, functions: report.stats.functions });
+    }
+    lines.push(`  UKL.a of echo.c (whole glibc, ${uklRuns[0]?.functions} functions): ${median(uklRuns.map((r) => r.seconds)).toFixed(2)} s (median of 3, link included)`);
+  } catch (e) {
+    lines.push(`  UKL.a: not measured (${(e as Error).message})`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 /**
@@ -172,21 +259,6 @@ async function minimizerBench(tree: string, work: string): Promise<void> {
   const echo = join(work, 'echo');
   const cc = spawnSync('gcc', ['-static', '-O2', '-o', echo, source], { encoding: 'utf8' });
   if (cc.status !== 0) throw new Error(`gcc: ${cc.stderr}`);
-  // the analysis alone: the object linked with glibc's libc.a by the driver, then decoded
-  const object = join(work, 'echo.o');
-  const co = spawnSync('gcc', ['-O2', '-c', '-o', object, source], { encoding: 'utf8' });
-  if (co.status !== 0) throw new Error(`gcc: ${co.stderr}`);
-  const analysisRuns: Array<{ link: number; analyse: number; syscalls: number }> = [];
-  for (let i = 0; i < 3; i++) {
-    const t0 = performance.now();
-    const linked = linkForAnalysis([object], { libc: 'glibc', out: join(work, `echo-linked-${i}`) });
-    const t1 = performance.now();
-    const report = analyzeStaticExecutable(linked.executable, { kernelTree: tree });
-    analysisRuns.push({ link: (t1 - t0) / 1000, analyse: (performance.now() - t1) / 1000, syscalls: report.syscalls.length });
-  }
-  process.stdout.write(
-    `analysis of echo.o against glibc's libc.a: static link ${median(analysisRuns.map((r) => r.link)).toFixed(2)} s + decode and call graph ${median(analysisRuns.map((r) => r.analyse)).toFixed(2)} s (medians of 3), ${analysisRuns[0]?.syscalls} syscalls\n`,
-  );
   const loaded = await loadKconfigAsync({ tree, arch: 'x86_64' });
   const runs: number[] = [];
   let result: Awaited<ReturnType<typeof minimizeConfig>> | undefined;
