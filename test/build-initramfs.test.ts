@@ -1,10 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readElfSummary, readSectionSizes } from '../src/build/elf.js';
 import { buildInitramfs, checkStaticExecutable, compileInit, InitramfsError } from '../src/build/initramfs.js';
+import { archiveObjects } from '../src/build/ukl.js';
+import { compileUklTrigger } from '../src/build/ukl-kernel.js';
 import { bootKernel, freeLocalPort, qemuArguments } from '../src/build/qemu.js';
 import { main } from '../src/cli/main.js';
 import type { CliIO } from '../src/cli/common.js';
@@ -123,6 +125,11 @@ describe('QEMU command line', () => {
     expect(args.slice(0, 3)).toEqual(['-enable-kvm', '-cpu', 'host']);
   });
 
+  it('a UKL kernel gets a CPU without SMAP and SMEP under KVM', () => {
+    const args = qemuArguments({ image: '/k', expect: /x/, timeoutSeconds: 1, ukl: true }, 'kvm', undefined);
+    expect(args.slice(0, 3)).toEqual(['-enable-kvm', '-cpu', 'host,-smap,-smep']);
+  });
+
   it('reports a missing QEMU as qemu-missing', async () => {
     const report = await bootKernel({ image: '/nonexistent', expect: /x/, timeoutSeconds: 5, qemu: 'qemu-system-x86_64-not-installed', accel: 'tcg' });
     expect(report).toMatchObject({ ok: false, failure: 'qemu-missing', markerSeconds: null, echoSeconds: null });
@@ -141,6 +148,44 @@ describe('ukl-trim build / boot: user mistakes', () => {
     const r = await cli(['build', '--kernel', resolve('fixtures/kernel-mini'), '--config', '/dev/null', '--app', app, '--mode', 'ukl', '--out', join(work, 'o')]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/has no UKL support \(no kernel\/Kconfig\.ukl \/ UNIKERNEL_LINUX\); use --mode initramfs/);
+  });
+
+  it('--mode ukl takes the config through the engine on the UKL tree: a config that forces PTI on is refused, naming why', async () => {
+    const config = join(work, 'pti.config');
+    writeFileSync(config, 'CONFIG_SECURE_BOOT_POLICY=y\n');
+    const out = join(work, 'ukl-pti');
+    const r = await cli(['build', '--kernel', resolve('fixtures/kernel-ukl-mini'), '--config', config, '--app', 'examples/echo-server/echo.c', '--mode', 'ukl', '--out', out]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/cannot take UKL mode: UNIKERNEL_LINUX is n, not y \(unmet: !PAGE_TABLE_ISOLATION\); PAGE_TABLE_ISOLATION stays y \(selected by SECURE_BOOT_POLICY\)/);
+    // refused before anything was built
+    expect(existsSync(join(out, 'UKL.a'))).toBe(false);
+  });
+
+  it('--mode ukl on a UKL tree: UKL.a built, the config set up for it, then the build failure of this mini tree reported', async () => {
+    const config = join(work, 'ukl.config');
+    writeFileSync(config, 'CONFIG_BLK_DEV_INITRD=y\n');
+    const out = join(work, 'ukl-flow');
+    const r = await cli(['build', '--kernel', resolve('fixtures/kernel-ukl-mini'), '--config', config, '--app', 'examples/echo-server/echo.c', '--mode', 'ukl', '--libc', 'musl', '--out', out]);
+    // the mini tree has Kconfig files but no kernel Makefile: make fails, and says so
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/kernel build failed \(log: /);
+    const kernelConfig = readFileSync(join(out, 'kernel', '.config'), 'utf8');
+    expect(kernelConfig).toContain('CONFIG_UNIKERNEL_LINUX=y');
+    expect(kernelConfig).toContain(`CONFIG_UKL_ARCHIVE_PATH="${join(out, 'UKL.a')}"`);
+    expect(kernelConfig).toContain('CONFIG_UKL_NAME="/app"');
+    expect(kernelConfig).toContain('# CONFIG_RANDOMIZE_BASE is not set');
+    expect(kernelConfig).toContain('# CONFIG_PAGE_TABLE_ISOLATION is not set');
+    const [member] = archiveObjects(join(out, 'UKL.a'));
+    expect(member?.symbols().some((s) => s.name === 'ukl_main' && s.sectionIndex !== 0)).toBe(true);
+    expect(existsSync(join(out, 'build.log'))).toBe(true);
+  });
+
+  it('the trigger program at /app says UKL did not take over when it runs', () => {
+    const trigger = compileUklTrigger();
+    const r = spawnSync(trigger, [], { encoding: 'utf8' });
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/ran as an ordinary program: this kernel did not start the UKL application/);
+    expect(() => checkStaticExecutable(trigger)).not.toThrow();
   });
 
   it('a dynamic app is refused before any kernel build', async () => {

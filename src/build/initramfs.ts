@@ -91,18 +91,18 @@ function checkNetworkOptions(ip: string | undefined, gateway: string | undefined
   }
 }
 
-/** init.c next to this module (running from src/) or in the source tree (running from dist/). */
-export function initSourcePath(): string {
+/** one of our C helpers (init.c, ukl-trigger.c) next to this module (running from src/) or in the source tree (running from dist/) */
+export function helperSourcePath(name: string): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  for (const candidate of [join(here, 'init', 'init.c'), join(here, '..', '..', 'src', 'build', 'init', 'init.c')]) {
+  for (const candidate of [join(here, 'init', name), join(here, '..', '..', 'src', 'build', 'init', name)]) {
     if (existsSync(candidate)) return candidate;
   }
-  throw new InitramfsError(`init.c not found next to ${here}`, 'init-compile');
+  throw new InitramfsError(`${name} not found next to ${here}`, 'init-compile');
 }
 
-interface Compiler {
-  command: string;
-  version: string;
+/** init.c: see helperSourcePath */
+export function initSourcePath(): string {
+  return helperSourcePath('init.c');
 }
 
 function compilerVersion(command: string): string | null {
@@ -116,7 +116,12 @@ function compilerVersion(command: string): string | null {
  * and cached under $XDG_CACHE_HOME/ukl-trim/init/ by the hash of source, compiler and flags.
  */
 export function compileInit(): string {
-  const sourcePath = initSourcePath();
+  return compileHelper('init.c', 'init');
+}
+
+/** compile one of our C helpers statically, cached as compileInit describes */
+export function compileHelper(sourceName: string, binaryName: string): string {
+  const sourcePath = helperSourcePath(sourceName);
   const source = readFileSync(sourcePath);
   const flags = ['-static', '-Os', '-Wall'];
   const failures: string[] = [];
@@ -126,13 +131,12 @@ export function compileInit(): string {
       failures.push(`${command}: not found`);
       continue;
     }
-    const compiler: Compiler = { command, version };
-    const key = createHash('sha256').update(source).update(`\0${compiler.command}\0${compiler.version}\0${flags.join(' ')}`).digest('hex').slice(0, 32);
+    const key = createHash('sha256').update(source).update(`\0${command}\0${version}\0${flags.join(' ')}`).digest('hex').slice(0, 32);
     const dir = join(cacheHome(), 'init', key);
-    const binary = join(dir, 'init');
+    const binary = join(dir, binaryName);
     if (existsSync(binary)) return binary;
     mkdirSync(dir, { recursive: true });
-    // compile to a temporary name and rename, so a half-written init is never picked up
+    // compile to a temporary name and rename, so a half-written binary is never picked up
     const tmp = `${binary}.${process.pid}.tmp`;
     const r = spawnSync(command, [...flags, '-o', tmp, sourcePath], { encoding: 'utf8' });
     if (r.status === 0) {
@@ -147,7 +151,10 @@ export function compileInit(): string {
     const firstError = (r.stderr || r.error?.message || '').split('\n').filter((l) => /error|cannot find/.test(l)).slice(0, 3).join('; ');
     failures.push(`${command}: ${firstError || `exit ${r.status}`}`);
   }
-  throw new InitramfsError(`could not compile the initramfs init statically (${failures.join(' | ')}); install gcc with glibc's static libraries (libc6-dev) or musl-tools`, 'init-compile');
+  throw new InitramfsError(
+    `could not compile ${sourceName} statically for the initramfs (${failures.join(' | ')}); install gcc with glibc's static libraries (libc6-dev) or musl-tools`,
+    'init-compile',
+  );
 }
 
 /** The archive's entries, in the order they are written. */
@@ -171,6 +178,11 @@ export function initramfsEntries(opts: InitramfsOptions & { init: string }): Cpi
 /** Everything buildInitramfs would refuse, checked up front (before a long kernel build, say). */
 export function checkInitramfsOptions(opts: InitramfsOptions): void {
   checkStaticExecutable(opts.app);
+  checkInitramfsSettings(opts);
+}
+
+/** the network settings and the app's arguments (what checkInitramfsOptions checks besides the app) */
+export function checkInitramfsSettings(opts: Pick<InitramfsOptions, 'ip' | 'gateway' | 'args'>): void {
   checkNetworkOptions(opts.ip, opts.gateway);
   for (const a of opts.args ?? []) {
     // /app.args holds one argument per line

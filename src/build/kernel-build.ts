@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 
@@ -28,6 +28,11 @@ export interface KernelBuildOptions {
   targets?: string[];
   jobs?: number;
   onLine?: (line: string) => void;
+  /**
+   * what else the build depends on beyond tree, config and targets (UKL mode: the hash of
+   * UKL.a); when it changed since the last build, vmlinux is relinked
+   */
+  extraKey?: string;
 }
 
 export interface KernelBuildResult {
@@ -48,10 +53,13 @@ export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuild
   const targets = opts.targets ?? ['vmlinux'];
   mkdirSync(outDir, { recursive: true });
   const stamp = join(outDir, '.ukl-trim-build');
-  const key = createHash('sha256').update(`${tree}\0${arch}\0${targets.join(' ')}\0${config}`).digest('hex');
+  const key = createHash('sha256').update(`${tree}\0${arch}\0${targets.join(' ')}\0${config}\0${opts.extraKey ?? ''}`).digest('hex');
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === key) {
     return { outDir, seconds: 0, log: join(outDir, 'build.log'), reused: true };
   }
+  // an input make does not track changed (UKL's README: "make clean if you change the
+  // program"): drop the linked images so they are linked again
+  if (opts.extraKey !== undefined) for (const image of ['vmlinux', join('arch', 'x86', 'boot', 'bzImage')]) rmSync(join(outDir, image), { force: true });
   writeFileSync(join(outDir, '.config'), config);
   const logPath = join(outDir, 'build.log');
   const log = createWriteStream(logPath);

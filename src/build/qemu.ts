@@ -48,6 +48,11 @@ export interface BootOptions {
   memoryMB?: number;
   /** default 'auto': KVM when /dev/kvm is usable, else TCG */
   accel?: 'auto' | 'kvm' | 'tcg';
+  /**
+   * a UKL kernel: its app runs in kernel mode on user-mapped memory, so the CPU gets no SMAP or
+   * SMEP (UKL's run_ukl_qemu.sh: `-cpu host,-smap,-smep`; TCG's default CPU has neither)
+   */
+  ukl?: boolean;
   /** default qemu-system-x86_64 */
   qemu?: string;
   /** lines kept in consoleTail (default 40) */
@@ -118,7 +123,7 @@ export function qemuArguments(opts: BootOptions, accel: 'kvm' | 'tcg', hostPort:
   const netdev = ['user', 'id=n0', 'restrict=on'];
   if (opts.tcpEcho && hostPort !== undefined) netdev.push(`hostfwd=tcp:127.0.0.1:${hostPort}-${echoGuestAddress(opts)}:${opts.tcpEcho.guestPort}`);
   return [
-    ...(accel === 'kvm' ? ['-enable-kvm', '-cpu', 'host'] : ['-accel', 'tcg']),
+    ...(accel === 'kvm' ? ['-enable-kvm', '-cpu', opts.ukl ? 'host,-smap,-smep' : 'host'] : ['-accel', 'tcg']),
     '-nodefaults',
     '-no-user-config',
     '-m', String(opts.memoryMB ?? 256),

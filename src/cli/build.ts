@@ -1,30 +1,39 @@
+import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { readSectionSizes } from '../build/elf.js';
-import { buildInitramfs, checkInitramfsOptions, InitramfsError, type InitramfsOptions } from '../build/initramfs.js';
-import { buildKernel, KernelBuildError } from '../build/kernel-build.js';
+import { buildInitramfs, checkInitramfsOptions, checkInitramfsSettings, InitramfsError, type InitramfsOptions, type InitramfsResult } from '../build/initramfs.js';
+import { buildKernel, KernelBuildError, type KernelBuildResult } from '../build/kernel-build.js';
 import { bootKernel, BootReportSchema } from '../build/qemu.js';
 import { resolveKernelForCli, UsageError, type CliIO } from './common.js';
-import { detectUklSupport, runUklBuildHint } from '../build/ukl.js';
+import { archiveObjects, buildUklArchive, detectUklSupport, runUklBuildHint, UklError } from '../build/ukl.js';
+import { compileUklTrigger, UKL_TRIGGER_PATH, uklKernelConfig } from '../build/ukl-kernel.js';
+import { isUklArchive } from '../lto/link.js';
+import { SHN_UNDEF } from '../lto/elf.js';
 
 export const BUILD_USAGE = `usage: ukl-trim build --kernel DIR|TARBALL --config FILE --app FILE --out DIR [--mode initramfs|ukl]
-                      [--app-arg ARG]... [--ip ADDR/PREFIX] [--gateway ADDR|none] [--build-dir DIR] [--json]
+                      [--app-arg ARG]... [--ip ADDR/PREFIX] [--gateway ADDR|none] [--build-dir DIR]
+                      [--libc glibc|musl|none|PATH] [--json]
   builds the kernel from FILE out of tree (in --build-dir, default OUT/kernel; a finished build of
   the same config there is reused), then an initramfs with the static app;
-  writes OUT/bzImage, OUT/initramfs.cpio, OUT/build.log and prints sizes and build time`;
+  writes OUT/bzImage, OUT/initramfs.cpio, OUT/build.log and prints sizes and build time.
+  --mode ukl (a tree with UKL support): --app is the app's C sources and objects (repeat --app)
+  or a ready UKL.a; writes OUT/UKL.a (built with --libc, default glibc) and links it into
+  vmlinux (UKL_ARCHIVE_PATH), with UKL_NAME=/app, the path our init execs`;
 
 export const BOOT_USAGE = `usage: ukl-trim boot --image BZIMAGE [--initrd FILE] [--expect REGEX] [--tcp-echo GUEST_PORT]
-                     [--timeout SECONDS] [--append TEXT] [--memory MB] [--guest-ip ADDR] [--json]
+                     [--timeout SECONDS] [--append TEXT] [--memory MB] [--guest-ip ADDR] [--ukl] [--json]
   boots under qemu-system-x86_64 (KVM when usable, else TCG); exit 0 only when a console line
   matched REGEX (default "${'ukl-init: network up'}") and, with --tcp-echo, a line came back
-  (QEMU forwards it to --guest-ip, default ukl.ip= from --append, else 10.0.2.15)`;
+  (QEMU forwards it to --guest-ip, default ukl.ip= from --append, else 10.0.2.15);
+  --ukl: a UKL kernel (under KVM the CPU is given no SMAP/SMEP, as UKL needs)`;
 
 const DEFAULT_MARKER = 'ukl-init: network up';
 
 export const BuildReportSchema = z.object({
-  mode: z.literal('initramfs'),
+  mode: z.enum(['initramfs', 'ukl']),
   bzImage: z.string(),
   bzImageBytes: z.number().int(),
   initramfs: z.string(),
@@ -36,6 +45,15 @@ export const BuildReportSchema = z.object({
   /** the build folder already held a finished build of the same config */
   reused: z.boolean(),
   log: z.string(),
+  /** UKL mode: the app archive linked into vmlinux, and what the kernel link must provide */
+  ukl: z
+    .object({
+      archive: z.string(),
+      trigger: z.string(),
+      undefinedSymbols: z.array(z.string()),
+      warnings: z.array(z.string()),
+    })
+    .optional(),
 });
 export type BuildReport = z.infer<typeof BuildReportSchema>;
 
@@ -61,8 +79,9 @@ export async function runBuild(argv: string[], io: CliIO): Promise<number> {
     options: {
       kernel: { type: 'string' },
       config: { type: 'string' },
-      app: { type: 'string' },
+      app: { type: 'string', multiple: true },
       mode: { type: 'string', default: 'initramfs' },
+      libc: { type: 'string' },
       out: { type: 'string' },
       'app-arg': { type: 'string', multiple: true },
       ip: { type: 'string' },
@@ -83,34 +102,31 @@ export async function runBuild(argv: string[], io: CliIO): Promise<number> {
     if (!values[required]) throw new UsageError(`--${required} is required\n${BUILD_USAGE}`);
   }
   const configPath = values.config as string;
-  const app = resolve(values.app as string);
+  const apps = (values.app ?? []).map((a) => resolve(a));
   const out = resolve(values.out as string);
+  if (mode === 'initramfs' && apps.length > 1) throw new UsageError('--app: initramfs mode takes one static executable');
+  if (mode === 'initramfs' && values.libc !== undefined) throw new UsageError('--libc is for UKL mode (the libc UKL.a is linked with); in initramfs mode the app is already linked');
   const tree = await resolveKernelForCli(values.kernel, io);
-  if (mode === 'ukl') {
-    if (!detectUklSupport(tree).supported) {
-      throw new UsageError(runUklBuildHint(tree));
-    }
-    throw new UsageError(`UKL mode is not implemented yet for ${tree}; use --mode initramfs`);
-  }
   const config = readTextOption(configPath, 'configuration');
-  const report = await buildImage(
-    {
-      tree,
-      config,
-      app,
-      ...(values['app-arg'] ? { args: values['app-arg'] } : {}),
-      ...(values.ip !== undefined ? { ip: values.ip } : {}),
-      ...(values.gateway !== undefined ? { gateway: values.gateway } : {}),
-      out,
-      ...(values['build-dir'] ? { buildDir: resolve(values['build-dir']) } : {}),
-    },
-    io,
-  );
+  const common = {
+    tree,
+    config,
+    ...(values['app-arg'] ? { args: values['app-arg'] } : {}),
+    ...(values.ip !== undefined ? { ip: values.ip } : {}),
+    ...(values.gateway !== undefined ? { gateway: values.gateway } : {}),
+    out,
+    ...(values['build-dir'] ? { buildDir: resolve(values['build-dir']) } : {}),
+  };
+  const report =
+    mode === 'ukl'
+      ? await buildUklImage({ ...common, app: apps, ...(values.libc !== undefined ? { libc: values.libc } : {}) }, io)
+      : await buildImage({ ...common, app: apps[0] as string }, io);
   if (typeof report === 'number') return report;
   if (values.json) {
     io.out(JSON.stringify(report, null, 2));
     return 0;
   }
+  if (report.ukl !== undefined) io.out(`UKL.a      ${report.ukl.archive}  linked into vmlinux, started when init execs ${report.ukl.trigger}`);
   io.out(`bzImage    ${report.bzImage}  ${thousands(report.bzImageBytes)} bytes`);
   io.out(`initramfs  ${report.initramfs}  ${thousands(report.initramfsBytes)} bytes`);
   io.out(`vmlinux    text ${thousands(report.vmlinux.text)}  data ${thousands(report.vmlinux.data)}  bss ${thousands(report.vmlinux.bss)}`);
@@ -155,42 +171,12 @@ export async function buildImage(p: BuildImageParams, io: CliIO): Promise<BuildR
 
   mkdirSync(out, { recursive: true });
   const objDir = p.buildDir ?? join(out, 'kernel');
-  let steps = 0;
-  const progress = (line: string): void => {
-    if (!io.isTTY) return;
-    steps += 1;
-    // one rewritten status line: what make is doing now
-    process.stderr.write(`\rkernel build [${steps}] ${line.trim().slice(0, 70)}\x1b[K`);
-  };
-  let kernel;
-  try {
-    kernel = await buildKernel({ tree, arch: 'x86_64', config, outDir: objDir, targets: ['bzImage'], onLine: progress });
-  } catch (e) {
-    if (e instanceof KernelBuildError) {
-      if (existsSync(e.log)) copyAtomic(e.log, join(out, 'build.log'));
-      io.err(`ukl-trim: ${e.message}`);
-      return 1;
-    }
-    throw e;
-  } finally {
-    if (io.isTTY && steps > 0) process.stderr.write('\r\x1b[K');
-  }
+  const kernel = await buildKernelInto(tree, config, objDir, out, io);
+  if (typeof kernel === 'number') return kernel;
   const bzImage = join(out, 'bzImage');
-  copyAtomic(join(objDir, 'arch', 'x86', 'boot', 'bzImage'), bzImage);
-  if (existsSync(kernel.log)) copyAtomic(kernel.log, join(out, 'build.log'));
 
-  let initramfs;
-  try {
-    initramfs = await buildInitramfs(initramfsOptions);
-  } catch (e) {
-    if (e instanceof InitramfsError && (e.code.startsWith('app-') || e.code === 'bad-option')) throw new UsageError(e.message);
-    // no static toolchain for init: the machine's setup, not a bug
-    if (e instanceof InitramfsError) {
-      io.err(`ukl-trim: ${e.message}`);
-      return 1;
-    }
-    throw e;
-  }
+  const initramfs = await initramfsInto(initramfsOptions, io);
+  if (typeof initramfs === 'number') return initramfs;
 
   const report: BuildReport = BuildReportSchema.parse({
     mode: 'initramfs',
@@ -205,6 +191,161 @@ export async function buildImage(p: BuildImageParams, io: CliIO): Promise<BuildR
     log: join(out, 'build.log'),
   });
   return report;
+}
+
+/** make O=objDir bzImage, then bzImage and build.log copied into out; an exit code on failure */
+async function buildKernelInto(tree: string, config: string, objDir: string, out: string, io: CliIO, extraKey?: string): Promise<KernelBuildResult | number> {
+  let steps = 0;
+  const progress = (line: string): void => {
+    if (!io.isTTY) return;
+    steps += 1;
+    // one rewritten status line: what make is doing now
+    process.stderr.write(`\rkernel build [${steps}] ${line.trim().slice(0, 70)}\x1b[K`);
+  };
+  let kernel: KernelBuildResult;
+  try {
+    kernel = await buildKernel({ tree, arch: 'x86_64', config, outDir: objDir, targets: ['bzImage'], onLine: progress, ...(extraKey !== undefined ? { extraKey } : {}) });
+  } catch (e) {
+    if (e instanceof KernelBuildError) {
+      if (existsSync(e.log)) copyAtomic(e.log, join(out, 'build.log'));
+      io.err(`ukl-trim: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  } finally {
+    if (io.isTTY && steps > 0) process.stderr.write('\r\x1b[K');
+  }
+  copyAtomic(join(objDir, 'arch', 'x86', 'boot', 'bzImage'), join(out, 'bzImage'));
+  if (existsSync(kernel.log)) copyAtomic(kernel.log, join(out, 'build.log'));
+  return kernel;
+}
+
+/** the initramfs, with the errors that are the user's (bad app, bad option) as usage errors */
+async function initramfsInto(options: InitramfsOptions, io: CliIO): Promise<InitramfsResult | number> {
+  try {
+    return await buildInitramfs(options);
+  } catch (e) {
+    if (e instanceof InitramfsError && (e.code.startsWith('app-') || e.code === 'bad-option')) throw new UsageError(e.message);
+    // no static toolchain for init: the machine's setup, not a bug
+    if (e instanceof InitramfsError) {
+      io.err(`ukl-trim: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+export interface BuildUklImageParams {
+  tree: string;
+  config: string;
+  /** C sources and objects (compiled with UKL's flags) to build UKL.a from, or one ready UKL.a */
+  app: readonly string[];
+  /** the libc UKL.a is linked with (buildUklArchive's libc): glibc, musl, none or a libc.a */
+  libc?: string;
+  args?: readonly string[];
+  ip?: string;
+  gateway?: string;
+  out: string;
+  buildDir?: string;
+}
+
+/**
+ * UKL mode on a UKL tree: UKL.a built the way UKL does (or taken as given), the config given
+ * UKL's settings (UKL_ARCHIVE_PATH = OUT/UKL.a, UKL_NAME = /app) and checked by the engine, the
+ * kernel built with the app linked into vmlinux, and an initramfs whose init brings the network
+ * up and execs /app, the trigger (a program that reports it when UKL did not take over).
+ */
+export async function buildUklImage(p: BuildUklImageParams, io: CliIO): Promise<BuildReport | number> {
+  const { tree } = p;
+  const out = resolve(p.out);
+  if (!detectUklSupport(tree).supported) throw new UsageError(runUklBuildHint(tree));
+  if (p.app.length === 0) throw new UsageError('UKL mode: no application sources, objects or UKL.a given');
+  for (const file of p.app) if (!existsSync(file)) throw new UsageError(`${file}: no such file`);
+  checkNetwork(p);
+  mkdirSync(out, { recursive: true });
+  const archive = join(out, 'UKL.a');
+  // the config first: it fails in a second, UKL.a and the kernel take longer
+  let kernelConfig;
+  try {
+    kernelConfig = await uklKernelConfig({ tree, config: p.config, archivePath: archive, tls: p.libc !== 'none' });
+  } catch (e) {
+    if (e instanceof UklError) throw new UsageError(e.message);
+    throw e;
+  }
+  let undefinedSymbols: string[];
+  const warnings: string[] = [];
+  const given = p.app.length === 1 && isUklArchive(readFileSync(p.app[0] as string), p.app[0] as string);
+  try {
+    if (given) {
+      copyAtomic(resolve(p.app[0] as string), archive);
+      const members = archiveObjects(archive);
+      undefinedSymbols = [...new Set(members.flatMap((m) => m.symbols().filter((s) => s.index > 0 && s.sectionIndex === SHN_UNDEF && s.bind === 'GLOBAL').map((s) => s.name)))].sort();
+    } else {
+      const sources = p.app.filter((f) => /\.(c|S|s)$/.test(f));
+      const objects = p.app.filter((f) => !sources.includes(f));
+      const built = await buildUklArchive({ sources, objects, out: archive, ...(p.libc !== undefined ? { libc: p.libc } : {}) });
+      undefinedSymbols = built.undefinedSymbols;
+      warnings.push(...built.warnings);
+    }
+  } catch (e) {
+    if (e instanceof UklError && e.code !== 'tool-missing') throw new UsageError(e.message);
+    if (e instanceof UklError) {
+      io.err(`ukl-trim: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+  for (const warning of warnings) io.info(`ukl-trim: warning: ${warning}`);
+
+  const objDir = p.buildDir ?? join(out, 'kernel');
+  const archiveHash = createHash('sha256').update(readFileSync(archive)).digest('hex');
+  const kernel = await buildKernelInto(tree, kernelConfig.config, objDir, out, io, `UKL.a ${archiveHash}`);
+  if (typeof kernel === 'number') return kernel;
+  const bzImage = join(out, 'bzImage');
+
+  let trigger: string;
+  try {
+    trigger = compileUklTrigger();
+  } catch (e) {
+    if (e instanceof InitramfsError) {
+      io.err(`ukl-trim: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+  const initramfs = await initramfsInto(
+    {
+      app: trigger,
+      ...(p.args ? { args: [...p.args] } : {}),
+      ...(p.ip !== undefined ? { ip: p.ip } : {}),
+      ...(p.gateway !== undefined ? { gateway: p.gateway } : {}),
+      out: join(out, 'initramfs.cpio'),
+    },
+    io,
+  );
+  if (typeof initramfs === 'number') return initramfs;
+  return BuildReportSchema.parse({
+    mode: 'ukl',
+    bzImage,
+    bzImageBytes: statSync(bzImage).size,
+    initramfs: initramfs.path,
+    initramfsBytes: initramfs.bytes,
+    vmlinux: readSectionSizes(join(objDir, 'vmlinux')),
+    buildSeconds: Math.round(kernel.seconds * 10) / 10,
+    buildDir: objDir,
+    reused: kernel.reused,
+    log: join(out, 'build.log'),
+    ukl: { archive, trigger: UKL_TRIGGER_PATH, undefinedSymbols, warnings },
+  });
+}
+
+function checkNetwork(p: { ip?: string; gateway?: string; args?: readonly string[] }): void {
+  try {
+    checkInitramfsSettings({ ...(p.args ? { args: [...p.args] } : {}), ...(p.ip !== undefined ? { ip: p.ip } : {}), ...(p.gateway !== undefined ? { gateway: p.gateway } : {}) });
+  } catch (e) {
+    if (e instanceof InitramfsError) throw new UsageError(e.message);
+    throw e;
+  }
 }
 
 function positiveNumber(text: string | undefined, option: string, fallback: number, integer = false): number {
@@ -226,6 +367,7 @@ export async function runBoot(argv: string[], io: CliIO): Promise<number> {
       append: { type: 'string' },
       memory: { type: 'string' },
       'guest-ip': { type: 'string' },
+      ukl: { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -255,6 +397,7 @@ export async function runBoot(argv: string[], io: CliIO): Promise<number> {
     expect,
     ...(guestPort !== undefined ? { tcpEcho: { guestPort, ...(values['guest-ip'] ? { guestAddress: values['guest-ip'] } : {}) } } : {}),
     timeoutSeconds: positiveNumber(values.timeout, '--timeout', 120),
+    ...(values.ukl ? { ukl: true } : {}),
     memoryMB: positiveNumber(values.memory, '--memory', 256, true),
     // the console as it happens, for people watching (the report keeps the tail either way)
     ...(values.json ? {} : { onConsoleLine: (l: string) => io.info(`| ${l}`) }),

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AnalysisUnsupportedError, SyscallNamesUnavailableError } from '../callgraph/analyze.js';
@@ -10,7 +10,7 @@ import { MinimizeError, minimizeConfig } from '../minimize/minimize.js';
 import { profileNames } from '../minimize/profiles.js';
 import { RequirementError } from '../minimize/requirements.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { buildImage } from './build.js';
+import { buildImage, buildUklImage } from './build.js';
 import { resolveKernelForCli, UsageError, type CliIO } from './common.js';
 
 export const MINIMIZE_USAGE = `usage: ukl-trim APP... [--kernel DIR|TARBALL] [--arch x86_64] [--libc glibc|musl|PATH]
@@ -83,7 +83,14 @@ async function minimizeCommand(argv: string[], io: CliIO): Promise<number> {
   const libc = values.libc;
   if (libc !== undefined && libc !== 'glibc' && libc !== 'musl' && !existsSync(libc)) throw new UsageError(`--libc ${libc}: expected glibc, musl or the path of a libc.a`);
   if (values.boot && !values.build) throw new UsageError('--boot needs --build OUT');
-  if (values.build && mode === 'ukl') throw new UsageError('--build in UKL mode is not available yet: write the config with -o and build it on the UKL tree');
+  if (values.build && mode === 'ukl') {
+    // UKL.a is built from what the app was compiled to, not from a linked program
+    for (const p of positionals) {
+      const head = readFileSync(p).subarray(0, 18);
+      const elfType = head.length >= 18 && head[0] === 0x7f && head[1] === 0x45 ? head[16] : undefined;
+      if (elfType === 2 || elfType === 3) throw new UsageError(`${p} is a linked program: --build in UKL mode needs the app's sources or objects (compiled with -mno-red-zone -mcmodel=kernel -fno-PIC) or a UKL.a`);
+    }
+  }
   const tcpEcho = values['tcp-echo'] === undefined ? undefined : Number(values['tcp-echo']);
   if (tcpEcho !== undefined && !(Number.isInteger(tcpEcho) && tcpEcho > 0 && tcpEcho < 65536)) throw new UsageError(`--tcp-echo ${values['tcp-echo']}: expected a port number`);
   const timeout = values.timeout === undefined ? 240 : Number(values.timeout);
@@ -121,9 +128,14 @@ async function minimizeCommand(argv: string[], io: CliIO): Promise<number> {
   let build: Awaited<ReturnType<typeof buildImage>> | undefined;
   let boot;
   if (values.build) {
-    const app = result.app;
-    if (!app) throw new UsageError('--build needs the analysed executable');
-    build = await buildImage({ tree, config: result.config, app, ...(values['app-arg'] ? { args: values['app-arg'] } : {}), out: values.build }, io);
+    const args = values['app-arg'] ? { args: values['app-arg'] } : {};
+    if (mode === 'ukl') {
+      build = await buildUklImage({ tree, config: result.config, app: positionals, ...(libc !== undefined ? { libc } : {}), ...args, out: values.build }, io);
+    } else {
+      const app = result.app;
+      if (!app) throw new UsageError('--build needs the analysed executable');
+      build = await buildImage({ tree, config: result.config, app, ...args, out: values.build }, io);
+    }
     if (typeof build === 'number') return build;
     if (values.boot) {
       boot = BootReportSchema.parse(
@@ -133,6 +145,7 @@ async function minimizeCommand(argv: string[], io: CliIO): Promise<number> {
           expect: expect ?? /ukl-init: (network up|no IPv4 sockets)/,
           ...(tcpEcho !== undefined ? { tcpEcho: { guestPort: tcpEcho, line: 'ukl-trim echo check' } } : {}),
           timeoutSeconds: timeout,
+          ukl: mode === 'ukl',
         }),
       );
     }
