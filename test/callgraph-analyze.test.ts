@@ -260,6 +260,33 @@ describe('bad and unsupported input', () => {
     }
   });
 
+  it('a corrupt archive is one line naming the file and offset, exit 2', async () => {
+    const archive = join(dir, 'corrupt.a');
+    // a member header whose size field is not a number
+    writeFileSync(archive, `!<arch>\n${'read.o/'.padEnd(16)}${'0'.padEnd(12)}${'0'.padEnd(6)}${'0'.padEnd(6)}${'644'.padEnd(8)}${'12x4'.padEnd(10)}\`\n`);
+    const { io, err } = captureIO();
+    expect(await runAnalyze([archive], io)).toBe(2);
+    expect(err).toHaveLength(1);
+    expect(err[0]).toMatch(/corrupt\.a: .*\(at offset \d+\)$/);
+  });
+
+  it.skipIf(!hasClang)('LLVM bitcode without clang on PATH: says what to install, exit 2', async () => {
+    const source = join(dir, 'bc.c');
+    writeFileSync(source, 'int main(void) { return 0; }\n');
+    const bitcode = join(dir, 'bc.o');
+    expect(spawnSync('clang', ['-flto', '-c', '-o', bitcode, source]).status).toBe(0);
+    const path = process.env.PATH;
+    process.env.PATH = join(dir, 'no-tools-here');
+    try {
+      const { io, err } = captureIO();
+      expect(await runAnalyze([bitcode], io)).toBe(2);
+      expect(err).toHaveLength(1);
+      expect(err[0]).toMatch(/clang is needed to link LLVM bitcode .* not installed \(Debian: apt-get install clang llvm\)/);
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+
   it.skipIf(!hasGcc)('the CLI prints JSON matching the schema', async () => {
     const program = build('unix-socket', 'glibc', 'gcc');
     const { io, out } = captureIO();

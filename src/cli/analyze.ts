@@ -4,6 +4,7 @@ import { analyzeApplication, AnalysisReportSchema, AnalysisUnsupportedError, Sys
 import { LinkError } from '../lto/link.js';
 import type { AnalysisReport } from '../callgraph/analyze.js';
 import { SyscallMapError } from '../kernel/syscalls.js';
+import { ArchiveError } from '../lto/archive.js';
 import { ElfError } from '../lto/elf.js';
 import { resolveKernelForCli, UsageError, type CliIO } from './common.js';
 
@@ -19,7 +20,7 @@ export async function runAnalyze(argv: string[], io: CliIO): Promise<number> {
     return await analyzeCommand(argv, io);
   } catch (e) {
     // bad input is the user's to fix: one line, exit 2 (the file and offset are in the message)
-    if (e instanceof UsageError || e instanceof LinkError || e instanceof ElfError || e instanceof AnalysisUnsupportedError || e instanceof SyscallNamesUnavailableError || e instanceof SyscallMapError) {
+    if (e instanceof UsageError || e instanceof LinkError || e instanceof ElfError || e instanceof ArchiveError || e instanceof AnalysisUnsupportedError || e instanceof SyscallNamesUnavailableError || e instanceof SyscallMapError) {
       io.err(`ukl-trim: ${e.message}`);
       return 2;
     }

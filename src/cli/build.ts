@@ -11,7 +11,8 @@ import { resolveKernelForCli, UsageError, type CliIO } from './common.js';
 import { archiveObjects, buildUklArchive, detectUklSupport, runUklBuildHint, UklError } from '../build/ukl.js';
 import { compileUklTrigger, UKL_TRIGGER_PATH, uklKernelConfig } from '../build/ukl-kernel.js';
 import { isUklArchive } from '../lto/link.js';
-import { SHN_UNDEF } from '../lto/elf.js';
+import { ArchiveError } from '../lto/archive.js';
+import { ElfError, SHN_UNDEF } from '../lto/elf.js';
 
 export const BUILD_USAGE = `usage: ukl-trim build --kernel DIR|TARBALL --config FILE --app FILE --out DIR [--mode initramfs|ukl]
                       [--app-arg ARG]... [--ip ADDR/PREFIX] [--gateway ADDR|none] [--build-dir DIR]
@@ -274,7 +275,13 @@ export async function buildUklImage(p: BuildUklImageParams, io: CliIO): Promise<
   }
   let undefinedSymbols: string[];
   const warnings: string[] = [];
-  const given = p.app.length === 1 && isUklArchive(readFileSync(p.app[0] as string), p.app[0] as string);
+  let given: boolean;
+  try {
+    given = p.app.length === 1 && isUklArchive(readFileSync(p.app[0] as string), p.app[0] as string);
+  } catch (e) {
+    if (e instanceof ArchiveError || e instanceof ElfError) throw new UsageError(e.message);
+    throw e;
+  }
   try {
     if (given) {
       copyAtomic(resolve(p.app[0] as string), archive);

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { AnalysisUnsupportedError, SyscallNamesUnavailableError } from '../callgraph/analyze.js';
 import { bootKernel, BootReportSchema } from '../build/qemu.js';
 import { SyscallMapError } from '../kernel/syscalls.js';
+import { ArchiveError } from '../lto/archive.js';
 import { ElfError } from '../lto/elf.js';
 import { LinkError } from '../lto/link.js';
 import { MinimizeError, minimizeConfig } from '../minimize/minimize.js';
@@ -34,6 +35,7 @@ export async function runMinimize(argv: string[], io: CliIO): Promise<number> {
       e instanceof RequirementError ||
       e instanceof LinkError ||
       e instanceof ElfError ||
+      e instanceof ArchiveError ||
       e instanceof AnalysisUnsupportedError ||
       e instanceof SyscallNamesUnavailableError ||
       e instanceof SyscallMapError
