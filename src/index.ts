@@ -28,8 +28,20 @@ export { parseArchive, readArchiveFile, ArchiveError } from './lto/archive.js';
 export { scanCode } from './callgraph/syscall-sites.js';
 export { analyzeStaticExecutable, AnalysisReportSchema, type AnalysisReport } from './callgraph/analyze.js';
 export { buildUklArchive, detectUklSupport, uklConfigSettings, UklError } from './build/ukl.js';
+export { uklKernelConfig, UKL_TRIGGER_PATH } from './build/ukl-kernel.js';
+export {
+  buildImage,
+  buildUklImage,
+  ImageBuildError,
+  BuildReportSchema,
+  type BuildReport,
+  type BuildImageParams,
+  type BuildUklImageParams,
+  type BuildHooks,
+} from './build/image.js';
+export { observeRun, observeEchoServer, syscallsInStraceLog, ObserveError } from './callgraph/observe.js';
 export { analyzeApplication } from './callgraph/analyze.js';
-export { linkForAnalysis, LinkError, type LinkOptions, type LinkedApp } from './lto/link.js';
+export { linkForAnalysis, isUklArchive, LinkError, type LinkOptions, type LinkedApp } from './lto/link.js';
 export { minimizeConfig, MinimizeError, MinimizeReportSchema, type MinimizeOptions, type MinimizeResult, type MinimizeReport } from './minimize/minimize.js';
 export { RequirementSchema, requirementsFromAnalysis, RequirementError, SOCKET_FAMILY_OPTIONS, PSEUDO_FILE_OPTIONS, type Requirement } from './minimize/requirements.js';
 export { PROFILES, profileRequirements, type BootProfile } from './minimize/profiles.js';

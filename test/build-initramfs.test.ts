@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { readElfSummary, readSectionSizes } from '../src/build/elf.js';
 import { buildInitramfs, checkStaticExecutable, compileInit, InitramfsError } from '../src/build/initramfs.js';
 import { archiveObjects } from '../src/build/ukl.js';
+import { buildImage, buildUklImage, ImageBuildError } from '../src/build/image.js';
 import { compileUklTrigger } from '../src/build/ukl-kernel.js';
 import { bootKernel, freeLocalPort, qemuArguments } from '../src/build/qemu.js';
 import { main } from '../src/cli/main.js';
@@ -178,6 +179,16 @@ describe('ukl-trim build / boot: user mistakes', () => {
     const [member] = archiveObjects(join(out, 'UKL.a'));
     expect(member?.symbols().some((s) => s.name === 'ukl_main' && s.sectionIndex !== 0)).toBe(true);
     expect(existsSync(join(out, 'build.log'))).toBe(true);
+  });
+
+  it('the library reports the same mistakes as typed errors', async () => {
+    await expect(buildImage({ tree: resolve('fixtures/kernel-mini'), config: '', app: compile([]), out: join(work, 'lib-o') })).rejects.toMatchObject({
+      name: 'ImageBuildError',
+      code: 'bad-input',
+      message: expect.stringMatching(/dynamically linked/),
+    });
+    await expect(buildUklImage({ tree: resolve('fixtures/kernel-mini'), config: '', app: ['examples/echo-server/echo.c'], out: join(work, 'lib-u') })).rejects.toBeInstanceOf(ImageBuildError);
+    await expect(buildUklImage({ tree: resolve('fixtures/kernel-mini'), config: '', app: ['examples/echo-server/echo.c'], out: join(work, 'lib-u') })).rejects.toMatchObject({ code: 'no-ukl-support' });
   });
 
   it('the trigger program at /app says UKL did not take over when it runs', () => {

@@ -1,18 +1,17 @@
-import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
-import { readSectionSizes } from '../build/elf.js';
-import { buildInitramfs, checkInitramfsOptions, checkInitramfsSettings, InitramfsError, type InitramfsOptions, type InitramfsResult } from '../build/initramfs.js';
-import { buildKernel, KernelBuildError, type KernelBuildResult } from '../build/kernel-build.js';
+import {
+  buildImage,
+  buildUklImage,
+  ImageBuildError,
+  type BuildHooks,
+  type BuildImageParams,
+  type BuildReport,
+  type BuildUklImageParams,
+} from '../build/image.js';
 import { bootKernel, BootReportSchema } from '../build/qemu.js';
 import { resolveKernelForCli, UsageError, type CliIO } from './common.js';
-import { archiveObjects, buildUklArchive, detectUklSupport, runUklBuildHint, UklError } from '../build/ukl.js';
-import { compileUklTrigger, UKL_TRIGGER_PATH, uklKernelConfig } from '../build/ukl-kernel.js';
-import { isUklArchive } from '../lto/link.js';
-import { ArchiveError } from '../lto/archive.js';
-import { ElfError, SHN_UNDEF } from '../lto/elf.js';
 
 export const BUILD_USAGE = `usage: ukl-trim build --kernel DIR|TARBALL --config FILE --app FILE --out DIR [--mode initramfs|ukl]
                       [--app-arg ARG]... [--ip ADDR/PREFIX] [--gateway ADDR|none] [--build-dir DIR]
@@ -33,30 +32,6 @@ export const BOOT_USAGE = `usage: ukl-trim boot --image BZIMAGE [--initrd FILE] 
 
 const DEFAULT_MARKER = 'ukl-init: network up';
 
-export const BuildReportSchema = z.object({
-  mode: z.enum(['initramfs', 'ukl']),
-  bzImage: z.string(),
-  bzImageBytes: z.number().int(),
-  initramfs: z.string(),
-  initramfsBytes: z.number().int(),
-  vmlinux: z.object({ text: z.number().int(), data: z.number().int(), bss: z.number().int() }),
-  buildSeconds: z.number(),
-  /** the kernel objects (make O=) */
-  buildDir: z.string(),
-  /** the build folder already held a finished build of the same config */
-  reused: z.boolean(),
-  log: z.string(),
-  /** UKL mode: the app archive linked into vmlinux, and what the kernel link must provide */
-  ukl: z
-    .object({
-      archive: z.string(),
-      trigger: z.string(),
-      undefinedSymbols: z.array(z.string()),
-      warnings: z.array(z.string()),
-    })
-    .optional(),
-});
-export type BuildReport = z.infer<typeof BuildReportSchema>;
 
 function readTextOption(path: string, what: string): string {
   try {
@@ -64,12 +39,6 @@ function readTextOption(path: string, what: string): string {
   } catch {
     throw new UsageError(`can't read ${what} "${path}"`);
   }
-}
-
-function copyAtomic(from: string, to: string): void {
-  const tmp = `${to}.${process.pid}.tmp`;
-  copyFileSync(from, tmp);
-  renameSync(tmp, to);
 }
 
 const thousands = (n: number): string => n.toLocaleString('en-US');
@@ -118,10 +87,7 @@ export async function runBuild(argv: string[], io: CliIO): Promise<number> {
     out,
     ...(values['build-dir'] ? { buildDir: resolve(values['build-dir']) } : {}),
   };
-  const report =
-    mode === 'ukl'
-      ? await buildUklImage({ ...common, app: apps, ...(values.libc !== undefined ? { libc: values.libc } : {}) }, io)
-      : await buildImage({ ...common, app: apps[0] as string }, io);
+  const report = await imageForCli(mode === 'ukl' ? { mode, ...common, app: apps, ...(values.libc !== undefined ? { libc: values.libc } : {}) } : { mode, ...common, app: apps[0] as string }, io);
   if (typeof report === 'number') return report;
   if (values.json) {
     io.out(JSON.stringify(report, null, 2));
@@ -135,223 +101,33 @@ export async function runBuild(argv: string[], io: CliIO): Promise<number> {
   return 0;
 }
 
-export interface BuildImageParams {
-  tree: string;
-  config: string;
-  /** the static application */
-  app: string;
-  args?: readonly string[];
-  ip?: string;
-  gateway?: string;
-  out: string;
-  buildDir?: string;
-}
-
 /**
- * The kernel (make O=) and the initramfs for one config and app, artefacts copied into `out`.
- * Returns the report, or an exit code after printing why the build failed.
+ * buildImage / buildUklImage for the CLI: make's progress as one rewritten status line on a TTY,
+ * warnings on stderr, the user's mistakes as usage errors (exit 2), a failed build or a missing
+ * tool as one message and exit 1.
  */
-export async function buildImage(p: BuildImageParams, io: CliIO): Promise<BuildReport | number> {
-  const { tree, config } = p;
-  const app = resolve(p.app);
-  const out = resolve(p.out);
-  // check the app and the initramfs options before spending minutes on the kernel
-  const initramfsOptions: InitramfsOptions = {
-    app,
-    ...(p.args ? { args: [...p.args] } : {}),
-    ...(p.ip !== undefined ? { ip: p.ip } : {}),
-    ...(p.gateway !== undefined ? { gateway: p.gateway } : {}),
-    out: join(out, 'initramfs.cpio'),
-  };
-  try {
-    checkInitramfsOptions(initramfsOptions);
-  } catch (e) {
-    if (e instanceof InitramfsError) throw new UsageError(e.message);
-    throw e;
-  }
-
-  mkdirSync(out, { recursive: true });
-  const objDir = p.buildDir ?? join(out, 'kernel');
-  const kernel = await buildKernelInto(tree, config, objDir, out, io);
-  if (typeof kernel === 'number') return kernel;
-  const bzImage = join(out, 'bzImage');
-
-  const initramfs = await initramfsInto(initramfsOptions, io);
-  if (typeof initramfs === 'number') return initramfs;
-
-  const report: BuildReport = BuildReportSchema.parse({
-    mode: 'initramfs',
-    bzImage,
-    bzImageBytes: statSync(bzImage).size,
-    initramfs: initramfs.path,
-    initramfsBytes: initramfs.bytes,
-    vmlinux: readSectionSizes(join(objDir, 'vmlinux')),
-    buildSeconds: Math.round(kernel.seconds * 10) / 10,
-    buildDir: objDir,
-    reused: kernel.reused,
-    log: join(out, 'build.log'),
-  });
-  return report;
-}
-
-/** make O=objDir bzImage, then bzImage and build.log copied into out; an exit code on failure */
-async function buildKernelInto(tree: string, config: string, objDir: string, out: string, io: CliIO, extraKey?: string): Promise<KernelBuildResult | number> {
+export async function imageForCli(
+  params: ({ mode: 'initramfs' } & BuildImageParams) | ({ mode: 'ukl' } & BuildUklImageParams),
+  io: CliIO,
+): Promise<BuildReport | number> {
   let steps = 0;
-  const progress = (line: string): void => {
-    if (!io.isTTY) return;
-    steps += 1;
-    // one rewritten status line: what make is doing now
-    process.stderr.write(`\rkernel build [${steps}] ${line.trim().slice(0, 70)}\x1b[K`);
+  const hooks: BuildHooks = {
+    onBuildLine: (line) => {
+      if (!io.isTTY) return;
+      steps += 1;
+      process.stderr.write(`\rkernel build [${steps}] ${line.trim().slice(0, 70)}\x1b[K`);
+    },
+    onWarning: (text) => io.info(`ukl-trim: warning: ${text}`),
   };
-  let kernel: KernelBuildResult;
   try {
-    kernel = await buildKernel({ tree, arch: 'x86_64', config, outDir: objDir, targets: ['bzImage'], onLine: progress, ...(extraKey !== undefined ? { extraKey } : {}) });
+    return params.mode === 'ukl' ? await buildUklImage({ ...params, ...hooks }) : await buildImage({ ...params, ...hooks });
   } catch (e) {
-    if (e instanceof KernelBuildError) {
-      if (existsSync(e.log)) copyAtomic(e.log, join(out, 'build.log'));
-      io.err(`ukl-trim: ${e.message}`);
-      return 1;
-    }
-    throw e;
+    if (!(e instanceof ImageBuildError)) throw e;
+    if (e.code === 'bad-input' || e.code === 'no-ukl-support') throw new UsageError(e.message);
+    io.err(`ukl-trim: ${e.message}`);
+    return 1;
   } finally {
     if (io.isTTY && steps > 0) process.stderr.write('\r\x1b[K');
-  }
-  copyAtomic(join(objDir, 'arch', 'x86', 'boot', 'bzImage'), join(out, 'bzImage'));
-  if (existsSync(kernel.log)) copyAtomic(kernel.log, join(out, 'build.log'));
-  return kernel;
-}
-
-/** the initramfs, with the errors that are the user's (bad app, bad option) as usage errors */
-async function initramfsInto(options: InitramfsOptions, io: CliIO): Promise<InitramfsResult | number> {
-  try {
-    return await buildInitramfs(options);
-  } catch (e) {
-    if (e instanceof InitramfsError && (e.code.startsWith('app-') || e.code === 'bad-option')) throw new UsageError(e.message);
-    // no static toolchain for init: the machine's setup, not a bug
-    if (e instanceof InitramfsError) {
-      io.err(`ukl-trim: ${e.message}`);
-      return 1;
-    }
-    throw e;
-  }
-}
-
-export interface BuildUklImageParams {
-  tree: string;
-  config: string;
-  /** C sources and objects (compiled with UKL's flags) to build UKL.a from, or one ready UKL.a */
-  app: readonly string[];
-  /** the libc UKL.a is linked with (buildUklArchive's libc): glibc, musl, none or a libc.a */
-  libc?: string;
-  args?: readonly string[];
-  ip?: string;
-  gateway?: string;
-  out: string;
-  buildDir?: string;
-}
-
-/**
- * UKL mode on a UKL tree: UKL.a built the way UKL does (or taken as given), the config given
- * UKL's settings (UKL_ARCHIVE_PATH = OUT/UKL.a, UKL_NAME = /app) and checked by the engine, the
- * kernel built with the app linked into vmlinux, and an initramfs whose init brings the network
- * up and execs /app, the trigger (a program that reports it when UKL did not take over).
- */
-export async function buildUklImage(p: BuildUklImageParams, io: CliIO): Promise<BuildReport | number> {
-  const { tree } = p;
-  const out = resolve(p.out);
-  if (!detectUklSupport(tree).supported) throw new UsageError(runUklBuildHint(tree));
-  if (p.app.length === 0) throw new UsageError('UKL mode: no application sources, objects or UKL.a given');
-  for (const file of p.app) if (!existsSync(file)) throw new UsageError(`${file}: no such file`);
-  checkNetwork(p);
-  mkdirSync(out, { recursive: true });
-  const archive = join(out, 'UKL.a');
-  // the config first: it fails in a second, UKL.a and the kernel take longer
-  let kernelConfig;
-  try {
-    kernelConfig = await uklKernelConfig({ tree, config: p.config, archivePath: archive, tls: p.libc !== 'none' });
-  } catch (e) {
-    if (e instanceof UklError) throw new UsageError(e.message);
-    throw e;
-  }
-  let undefinedSymbols: string[];
-  const warnings: string[] = [];
-  let given: boolean;
-  try {
-    given = p.app.length === 1 && isUklArchive(readFileSync(p.app[0] as string), p.app[0] as string);
-  } catch (e) {
-    if (e instanceof ArchiveError || e instanceof ElfError) throw new UsageError(e.message);
-    throw e;
-  }
-  try {
-    if (given) {
-      copyAtomic(resolve(p.app[0] as string), archive);
-      const members = archiveObjects(archive);
-      undefinedSymbols = [...new Set(members.flatMap((m) => m.symbols().filter((s) => s.index > 0 && s.sectionIndex === SHN_UNDEF && s.bind === 'GLOBAL').map((s) => s.name)))].sort();
-    } else {
-      const sources = p.app.filter((f) => /\.(c|S|s)$/.test(f));
-      const objects = p.app.filter((f) => !sources.includes(f));
-      const built = await buildUklArchive({ sources, objects, out: archive, ...(p.libc !== undefined ? { libc: p.libc } : {}) });
-      undefinedSymbols = built.undefinedSymbols;
-      warnings.push(...built.warnings);
-    }
-  } catch (e) {
-    if (e instanceof UklError && e.code !== 'tool-missing') throw new UsageError(e.message);
-    if (e instanceof UklError) {
-      io.err(`ukl-trim: ${e.message}`);
-      return 1;
-    }
-    throw e;
-  }
-  for (const warning of warnings) io.info(`ukl-trim: warning: ${warning}`);
-
-  const objDir = p.buildDir ?? join(out, 'kernel');
-  const archiveHash = createHash('sha256').update(readFileSync(archive)).digest('hex');
-  const kernel = await buildKernelInto(tree, kernelConfig.config, objDir, out, io, `UKL.a ${archiveHash}`);
-  if (typeof kernel === 'number') return kernel;
-  const bzImage = join(out, 'bzImage');
-
-  let trigger: string;
-  try {
-    trigger = compileUklTrigger();
-  } catch (e) {
-    if (e instanceof InitramfsError) {
-      io.err(`ukl-trim: ${e.message}`);
-      return 1;
-    }
-    throw e;
-  }
-  const initramfs = await initramfsInto(
-    {
-      app: trigger,
-      ...(p.args ? { args: [...p.args] } : {}),
-      ...(p.ip !== undefined ? { ip: p.ip } : {}),
-      ...(p.gateway !== undefined ? { gateway: p.gateway } : {}),
-      out: join(out, 'initramfs.cpio'),
-    },
-    io,
-  );
-  if (typeof initramfs === 'number') return initramfs;
-  return BuildReportSchema.parse({
-    mode: 'ukl',
-    bzImage,
-    bzImageBytes: statSync(bzImage).size,
-    initramfs: initramfs.path,
-    initramfsBytes: initramfs.bytes,
-    vmlinux: readSectionSizes(join(objDir, 'vmlinux')),
-    buildSeconds: Math.round(kernel.seconds * 10) / 10,
-    buildDir: objDir,
-    reused: kernel.reused,
-    log: join(out, 'build.log'),
-    ukl: { archive, trigger: UKL_TRIGGER_PATH, undefinedSymbols, warnings },
-  });
-}
-
-function checkNetwork(p: { ip?: string; gateway?: string; args?: readonly string[] }): void {
-  try {
-    checkInitramfsSettings({ ...(p.args ? { args: [...p.args] } : {}), ...(p.ip !== undefined ? { ip: p.ip } : {}), ...(p.gateway !== undefined ? { gateway: p.gateway } : {}) });
-  } catch (e) {
-    if (e instanceof InitramfsError) throw new UsageError(e.message);
-    throw e;
   }
 }
 

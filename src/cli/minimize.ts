@@ -11,7 +11,7 @@ import { MinimizeError, minimizeConfig } from '../minimize/minimize.js';
 import { profileNames } from '../minimize/profiles.js';
 import { RequirementError } from '../minimize/requirements.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { buildImage, buildUklImage } from './build.js';
+import { imageForCli } from './build.js';
 import { resolveKernelForCli, UsageError, type CliIO } from './common.js';
 
 export const MINIMIZE_USAGE = `usage: ukl-trim APP... [--kernel DIR|TARBALL] [--arch x86_64] [--libc glibc|musl|PATH]
@@ -127,16 +127,16 @@ async function minimizeCommand(argv: string[], io: CliIO): Promise<number> {
   if (values.fragment) writeFileAtomic(resolve(values.fragment), result.fragment);
   const r = result.report;
 
-  let build: Awaited<ReturnType<typeof buildImage>> | undefined;
+  let build: Awaited<ReturnType<typeof imageForCli>> | undefined;
   let boot;
   if (values.build) {
     const args = values['app-arg'] ? { args: values['app-arg'] } : {};
     if (mode === 'ukl') {
-      build = await buildUklImage({ tree, config: result.config, app: positionals, ...(libc !== undefined ? { libc } : {}), ...args, out: values.build }, io);
+      build = await imageForCli({ mode, tree, config: result.config, app: positionals, ...(libc !== undefined ? { libc } : {}), ...args, out: values.build }, io);
     } else {
       const app = result.app;
       if (!app) throw new UsageError('--build needs the analysed executable');
-      build = await buildImage({ tree, config: result.config, app, ...args, out: values.build }, io);
+      build = await imageForCli({ mode, tree, config: result.config, app, ...args, out: values.build }, io);
     }
     if (typeof build === 'number') return build;
     if (values.boot) {

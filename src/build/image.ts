@@ -1,0 +1,276 @@
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { ArchiveError } from '../lto/archive.js';
+import { ElfError, SHN_UNDEF } from '../lto/elf.js';
+import { isUklArchive } from '../lto/link.js';
+import { readSectionSizes } from './elf.js';
+import { buildInitramfs, checkInitramfsOptions, checkInitramfsSettings, InitramfsError, type InitramfsOptions, type InitramfsResult } from './initramfs.js';
+import { buildKernel, KernelBuildError, type KernelBuildResult } from './kernel-build.js';
+import { archiveObjects, buildUklArchive, detectUklSupport, runUklBuildHint, UklError } from './ukl.js';
+import { compileUklTrigger, UKL_TRIGGER_PATH, uklKernelConfig } from './ukl-kernel.js';
+
+/**
+ * A bootable image for one config and app: the kernel built out of tree and the initramfs,
+ * in initramfs mode (any tree) or UKL mode (a tree with UKL support).
+ */
+
+export type ImageBuildErrorCode =
+  /** the app, an option or the config is the problem: the user's to fix */
+  | 'bad-input'
+  /** UKL mode on a tree without UKL support */
+  | 'no-ukl-support'
+  /** the kernel build failed (`log` holds the full log) */
+  | 'build-failed'
+  /** a tool this machine lacks (static libc for init, binutils for UKL.a) */
+  | 'toolchain';
+
+export class ImageBuildError extends Error {
+  constructor(
+    readonly code: ImageBuildErrorCode,
+    message: string,
+    readonly log?: string,
+  ) {
+    super(message);
+    this.name = 'ImageBuildError';
+  }
+}
+
+export interface BuildHooks {
+  /** each line make prints (progress) */
+  onBuildLine?: (line: string) => void;
+  /** things worth knowing that do not stop the build (e.g. an ordinary libc in UKL.a) */
+  onWarning?: (text: string) => void;
+}
+
+export const BuildReportSchema = z.object({
+  mode: z.enum(['initramfs', 'ukl']),
+  bzImage: z.string(),
+  bzImageBytes: z.number().int(),
+  initramfs: z.string(),
+  initramfsBytes: z.number().int(),
+  vmlinux: z.object({ text: z.number().int(), data: z.number().int(), bss: z.number().int() }),
+  buildSeconds: z.number(),
+  /** the kernel objects (make O=) */
+  buildDir: z.string(),
+  /** the build folder already held a finished build of the same config */
+  reused: z.boolean(),
+  log: z.string(),
+  /** UKL mode: the app archive linked into vmlinux, and what the kernel link must provide */
+  ukl: z
+    .object({
+      archive: z.string(),
+      trigger: z.string(),
+      undefinedSymbols: z.array(z.string()),
+      warnings: z.array(z.string()),
+    })
+    .optional(),
+});
+export type BuildReport = z.infer<typeof BuildReportSchema>;
+
+export interface BuildImageParams {
+  tree: string;
+  config: string;
+  /** the static application */
+  app: string;
+  args?: readonly string[];
+  ip?: string;
+  gateway?: string;
+  out: string;
+  buildDir?: string;
+}
+
+/**
+ * Initramfs mode: the kernel (make O=) and the initramfs for one config and a static app,
+ * artefacts copied into `out` (bzImage, initramfs.cpio, build.log).
+ */
+export async function buildImage(p: BuildImageParams & BuildHooks): Promise<BuildReport> {
+  const { tree, config } = p;
+  const app = resolve(p.app);
+  const out = resolve(p.out);
+  // check the app and the initramfs options before spending minutes on the kernel
+  const initramfsOptions: InitramfsOptions = {
+    app,
+    ...(p.args ? { args: [...p.args] } : {}),
+    ...(p.ip !== undefined ? { ip: p.ip } : {}),
+    ...(p.gateway !== undefined ? { gateway: p.gateway } : {}),
+    out: join(out, 'initramfs.cpio'),
+  };
+  try {
+    checkInitramfsOptions(initramfsOptions);
+  } catch (e) {
+    if (e instanceof InitramfsError) throw new ImageBuildError('bad-input', e.message);
+    throw e;
+  }
+
+  mkdirSync(out, { recursive: true });
+  const objDir = p.buildDir ?? join(out, 'kernel');
+  const kernel = await buildKernelInto(tree, config, objDir, out, p);
+  const bzImage = join(out, 'bzImage');
+  const initramfs = await initramfsInto(initramfsOptions);
+
+  const report: BuildReport = BuildReportSchema.parse({
+    mode: 'initramfs',
+    bzImage,
+    bzImageBytes: statSync(bzImage).size,
+    initramfs: initramfs.path,
+    initramfsBytes: initramfs.bytes,
+    vmlinux: readSectionSizes(join(objDir, 'vmlinux')),
+    buildSeconds: Math.round(kernel.seconds * 10) / 10,
+    buildDir: objDir,
+    reused: kernel.reused,
+    log: join(out, 'build.log'),
+  });
+  return report;
+}
+
+/** make O=objDir bzImage, then bzImage and build.log copied into out */
+async function buildKernelInto(tree: string, config: string, objDir: string, out: string, hooks: BuildHooks, extraKey?: string): Promise<KernelBuildResult> {
+  let kernel: KernelBuildResult;
+  try {
+    kernel = await buildKernel({
+      tree,
+      arch: 'x86_64',
+      config,
+      outDir: objDir,
+      targets: ['bzImage'],
+      ...(hooks.onBuildLine ? { onLine: hooks.onBuildLine } : {}),
+      ...(extraKey !== undefined ? { extraKey } : {}),
+    });
+  } catch (e) {
+    if (e instanceof KernelBuildError) {
+      if (existsSync(e.log)) copyAtomic(e.log, join(out, 'build.log'));
+      throw new ImageBuildError('build-failed', e.message, join(out, 'build.log'));
+    }
+    throw e;
+  }
+  copyAtomic(join(objDir, 'arch', 'x86', 'boot', 'bzImage'), join(out, 'bzImage'));
+  if (existsSync(kernel.log)) copyAtomic(kernel.log, join(out, 'build.log'));
+  return kernel;
+}
+
+/** the initramfs: a bad app or option is bad input; no static toolchain for init is the machine's */
+async function initramfsInto(options: InitramfsOptions): Promise<InitramfsResult> {
+  try {
+    return await buildInitramfs(options);
+  } catch (e) {
+    if (e instanceof InitramfsError) throw new ImageBuildError(e.code.startsWith('app-') || e.code === 'bad-option' ? 'bad-input' : 'toolchain', e.message);
+    throw e;
+  }
+}
+
+export interface BuildUklImageParams {
+  tree: string;
+  config: string;
+  /** C sources and objects (compiled with UKL's flags) to build UKL.a from, or one ready UKL.a */
+  app: readonly string[];
+  /** the libc UKL.a is linked with (buildUklArchive's libc): glibc, musl, none or a libc.a */
+  libc?: string;
+  args?: readonly string[];
+  ip?: string;
+  gateway?: string;
+  out: string;
+  buildDir?: string;
+}
+
+/**
+ * UKL mode on a UKL tree: UKL.a built the way UKL does (or taken as given), the config given
+ * UKL's settings (UKL_ARCHIVE_PATH = OUT/UKL.a, UKL_NAME = /app) and checked by the engine, the
+ * kernel built with the app linked into vmlinux, and an initramfs whose init brings the network
+ * up and execs /app, the trigger (a program that reports it when UKL did not take over).
+ */
+export async function buildUklImage(p: BuildUklImageParams & BuildHooks): Promise<BuildReport> {
+  const { tree } = p;
+  const out = resolve(p.out);
+  if (!detectUklSupport(tree).supported) throw new ImageBuildError('no-ukl-support', runUklBuildHint(tree));
+  if (p.app.length === 0) throw new ImageBuildError('bad-input', 'UKL mode: no application sources, objects or UKL.a given');
+  for (const file of p.app) if (!existsSync(file)) throw new ImageBuildError('bad-input', `${file}: no such file`);
+  checkNetwork(p);
+  mkdirSync(out, { recursive: true });
+  const archive = join(out, 'UKL.a');
+  // the config first: it fails in a second, UKL.a and the kernel take longer
+  let kernelConfig;
+  try {
+    kernelConfig = await uklKernelConfig({ tree, config: p.config, archivePath: archive, tls: p.libc !== 'none' });
+  } catch (e) {
+    if (e instanceof UklError) throw new ImageBuildError('bad-input', e.message);
+    throw e;
+  }
+  let undefinedSymbols: string[];
+  const warnings: string[] = [];
+  let given: boolean;
+  try {
+    given = p.app.length === 1 && isUklArchive(readFileSync(p.app[0] as string), p.app[0] as string);
+  } catch (e) {
+    if (e instanceof ArchiveError || e instanceof ElfError) throw new ImageBuildError('bad-input', e.message);
+    throw e;
+  }
+  try {
+    if (given) {
+      copyAtomic(resolve(p.app[0] as string), archive);
+      const members = archiveObjects(archive);
+      undefinedSymbols = [...new Set(members.flatMap((m) => m.symbols().filter((s) => s.index > 0 && s.sectionIndex === SHN_UNDEF && s.bind === 'GLOBAL').map((s) => s.name)))].sort();
+    } else {
+      const sources = p.app.filter((f) => /\.(c|S|s)$/.test(f));
+      const objects = p.app.filter((f) => !sources.includes(f));
+      const built = await buildUklArchive({ sources, objects, out: archive, ...(p.libc !== undefined ? { libc: p.libc } : {}) });
+      undefinedSymbols = built.undefinedSymbols;
+      warnings.push(...built.warnings);
+    }
+  } catch (e) {
+    if (e instanceof UklError) throw new ImageBuildError(e.code === 'tool-missing' ? 'toolchain' : 'bad-input', e.message);
+    throw e;
+  }
+  for (const warning of warnings) p.onWarning?.(warning);
+
+  const objDir = p.buildDir ?? join(out, 'kernel');
+  const archiveHash = createHash('sha256').update(readFileSync(archive)).digest('hex');
+  const kernel = await buildKernelInto(tree, kernelConfig.config, objDir, out, p, `UKL.a ${archiveHash}`);
+  const bzImage = join(out, 'bzImage');
+
+  let trigger: string;
+  try {
+    trigger = compileUklTrigger();
+  } catch (e) {
+    if (e instanceof InitramfsError) throw new ImageBuildError('toolchain', e.message);
+    throw e;
+  }
+  const initramfs = await initramfsInto(
+    {
+      app: trigger,
+      ...(p.args ? { args: [...p.args] } : {}),
+      ...(p.ip !== undefined ? { ip: p.ip } : {}),
+      ...(p.gateway !== undefined ? { gateway: p.gateway } : {}),
+      out: join(out, 'initramfs.cpio'),
+  });
+  return BuildReportSchema.parse({
+    mode: 'ukl',
+    bzImage,
+    bzImageBytes: statSync(bzImage).size,
+    initramfs: initramfs.path,
+    initramfsBytes: initramfs.bytes,
+    vmlinux: readSectionSizes(join(objDir, 'vmlinux')),
+    buildSeconds: Math.round(kernel.seconds * 10) / 10,
+    buildDir: objDir,
+    reused: kernel.reused,
+    log: join(out, 'build.log'),
+    ukl: { archive, trigger: UKL_TRIGGER_PATH, undefinedSymbols, warnings },
+  });
+}
+
+function checkNetwork(p: { ip?: string; gateway?: string; args?: readonly string[] }): void {
+  try {
+    checkInitramfsSettings({ ...(p.args ? { args: [...p.args] } : {}), ...(p.ip !== undefined ? { ip: p.ip } : {}), ...(p.gateway !== undefined ? { gateway: p.gateway } : {}) });
+  } catch (e) {
+    if (e instanceof InitramfsError) throw new ImageBuildError('bad-input', e.message);
+    throw e;
+  }
+}
+
+
+function copyAtomic(from: string, to: string): void {
+  const tmp = `${to}.${process.pid}.tmp`;
+  copyFileSync(from, tmp);
+  renameSync(tmp, to);
+}
