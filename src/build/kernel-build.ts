@@ -53,7 +53,8 @@ export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuild
   const targets = opts.targets ?? ['vmlinux'];
   mkdirSync(outDir, { recursive: true });
   const stamp = join(outDir, '.ukl-trim-build');
-  const key = createHash('sha256').update(`${tree}\0${arch}\0${targets.join(' ')}\0${config}\0${opts.extraKey ?? ''}`).digest('hex');
+  // (extraKey appended only when given: keys of earlier builds stay valid)
+  const key = createHash('sha256').update(`${tree}\0${arch}\0${targets.join(' ')}\0${config}${opts.extraKey !== undefined ? `\0${opts.extraKey}` : ''}`).digest('hex');
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === key) {
     return { outDir, seconds: 0, log: join(outDir, 'build.log'), reused: true };
   }
