@@ -40,6 +40,7 @@ export {
   type BuildHooks,
 } from './build/image.js';
 export { observeRun, observeEchoServer, syscallsInStraceLog, ObserveError } from './callgraph/observe.js';
+export { summarizeLibc, summaryEntry, summaryPath, resolveLibcArchive, LibcSummarySchema, type LibcSummary } from './callgraph/libc-summary.js';
 export { analyzeApplication } from './callgraph/analyze.js';
 export { linkForAnalysis, isUklArchive, LinkError, type LinkOptions, type LinkedApp } from './lto/link.js';
 export { minimizeConfig, MinimizeError, MinimizeReportSchema, type MinimizeOptions, type MinimizeResult, type MinimizeReport } from './minimize/minimize.js';

@@ -4,6 +4,7 @@ import { analyzeApplication, AnalysisReportSchema, AnalysisUnsupportedError, Sys
 import { LinkError } from '../lto/link.js';
 import type { AnalysisReport } from '../callgraph/analyze.js';
 import { SyscallMapError } from '../kernel/syscalls.js';
+import { summarizeLibc, summaryEntry, summaryPath } from '../callgraph/libc-summary.js';
 import { ArchiveError } from '../lto/archive.js';
 import { ElfError } from '../lto/elf.js';
 import { resolveKernelForCli, UsageError, type CliIO } from './common.js';
@@ -69,4 +70,81 @@ function printReport(report: AnalysisReport, io: CliIO): void {
   io.out(`socket families: ${report.socketFamilies.join(' ') || '(none)'}`);
   for (const call of report.unknownSocketFamilies) io.out(`  socket family not a constant at 0x${call.address.toString(16)} in ${call.function}`);
   io.out(`pseudo-files: ${report.pseudoFiles.join(' ') || '(none)'}`);
+}
+
+export const LIBC_SUMMARY_USAGE = `usage: ukl-trim libc-summary [FUNCTION...] [--libc glibc|musl|PATH] [--kernel DIR] [--json]
+  what each libc function can reach on its own: its syscalls, each with one call path, and
+  whether an indirect call or an unknown syscall number lies on the way. Made once per libc.a
+  (cached by content hash under $XDG_CACHE_HOME/ukl-trim/libc-summaries). Without FUNCTION:
+  every public function (no leading underscore) with its syscall count.`;
+
+export async function runLibcSummary(argv: string[], io: CliIO): Promise<number> {
+  try {
+    return await libcSummaryCommand(argv, io);
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof LinkError || e instanceof ElfError || e instanceof ArchiveError || e instanceof SyscallNamesUnavailableError || e instanceof SyscallMapError) {
+      io.err(`ukl-trim: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+async function libcSummaryCommand(argv: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      libc: { type: 'string', default: 'glibc' },
+      json: { type: 'boolean' },
+      kernel: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) {
+    io.out(LIBC_SUMMARY_USAGE);
+    return 0;
+  }
+  const libc = values.libc;
+  if (libc !== 'glibc' && libc !== 'musl' && !existsSync(libc)) throw new UsageError(`--libc ${libc}: expected glibc, musl or the path of a libc.a`);
+  const kernelTree = values.kernel === undefined ? undefined : await resolveKernelForCli(values.kernel, io);
+  if (io.isTTY) io.info(`… summarising ${libc} (once per libc.a)`);
+  const summary = summarizeLibc(libc, kernelTree === undefined ? {} : { kernelTree });
+  const found = positionals.map((name) => ({ name, hit: summaryEntry(summary, name) }));
+  const missing = found.filter((f) => f.hit === undefined).map((f) => f.name);
+  if (missing.length > 0) throw new UsageError(`${summary.libc} defines no function ${missing.join(', ')}`);
+  const nameOf = (nr: number): string => summary.syscallNames[String(nr)] ?? `syscall_${nr}`;
+  if (values.json) {
+    const { cached: _cached, ...plain } = summary;
+    if (positionals.length === 0) io.out(JSON.stringify(plain));
+    else {
+      const functions = Object.fromEntries(
+        found.map(({ name, hit }) => [
+          name,
+          { function: hit?.name, ...hit?.entry, names: hit?.entry.syscalls.map(nameOf), paths: hit?.entry.syscalls.map((nr) => summaryPath(summary, name, nr)) },
+        ]),
+      );
+      io.out(JSON.stringify({ libc: summary.libc, sha256: summary.sha256, functions }, null, 2));
+    }
+    return 0;
+  }
+  io.out(`${summary.libc} (sha256 ${summary.sha256.slice(0, 12)}…): ${summary.stats.functions} functions${summary.cached ? ', from the cache' : `, summarised in ${summary.stats.seconds} s`}`);
+  if (positionals.length === 0) {
+    const names = [...Object.keys(summary.functions), ...Object.keys(summary.aliases)].filter((n) => !n.startsWith('_') && !n.includes('.')).sort();
+    for (const name of names) {
+      const entry = summaryEntry(summary, name)?.entry;
+      if (entry === undefined) continue;
+      io.out(`${name.padEnd(28)} ${String(entry.syscalls.length).padStart(3)} syscalls${entry.indirect ? ' + indirect calls' : ''}${entry.unknown ? ' + unknown numbers' : ''}`);
+    }
+    return 0;
+  }
+  for (const { name, hit } of found) {
+    if (hit === undefined) continue;
+    const { entry } = hit;
+    io.out(`${name}${hit.name !== name ? ` (${hit.name})` : ''}: ${entry.syscalls.length} syscalls${entry.indirect ? '; an indirect call is reachable, whatever it calls comes on top' : ''}${entry.unknown ? '; a site with an unknown number is reachable (may be any syscall)' : ''}`);
+    const width = Math.max(8, ...entry.syscalls.map((nr) => nameOf(nr).length));
+    for (const nr of entry.syscalls) io.out(`${String(nr).padStart(4)} ${nameOf(nr).padEnd(width)} ${summaryPath(summary, name, nr).join(' → ')}`);
+  }
+  return 0;
 }

@@ -9,6 +9,7 @@ commands:
   conf      compute a kernel .config like 'make ARCH=... <target>' (see 'ukl-trim conf --help')
   syscalls  the syscall → Kconfig map of a tree, derived from its source (see 'ukl-trim syscalls --help')
   analyze   the syscalls a static executable can reach, with witness paths (see 'ukl-trim analyze --help')
+  libc-summary  what each libc function can reach: syscalls with paths (see 'ukl-trim libc-summary --help')
   build     build a kernel and an initramfs holding the app (see 'ukl-trim build --help')
   boot      boot a kernel under QEMU, wait for a marker, check a TCP echo (see 'ukl-trim boot --help')
   lsp       the language server for editors (stdio)
@@ -26,6 +27,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
         return await (await import('./syscalls.js')).runSyscalls(rest, io);
       case 'analyze':
         return await (await import('./analyze.js')).runAnalyze(rest, io);
+      case 'libc-summary':
+        return await (await import('./analyze.js')).runLibcSummary(rest, io);
       case 'build':
         return await (await import('./build.js')).runBuild(rest, io);
       case 'boot':

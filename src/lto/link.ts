@@ -96,40 +96,54 @@ export function isUklArchive(bytes: Uint8Array, path: string): boolean {
  * calls as edges to named functions (the number in rax, the syscall in the bypass name).
  */
 function linkUklArchive(path: string, out: string): LinkedApp {
+  const { command, stubs } = linkWithStubs(path, out, `${UKL_PREFIX}_start`, 'UKL archive');
+  return { executable: out, linked: true, command, ukl: { kernelSymbols: stubs } };
+}
+
+/**
+ * A static executable from one archive or relocatable object whose strong undefined symbols
+ * (other than those the linker script defines) become stub functions (`ud2`): calls to them stay
+ * edges to named functions. Weak undefined symbols resolve to 0, as in any static link.
+ */
+export function linkWithStubs(path: string, out: string, entry: string | undefined, what: string): { command: string[]; stubs: string[] } {
   const bytes = readFileSync(path);
   const strongUndefined = new Set<string>();
   const defined = new Set<string>();
-  for (const member of parseArchive(bytes, path).members()) {
-    const elf = parseElf(member.data, `${path}(${member.name})`);
+  const objects = isArchive(bytes) ? [...parseArchive(bytes, path).members()].map((m) => ({ data: m.data, name: `${path}(${m.name})` })) : [{ data: bytes, name: path }];
+  for (const object of objects) {
+    if (!object.data.subarray(0, 4).every((b, i) => b === [0x7f, 0x45, 0x4c, 0x46][i])) continue;
+    const elf = parseElf(object.data, object.name);
     for (const symbol of elf.symbols()) {
       if (symbol.index === 0 || symbol.bind === 'LOCAL' || symbol.name === '') continue;
       if (symbol.sectionIndex !== SHN_UNDEF) defined.add(symbol.name);
       else if (symbol.bind === 'GLOBAL') strongUndefined.add(symbol.name);
     }
   }
-  // weak undefined symbols resolve to 0 in a static link, as in vmlinux
-  const kernelSymbols = [...strongUndefined].filter((name) => !defined.has(name) && !LINKER_DEFINED.test(name)).sort();
+  const stubs = [...strongUndefined].filter((name) => !defined.has(name) && !LINKER_DEFINED.test(name)).sort();
   const stubDir = mkdtempSync(join(tmpdir(), 'ukl-trim-stubs-'));
-  const stubSource = join(stubDir, 'ukl-kernel-stubs.s');
-  const quoted = (name: string): string => `"${name.replace(/["\\]/g, '\\$&')}"`;
-  writeFileSync(
-    stubSource,
-    ['\t.section .text.ukl_trim_kernel_stubs,"ax",@progbits', ...kernelSymbols.flatMap((name) => [`\t.globl ${quoted(name)}`, `\t.type ${quoted(name)},@function`, `${quoted(name)}:`, '\tud2', `\t.size ${quoted(name)},2`]), ''].join('\n'),
-  );
-  const stubObject = join(stubDir, 'ukl-kernel-stubs.o');
-  const assemble = spawnSync('as', ['--64', '-o', stubObject, stubSource], { encoding: 'utf8' });
-  if (assemble.error !== undefined || assemble.status !== 0) rmSync(stubDir, { recursive: true, force: true });
-  if (assemble.error !== undefined) throw new LinkError('missing-tool', `as (binutils) is needed to analyse ${path} but cannot run: ${assemble.error.message}`);
-  if (assemble.status !== 0) throw new LinkError('link-failed', `${path}: assembling the kernel-symbol stubs failed: ${(assemble.stderr ?? '').split('\n')[0]}`);
-  const args = ['-static', '-e', `${UKL_PREFIX}_start`, '-o', out, '--whole-archive', resolve(path), '--no-whole-archive', stubObject];
-  const link = spawnSync('ld', args, { encoding: 'utf8' });
-  rmSync(stubDir, { recursive: true, force: true });
-  if (link.error !== undefined) throw new LinkError('missing-tool', `ld (binutils) is needed to analyse ${path} but cannot run: ${link.error.message}`);
-  if (link.status !== 0) {
-    const first = (link.stderr ?? '').split('\n').filter((l) => /error|undefined reference|multiple definition/i.test(l)).slice(0, 3);
-    throw new LinkError('link-failed', `linking UKL archive ${path} for analysis failed: ${first.join('; ') || (link.stderr ?? '').trim().split('\n')[0] || `exit ${link.status}`}`);
+  try {
+    const stubSource = join(stubDir, 'stubs.s');
+    const quoted = (name: string): string => `"${name.replace(/["\\]/g, '\\$&')}"`;
+    writeFileSync(
+      stubSource,
+      ['\t.section .text.ukl_trim_stubs,"ax",@progbits', ...stubs.flatMap((name) => [`\t.globl ${quoted(name)}`, `\t.type ${quoted(name)},@function`, `${quoted(name)}:`, '\tud2', `\t.size ${quoted(name)},2`]), ''].join('\n'),
+    );
+    const stubObject = join(stubDir, 'stubs.o');
+    const assemble = spawnSync('as', ['--64', '-o', stubObject, stubSource], { encoding: 'utf8' });
+    if (assemble.error !== undefined) throw new LinkError('missing-tool', `as (binutils) is needed to analyse ${path} but cannot run: ${assemble.error.message}`);
+    if (assemble.status !== 0) throw new LinkError('link-failed', `${path}: assembling the stubs for its undefined symbols failed: ${(assemble.stderr ?? '').split('\n')[0]}`);
+    // without an entry ld starts at the text section's beginning (a warning only)
+    const args = ['-static', ...(entry !== undefined ? ['-e', entry] : []), '-o', out, '--whole-archive', resolve(path), '--no-whole-archive', stubObject];
+    const link = spawnSync('ld', args, { encoding: 'utf8' });
+    if (link.error !== undefined) throw new LinkError('missing-tool', `ld (binutils) is needed to analyse ${path} but cannot run: ${link.error.message}`);
+    if (link.status !== 0) {
+      const first = (link.stderr ?? '').split('\n').filter((l) => /error|undefined reference|multiple definition/i.test(l)).slice(0, 3);
+      throw new LinkError('link-failed', `linking ${what} ${path} for analysis failed: ${first.join('; ') || (link.stderr ?? '').trim().split('\n')[0] || `exit ${link.status}`}`);
+    }
+    return { command: ['ld', ...args], stubs };
+  } finally {
+    rmSync(stubDir, { recursive: true, force: true });
   }
-  return { executable: out, linked: true, command: ['ld', ...args], ukl: { kernelSymbols } };
 }
 
 /** Link the inputs into one static executable, unless the single input already is one. */
