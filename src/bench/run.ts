@@ -13,6 +13,7 @@ import { mergeConfigFragments } from '../kconfig/merge.js';
 import { minimizeConfig } from '../minimize/minimize.js';
 import { analyzeApplication, analyzeStaticExecutable } from '../callgraph/analyze.js';
 import { observeEchoServer, observeRun } from '../callgraph/observe.js';
+import { summarizeLibc } from '../callgraph/libc-summary.js';
 import { buildUklArchive } from '../build/ukl.js';
 import { linkForAnalysis } from '../lto/link.js';
 import { buildKernel } from '../build/kernel-build.js';
@@ -177,6 +178,24 @@ async function analysisBench(tree: string, work: string): Promise<void> {
     `  in process, first call           link ${inProcess[0]?.link.toFixed(3)} s + analysis ${inProcess[0]?.analyse.toFixed(3)} s`,
     `  in process, warm                 link ${median(warm.map((r) => r.link)).toFixed(3)} s + analysis ${median(warm.map((r) => r.analyse)).toFixed(3)} s (medians)`,
   );
+  // libc summaries (function → syscalls for the whole libc.a): made once, then read from the cache
+  for (const libc of ['glibc', 'musl']) {
+    try {
+      const cacheDir = mkdtempSync(join(work, `summary-${libc}-`));
+      const t0 = performance.now();
+      const cold = summarizeLibc(libc, { cacheDir, kernelTree: tree });
+      const t1 = performance.now();
+      const cachedRuns: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const t = performance.now();
+        summarizeLibc(libc, { cacheDir, kernelTree: tree });
+        cachedRuns.push((performance.now() - t) / 1000);
+      }
+      lines.push(`  libc summary, ${libc} (${cold.stats.functions} functions): made in ${((t1 - t0) / 1000).toFixed(2)} s, from the cache ${median(cachedRuns).toFixed(3)} s`);
+    } catch (e) {
+      lines.push(`  libc summary, ${libc}: not measured (${(e as Error).message})`);
+    }
+  }
   // UKL.a: the app with the whole of glibc (whole-archive), as UKL links it
   try {
     const archive = join(work, 'ukl', 'UKL.a');
