@@ -141,6 +141,16 @@ describe.skipIf(!available)('ukl-trim lsp: protocol round trips on the 6.1 tree 
     expect(epoll).toBeDefined();
     expect(readFileSync(file, 'utf8').split('\n')[epoll?.range.start.line ?? -1]).toMatch(/epoll_\w+\s*\(/);
   });
+
+  it("hover on a libc call in the app's source: the syscalls it reaches and the options they need", async () => {
+    const file = join(app, 'echo.c');
+    const uri = await client.open(file, readFileSync(file, 'utf8'), 'c');
+    const line = lineOf(file, /epoll_wait\s*\(/);
+    const character = (readFileSync(file, 'utf8').split('\n')[line] ?? '').indexOf('epoll_wait') + 2;
+    const hover = await client.request<HoverResult>('textDocument/hover', { textDocument: { uri }, position: { line, character } });
+    expect(hover.contents.value).toMatch(/^\*\*epoll_wait\*\* \(glibc\): \d+ syscalls on its own/);
+    expect(hover.contents.value).toContain('epoll_wait → `EPOLL`');
+  }, 120_000);
 });
 
 describe.skipIf(!available)('ukl-trim lsp: bad input never crashes the server', () => {

@@ -24,6 +24,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { explainSymbol } from '../kconfig/explain.js';
 import { findProjectFile, PROJECT_FILE, readProject, type Project } from './project.js';
 import { appSourceDirs, KernelWorkspace } from './workspace.js';
+import { summarizeLibc, summaryEntry, type LibcSummary } from '../callgraph/libc-summary.js';
 
 /**
  * The language server: Kconfig files get "unused" hints (tagged Unnecessary, so editors fade
@@ -260,12 +261,55 @@ export function startLanguageServer(connection: Connection): void {
     return undefined;
   }
 
+  // the libc summary for the app's libc: made once (about a second for glibc), then cached on disk
+  let libcSummary: { libc: string; summary: Promise<LibcSummary | null> } | undefined;
+  const summaryFor = (libc: string, tree: string): Promise<LibcSummary | null> => {
+    if (libcSummary?.libc !== libc) {
+      libcSummary = {
+        libc,
+        summary: Promise.resolve().then(() => {
+          try {
+            return summarizeLibc(libc, { kernelTree: tree });
+          } catch {
+            return null; // no toolchain or a libc.a that cannot be read: no libc hovers
+          }
+        }),
+      };
+    }
+    return libcSummary.summary;
+  };
+
+  /** in the app's sources: what a libc call reaches on its own, and the options those syscalls need */
+  async function libcHover(ws: KernelWorkspace, path: string, name: string): Promise<Hover | null> {
+    if (!project || !appSourceDirs(project).includes(dirname(path)) || !/\.(c|h)$/.test(path)) return null;
+    const libc = project.settings.libc ?? 'glibc';
+    const summary = await summaryFor(libc, ws.tree);
+    const hit = summary === null ? undefined : summaryEntry(summary, name);
+    if (summary === null || hit === undefined) return null;
+    const { entry } = hit;
+    const nameOf = (nr: number): string => summary.syscallNames[String(nr)] ?? `syscall_${nr}`;
+    const needs = new Map<string, string>();
+    for (const r of ws.current.requirements) if (r.kind === 'syscall' && r.expression !== 'y') needs.set(r.detail, r.expression);
+    const parts = [
+      `**${name}** (${libc}${hit.name !== name ? `, \`${hit.name}\`` : ''}): ${entry.syscalls.length} syscalls on its own`,
+      entry.syscalls.map((nr) => (needs.has(nameOf(nr)) ? `${nameOf(nr)} → \`${needs.get(nameOf(nr))}\`` : nameOf(nr))).join(', '),
+    ];
+    if (entry.indirect) parts.push('an indirect call is reachable: whatever it calls comes on top');
+    if (entry.unknown) parts.push('a syscall site with an unknown number is reachable (may be any syscall)');
+    return { contents: { kind: 'markdown', value: parts.join('\n\n') } };
+  }
+
   connection.onHover(async (p): Promise<Hover | null> => {
     const ws = await ready();
     const doc = documents.get(p.textDocument.uri);
     if (!ws || !doc) return null;
     const name = wordAt(doc, p.position.line, p.position.character);
     if (!name) return null;
+    const path = pathOf(p.textDocument.uri);
+    if (path !== undefined && !path.endsWith('Kconfig') && !ws.isKconfigFile(ws.rel(path) ?? '')) {
+      const hover = await libcHover(ws, path, name);
+      if (hover !== null) return hover;
+    }
     const s = ws.kc.symbol(name);
     if (!s || s.menus.length === 0) return null;
     const x = explainSymbol(ws.kc, name);
