@@ -236,13 +236,13 @@ export async function buildUklImage(p: BuildUklImageParams & BuildHooks): Promis
     if (e instanceof InitramfsError) throw new ImageBuildError('toolchain', e.message);
     throw e;
   }
-  const initramfs = await initramfsInto(
-    {
-      app: trigger,
-      ...(p.args ? { args: [...p.args] } : {}),
-      ...(p.ip !== undefined ? { ip: p.ip } : {}),
-      ...(p.gateway !== undefined ? { gateway: p.gateway } : {}),
-      out: join(out, 'initramfs.cpio'),
+  const initramfs = await initramfsInto({
+    app: trigger,
+    ...(p.args ? { args: [...p.args] } : {}),
+    ...(p.ip !== undefined ? { ip: p.ip } : {}),
+    ...(p.gateway !== undefined ? { gateway: p.gateway } : {}),
+    out: join(out, 'initramfs.cpio'),
+    ukl: true,
   });
   return BuildReportSchema.parse({
     mode: 'ukl',

@@ -41,6 +41,11 @@ export interface InitramfsOptions {
   init?: string;
   /** where to write the archive; default: the cache, named by content hash */
   out?: string;
+  /**
+   * UKL mode: /app is the trigger of a UKL kernel (UKL_NAME="/app"), and init prints UKL's
+   * "UKL BOOTED" marker before it execs it (`ukl.mode=ukl` in /ukl.conf)
+   */
+  ukl?: boolean;
 }
 
 export interface InitramfsResult {
@@ -169,7 +174,7 @@ export function initramfsEntries(opts: InitramfsOptions & { init: string }): Cpi
     { kind: 'file', path: 'app', data: readFileSync(opts.app), mode: 0o755 },
   ];
   if (opts.args && opts.args.length > 0) entries.push({ kind: 'file', path: 'app.args', data: `${opts.args.join('\n')}\n` });
-  const settings = [opts.ip !== undefined ? `ukl.ip=${opts.ip}` : '', opts.gateway !== undefined ? `ukl.gw=${opts.gateway}` : ''].filter((s) => s !== '');
+  const settings = [opts.ip !== undefined ? `ukl.ip=${opts.ip}` : '', opts.gateway !== undefined ? `ukl.gw=${opts.gateway}` : '', opts.ukl ? 'ukl.mode=ukl' : ''].filter((s) => s !== '');
   if (settings.length > 0) entries.push({ kind: 'file', path: 'ukl.conf', data: `${settings.join('\n')}\n` });
   entries.push(...(opts.extraFiles ?? []));
   return entries;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readSectionSizes } from '../../src/build/elf.js';
 import { buildInitramfs } from '../../src/build/initramfs.js';
+import { compileUklTrigger } from '../../src/build/ukl-kernel.js';
 import { buildKernel } from '../../src/build/kernel-build.js';
 import { bootKernel } from '../../src/build/qemu.js';
 import { main } from '../../src/cli/main.js';
@@ -125,6 +126,15 @@ describe.skipIf(!available)('initramfs mode: echo server on a tinyconfig kernel 
     expect(report.failure, report.consoleTail.join('\n')).toBe('exited');
     expect(report.message).toMatch(/\/app exited with status 3/);
     expect(report.consoleTail).toContain('exit3: bye');
+  }, 600_000);
+
+  it("a UKL-mode initramfs on a kernel without UKL: init prints UKL's marker, execs the trigger, and the trigger says UKL did not take over", async () => {
+    const image = await buildInitramfs({ app: compileUklTrigger(), ukl: true, out: join(work, 'ukl-trigger.cpio') });
+    const report = await bootKernel({ image: bzImage, initrd: image.path, expect: /never printed/, timeoutSeconds: BOOT_TIMEOUT_SECONDS });
+    expect(report.failure, report.consoleTail.join('\n')).toBe('exited');
+    expect(report.message).toMatch(/\/app exited with status 3/);
+    expect(report.consoleTail).toContain('UKL BOOTED');
+    expect(report.consoleTail.join('\n')).toMatch(/ukl-trigger: \/app ran as an ordinary program: this kernel did not start the UKL application/);
   }, 600_000);
 
   it('a marker that never appears is a timeout, with the console tail', async () => {

@@ -8,6 +8,10 @@
  * else from /app.args (one argument per line). When the app ends it reports how and powers the
  * machine off (without ACPI: restarts it, which ends QEMU under -no-reboot).
  *
+ * With ukl.mode=ukl (UKL mode), /app is the trigger path of a UKL kernel (CONFIG_UKL_NAME): the
+ * kernel starts the application linked into vmlinux when it is exec'd. Init then prints UKL's own
+ * marker, "UKL BOOTED", just before the exec, as UKL's init does.
+ *
  * Deliberately free of anything but libc and plain ioctls, so it builds statically with glibc or
  * musl and needs no netlink, no DHCP client and no shell in the guest.
  *
@@ -297,12 +301,20 @@ int main(void)
 	app_arguments(argv, MAX_ARGS);
 	char *envp[] = { "HOME=/", "PATH=/", "TERM=linux", NULL };
 
+	char mode[32];
+	int ukl = setting("ukl.mode", mode, sizeof mode) && strcmp(mode, "ukl") == 0;
+
 	pid_t app = fork();
 	if (app < 0) {
 		say("fork: %s", strerror(errno));
 		power_off();
 	}
 	if (app == 0) {
+		if (ukl) {
+			say("exec /app, the UKL trigger: the kernel starts the application linked into it");
+			fputs("UKL BOOTED\n", stdout);
+			fflush(stdout);
+		}
 		execve("/app", argv, envp);
 		say("exec /app: %s", strerror(errno));
 		_exit(127);
