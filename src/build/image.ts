@@ -107,22 +107,9 @@ export async function buildImage(p: BuildImageParams & BuildHooks): Promise<Buil
   mkdirSync(out, { recursive: true });
   const objDir = p.buildDir ?? join(out, 'kernel');
   const kernel = await buildKernelInto(tree, config, objDir, out, p);
-  const bzImage = join(out, 'bzImage');
   const initramfs = await initramfsInto(initramfsOptions);
 
-  const report: BuildReport = BuildReportSchema.parse({
-    mode: 'initramfs',
-    bzImage,
-    bzImageBytes: statSync(bzImage).size,
-    initramfs: initramfs.path,
-    initramfsBytes: initramfs.bytes,
-    vmlinux: readSectionSizes(join(objDir, 'vmlinux')),
-    buildSeconds: Math.round(kernel.seconds * 10) / 10,
-    buildDir: objDir,
-    reused: kernel.reused,
-    log: join(out, 'build.log'),
-  });
-  return report;
+  return imageReport('initramfs', out, objDir, kernel, initramfs);
 }
 
 /** make O=objDir bzImage, then bzImage and build.log copied into out */
@@ -227,7 +214,6 @@ export async function buildUklImage(p: BuildUklImageParams & BuildHooks): Promis
   const objDir = p.buildDir ?? join(out, 'kernel');
   const archiveHash = createHash('sha256').update(readFileSync(archive)).digest('hex');
   const kernel = await buildKernelInto(tree, kernelConfig.config, objDir, out, p, `UKL.a ${archiveHash}`);
-  const bzImage = join(out, 'bzImage');
 
   let trigger: string;
   try {
@@ -244,8 +230,14 @@ export async function buildUklImage(p: BuildUklImageParams & BuildHooks): Promis
     out: join(out, 'initramfs.cpio'),
     ukl: true,
   });
+  return imageReport('ukl', out, objDir, kernel, initramfs, { archive, trigger: UKL_TRIGGER_PATH, undefinedSymbols, warnings });
+}
+
+/** the report of either mode: artefacts in `out`, sizes, build time */
+function imageReport(mode: BuildReport['mode'], out: string, objDir: string, kernel: KernelBuildResult, initramfs: InitramfsResult, ukl?: BuildReport['ukl']): BuildReport {
+  const bzImage = join(out, 'bzImage');
   return BuildReportSchema.parse({
-    mode: 'ukl',
+    mode,
     bzImage,
     bzImageBytes: statSync(bzImage).size,
     initramfs: initramfs.path,
@@ -255,7 +247,7 @@ export async function buildUklImage(p: BuildUklImageParams & BuildHooks): Promis
     buildDir: objDir,
     reused: kernel.reused,
     log: join(out, 'build.log'),
-    ukl: { archive, trigger: UKL_TRIGGER_PATH, undefinedSymbols, warnings },
+    ...(ukl !== undefined ? { ukl } : {}),
   });
 }
 

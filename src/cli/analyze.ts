@@ -17,10 +17,14 @@ export const ANALYZE_USAGE = `usage: ukl-trim analyze INPUT... [--libc glibc|mus
   tree's table, else $UKL_TRIM_KERNEL, else /usr/include/x86_64-linux-gnu/asm/unistd_64.h.`;
 
 export async function runAnalyze(argv: string[], io: CliIO): Promise<number> {
+  return badInputExits2(() => analyzeCommand(argv, io), io);
+}
+
+/** bad input is the user's to fix: one line, exit 2 (the file and offset are in the message) */
+async function badInputExits2(run: () => Promise<number>, io: CliIO): Promise<number> {
   try {
-    return await analyzeCommand(argv, io);
+    return await run();
   } catch (e) {
-    // bad input is the user's to fix: one line, exit 2 (the file and offset are in the message)
     if (e instanceof UsageError || e instanceof LinkError || e instanceof ElfError || e instanceof ArchiveError || e instanceof AnalysisUnsupportedError || e instanceof SyscallNamesUnavailableError || e instanceof SyscallMapError) {
       io.err(`ukl-trim: ${e.message}`);
       return 2;
@@ -79,15 +83,7 @@ export const LIBC_SUMMARY_USAGE = `usage: ukl-trim libc-summary [FUNCTION...] [-
   every public function (no leading underscore) with its syscall count.`;
 
 export async function runLibcSummary(argv: string[], io: CliIO): Promise<number> {
-  try {
-    return await libcSummaryCommand(argv, io);
-  } catch (e) {
-    if (e instanceof UsageError || e instanceof LinkError || e instanceof ElfError || e instanceof ArchiveError || e instanceof SyscallNamesUnavailableError || e instanceof SyscallMapError) {
-      io.err(`ukl-trim: ${e.message}`);
-      return 2;
-    }
-    throw e;
-  }
+  return badInputExits2(() => libcSummaryCommand(argv, io), io);
 }
 
 async function libcSummaryCommand(argv: string[], io: CliIO): Promise<number> {
