@@ -78,11 +78,15 @@ function toolExists(tool: string): boolean {
   return !r.error;
 }
 
+function hasElfMagic(bytes: Uint8Array): boolean {
+  return bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46;
+}
+
 /** an archive whose members define `ukl__start` or `ukl_main`: UKL's prefixed app archive */
 export function isUklArchive(bytes: Uint8Array, path: string): boolean {
   if (!isArchive(bytes)) return false;
   for (const member of parseArchive(bytes, path).members()) {
-    if (!member.data.subarray(0, 4).every((b, i) => b === [0x7f, 0x45, 0x4c, 0x46][i])) continue;
+    if (!hasElfMagic(member.data)) continue;
     const elf = parseElf(member.data, `${path}(${member.name})`);
     if (elf.symbols().some((s) => s.sectionIndex !== SHN_UNDEF && s.bind !== 'LOCAL' && UKL_ENTRY_NAMES.has(s.name))) return true;
   }
@@ -111,7 +115,7 @@ export function linkWithStubs(path: string, out: string, entry: string | undefin
   const defined = new Set<string>();
   const objects = isArchive(bytes) ? [...parseArchive(bytes, path).members()].map((m) => ({ data: m.data, name: `${path}(${m.name})` })) : [{ data: bytes, name: path }];
   for (const object of objects) {
-    if (!object.data.subarray(0, 4).every((b, i) => b === [0x7f, 0x45, 0x4c, 0x46][i])) continue;
+    if (!hasElfMagic(object.data)) continue;
     const elf = parseElf(object.data, object.name);
     for (const symbol of elf.symbols()) {
       if (symbol.index === 0 || symbol.bind === 'LOCAL' || symbol.name === '') continue;
