@@ -32,7 +32,6 @@ export const BOOT_USAGE = `usage: ukl-trim boot --image BZIMAGE [--initrd FILE] 
 
 const DEFAULT_MARKER = 'ukl-init: network up';
 
-
 function readTextOption(path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8');
