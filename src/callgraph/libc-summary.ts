@@ -25,7 +25,7 @@ import { scanCode, type GprName } from './syscall-sites.js';
  * which syscalls (`ukl-trim libc-summary perror`).
  */
 
-export const LIBC_SUMMARY_VERSION = 1;
+export const LIBC_SUMMARY_VERSION = 2;
 
 export const LibcSummarySchema = z.object({
   version: z.literal(LIBC_SUMMARY_VERSION),
@@ -113,9 +113,9 @@ function computeSummary(archive: string, sha256: string, opts: AnalyzeOptions): 
     if (r.error !== undefined) throw new LinkError('missing-tool', `ld (binutils) is needed to summarise ${archive} but cannot run: ${r.error.message}`);
     if (r.status !== 0) throw new LinkError('link-failed', `ld -r --whole-archive ${archive} failed: ${(r.stderr ?? '').trim().split('\n')[0] ?? `exit ${r.status}`}`);
     const program = join(work, 'libc-all');
-    linkWithStubs(combined, program, undefined, 'the C library');
+    const { stubs } = linkWithStubs(combined, program, undefined, 'the C library');
     const names = loadSyscallNames(opts);
-    const { functions, aliases } = summarizeProgram(program);
+    const { functions, aliases } = summarizeProgram(program, { stubs, syscallNames: names });
     return LibcSummarySchema.parse({
       version: LIBC_SUMMARY_VERSION,
       libc: archive,
@@ -135,7 +135,7 @@ function computeSummary(archive: string, sha256: string, opts: AnalyzeOptions): 
  * strongly connected components of the call graph (iterative Tarjan: no recursion limit), with
  * syscall wrappers (the number in a parameter) resolved at the calls that pass a constant.
  */
-export function summarizeProgram(program: string): Pick<LibcSummary, 'functions' | 'aliases'> {
+export function summarizeProgram(program: string, kernelSide: { stubs: readonly string[]; syscallNames: Map<number, string> } = { stubs: [], syscallNames: new Map() }): Pick<LibcSummary, 'functions' | 'aliases'> {
   const elf = readElfFile(program);
   const scan = scanCode(elf);
   const graph = buildCallGraph(scan);
@@ -162,6 +162,20 @@ export function summarizeProgram(program: string): Pick<LibcSummary, 'functions'
     else if (site.numberInParameter !== undefined) addWrapper(fn, site.numberInParameter);
     else unknown[fn] = 1;
   }
+  // UKL's glibc fork calls `entry_SYSCALL_64` (number in rax) or `bp_<name>` instead of `syscall`
+  const numberOf = new Map([...kernelSide.syscallNames].map(([nr, name]) => [name, nr]));
+  for (const stub of kernelSide.stubs) {
+    const fn = id(stub);
+    if (fn === undefined) continue;
+    const plain = stub.replace(/^ukl_/, '');
+    if (plain === 'entry_SYSCALL_64') addWrapper(fn, 'rax');
+    else if (plain.startsWith('bp_')) {
+      const nr = numberOf.get(plain.slice(3).replace(/^(__x64_sys_|__do_sys_|sys_)/, ''));
+      if (nr !== undefined) direct[fn]?.add(nr);
+      else unknown[fn] = 1;
+    }
+  }
+  const wrapperVia: Array<Map<number, number>> = Array.from({ length: size }, () => new Map());
   const incoming = new Map<number, typeof scan.edges>();
   for (const edge of scan.edges) {
     const to = id(edge.to);
@@ -177,8 +191,11 @@ export function summarizeProgram(program: string): Pick<LibcSummary, 'functions'
       if (caller === undefined || caller === fn) continue;
       const constant = edge.constantArguments?.[register];
       const forwarded = edge.forwardedParameters?.[register];
-      if (constant !== undefined) direct[caller]?.add(constant);
-      else if (forwarded !== undefined) addWrapper(caller, forwarded);
+      if (constant !== undefined) {
+        direct[caller]?.add(constant);
+        // the path goes on into the wrapper that makes the call
+        if (!wrapperVia[caller]?.has(constant)) wrapperVia[caller]?.set(constant, fn);
+      } else if (forwarded !== undefined) addWrapper(caller, forwarded);
       else unknown[caller] = 1;
     }
   }
@@ -203,7 +220,7 @@ export function summarizeProgram(program: string): Pick<LibcSummary, 'functions'
     for (const member of members) {
       for (const nr of direct[member] ?? []) {
         set.add(nr);
-        via[member]?.set(nr, null);
+        via[member]?.set(nr, wrapperVia[member]?.get(nr) ?? null);
       }
       if (unknown[member]) reachUnknown[index] = 1;
       if (indirect[member]) reachIndirect[index] = 1;
