@@ -1,12 +1,30 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { resolveKernelTree } from '../src/kernel/tree.js';
 import { buildConf } from '../src/kconfig/oracle.js';
 
 /**
  * Resolve the kernel tree once for every suite (extracting Debian's linux-source-6.1 into the
  * cache the first time) and hand it to the workers through UKL_TRIM_KERNEL. Under CI=true a
- * missing tree fails the run; elsewhere the suites that need it are skipped with a message.
+ * missing tree or tool fails the run; elsewhere the suites that need them are skipped.
  */
+/**
+ * The tools and files suites check for before they run (a missing one skips them locally). Under
+ * CI=true each must be there, so that no suite is skipped for want of it.
+ */
+const CI_COMMANDS = ['gcc', 'cc', 'musl-gcc', 'clang', 'llvm-dis', 'lto-dump-12', 'ld', 'as', 'ar', 'objcopy', 'objdump', 'readelf', 'strace', 'make', 'qemu-system-x86_64', 'nvim', 'unzip'];
+const CI_FILES = ['/usr/lib/x86_64-linux-musl/libc.a', '/usr/lib/x86_64-linux-gnu/libc.a', '/usr/lib/x86_64-linux-musl/musl-gcc.specs'];
+
+function missingPrerequisites(): string[] {
+  const missing = CI_COMMANDS.filter((command) => spawnSync('sh', ['-c', 'command -v "$1"', 'sh', command]).status !== 0);
+  return [...missing, ...CI_FILES.filter((file) => !existsSync(file))];
+}
+
 export default async function setup(): Promise<void> {
+  if (process.env.CI === 'true') {
+    const missing = missingPrerequisites();
+    if (missing.length > 0) throw new Error(`CI=true and prerequisites are missing (suites would be skipped): ${missing.join(', ')}; run scripts/setup.sh`);
+  }
   try {
     const tree = await resolveKernelTree({});
     process.env.UKL_TRIM_KERNEL = tree.root;
