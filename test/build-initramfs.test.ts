@@ -169,7 +169,7 @@ describe('ukl-trim build / boot: user mistakes', () => {
     const r = await cli(['build', '--kernel', resolve('fixtures/kernel-ukl-mini'), '--config', config, '--app', 'examples/echo-server/echo.c', '--mode', 'ukl', '--libc', 'musl', '--out', out]);
     // the mini tree has Kconfig files but no kernel Makefile: make fails, and says so
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/kernel build failed \(log: /);
+    expect(r.err).toMatch(/kernel build failed \(log: .*\n.*No rule to make target 'olddefconfig'/);
     const kernelConfig = readFileSync(join(out, 'kernel', '.config'), 'utf8');
     expect(kernelConfig).toContain('CONFIG_UNIKERNEL_LINUX=y');
     expect(kernelConfig).toContain(`CONFIG_UKL_ARCHIVE_PATH="${join(out, 'UKL.a')}"`);
@@ -189,6 +189,14 @@ describe('ukl-trim build / boot: user mistakes', () => {
     });
     await expect(buildUklImage({ tree: resolve('fixtures/kernel-mini'), config: '', app: ['examples/echo-server/echo.c'], out: join(work, 'lib-u') })).rejects.toBeInstanceOf(ImageBuildError);
     await expect(buildUklImage({ tree: resolve('fixtures/kernel-mini'), config: '', app: ['examples/echo-server/echo.c'], out: join(work, 'lib-u') })).rejects.toMatchObject({ code: 'no-ukl-support' });
+  });
+
+  it('--mode ukl refuses a linked program as the app, before anything is built', async () => {
+    const out = join(work, 'ukl-exe');
+    const r = await cli(['build', '--kernel', resolve('fixtures/kernel-ukl-mini'), '--config', '/dev/null', '--app', compile(['-static']), '--mode', 'ukl', '--out', out]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/is a linked program: UKL mode needs the app's sources or objects/);
+    expect(existsSync(join(out, 'UKL.a'))).toBe(false);
   });
 
   it('the trigger program at /app says UKL did not take over when it runs', () => {

@@ -172,7 +172,7 @@ export async function buildUklImage(p: BuildUklImageParams & BuildHooks): Promis
   const out = resolve(p.out);
   if (!detectUklSupport(tree).supported) throw new ImageBuildError('no-ukl-support', runUklBuildHint(tree));
   if (p.app.length === 0) throw new ImageBuildError('bad-input', 'UKL mode: no application sources, objects or UKL.a given');
-  for (const file of p.app) if (!existsSync(file)) throw new ImageBuildError('bad-input', `${file}: no such file`);
+  checkUklAppInputs(p.app);
   checkNetwork(p);
   mkdirSync(out, { recursive: true });
   const archive = join(out, 'UKL.a');
@@ -249,6 +249,22 @@ function imageReport(mode: BuildReport['mode'], out: string, objDir: string, ker
     log: join(out, 'build.log'),
     ...(ukl !== undefined ? { ukl } : {}),
   });
+}
+
+/**
+ * UKL.a is built from what the app was compiled to (sources, objects, archives) or given ready;
+ * a linked program cannot go into it. Throws ImageBuildError('bad-input').
+ */
+export function checkUklAppInputs(inputs: readonly string[]): void {
+  for (const file of inputs) {
+    if (!existsSync(file)) throw new ImageBuildError('bad-input', `${file}: no such file`);
+    const head = readFileSync(file).subarray(0, 18);
+    const elfType = head.length >= 18 && head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46 ? head[16] : undefined;
+    // ET_EXEC 2, ET_DYN 3
+    if (elfType === 2 || elfType === 3) {
+      throw new ImageBuildError('bad-input', `${file} is a linked program: UKL mode needs the app's sources or objects (compiled with -mno-red-zone -mcmodel=kernel -fno-PIC) or a UKL.a`);
+    }
+  }
 }
 
 function checkNetwork(p: { ip?: string; gateway?: string; args?: readonly string[] }): void {

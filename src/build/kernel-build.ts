@@ -44,7 +44,13 @@ export interface KernelBuildResult {
 
 function firstErrors(log: string): string {
   const lines = log.split('\n').filter((l) => /\berror\b|undefined reference|Error \d/.test(l));
-  return lines.slice(0, 5).join('\n');
+  if (lines.length > 0) return lines.slice(0, 5).join('\n');
+  // no compiler or linker error: make's own complaint ("*** No rule to make target …") ends the log
+  return log
+    .split('\n')
+    .filter((l) => l.trim() !== '' && !/^make(\[\d+\])?: (Entering|Leaving) directory/.test(l))
+    .slice(-3)
+    .join('\n');
 }
 
 /** Build; a finished build of the identical config in the same folder is reused. */

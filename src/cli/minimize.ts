@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AnalysisUnsupportedError, SyscallNamesUnavailableError } from '../callgraph/analyze.js';
+import { checkUklAppInputs, ImageBuildError } from '../build/image.js';
 import { bootKernel, BootReportSchema } from '../build/qemu.js';
 import { SyscallMapError } from '../kernel/syscalls.js';
 import { ArchiveError } from '../lto/archive.js';
@@ -86,11 +87,12 @@ async function minimizeCommand(argv: string[], io: CliIO): Promise<number> {
   if (libc !== undefined && libc !== 'glibc' && libc !== 'musl' && !existsSync(libc)) throw new UsageError(`--libc ${libc}: expected glibc, musl or the path of a libc.a`);
   if (values.boot && !values.build) throw new UsageError('--boot needs --build OUT');
   if (values.build && mode === 'ukl') {
-    // UKL.a is built from what the app was compiled to, not from a linked program
-    for (const p of positionals) {
-      const head = readFileSync(p).subarray(0, 18);
-      const elfType = head.length >= 18 && head[0] === 0x7f && head[1] === 0x45 ? head[16] : undefined;
-      if (elfType === 2 || elfType === 3) throw new UsageError(`${p} is a linked program: --build in UKL mode needs the app's sources or objects (compiled with -mno-red-zone -mcmodel=kernel -fno-PIC) or a UKL.a`);
+    // before minutes of minimisation: UKL.a cannot be built from a linked program
+    try {
+      checkUklAppInputs(positionals);
+    } catch (e) {
+      if (e instanceof ImageBuildError) throw new UsageError(`--build: ${e.message}`);
+      throw e;
     }
   }
   const tcpEcho = values['tcp-echo'] === undefined ? undefined : Number(values['tcp-echo']);
