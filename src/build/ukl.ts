@@ -103,7 +103,9 @@ export interface UklConfigOptions {
  * UNIKERNEL_LINUX `depends on X86_64 && !RANDOMIZE_BASE && !PAGE_TABLE_ISOLATION`, so both must be
  * off or olddefconfig silently drops UKL; X86_KERNEL_IBT was off in the 6.1 build seen working (§6):
  * the app is not built with -fcf-protection, so its functions have no ENDBR for indirect calls.
- * BLK_DEV_INITRD: the trigger file (UKL_NAME) lives in the initramfs.
+ * BLK_DEV_INITRD: our init, which execs the trigger path, comes in the initramfs. (A UKL kernel
+ * compares the exec'd name with UKL_NAME and then does not even open the file: RFC patch 08/10
+ * skips do_open_execat and the ELF reading, and enters ukl__start.)
  */
 export function uklConfigSettings(archivePath: string, name: string, opts: UklConfigOptions = {}): UklConfigSettings {
   // 6.1 writes the path unquoted into auto.conf and make treats it as a prerequisite (§6), so it

@@ -157,7 +157,7 @@ export async function minimizeConfig(opts: MinimizeOptions): Promise<MinimizeRes
     requirements.push(...requirementsFromAnalysis(analysis, map, { warnings }));
   }
   const network = analysis ? analysis.socketFamilies.some((f) => NETWORK_FAMILIES.has(f)) : false;
-  if (profile) requirements.push(...profileRequirements(profile, { network, mode }));
+  if (profile) requirements.push(...profileRequirements(profile, { network }));
   if (mode === 'ukl') {
     requirements.push({ expression: 'UNIKERNEL_LINUX', kind: 'mode', detail: 'UKL: the app is linked into the kernel' });
     for (const s of ['RANDOMIZE_BASE', 'PAGE_TABLE_ISOLATION', 'X86_KERNEL_IBT']) {

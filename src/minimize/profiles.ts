@@ -12,8 +12,11 @@ export interface BootProfile {
   always: ReadonlyArray<{ expression: string; why: string }>;
   /** needed when the app talks IPv4/IPv6 to the outside (the NIC and its bus) */
   network: ReadonlyArray<{ expression: string; why: string }>;
-  /** needed in initramfs mode only (the kernel execs /init from the archive) */
-  initramfs: ReadonlyArray<{ expression: string; why: string }>;
+  /**
+   * needed by our init in the initramfs, in both modes: in UKL mode it too runs first, brings the
+   * network up and execs the trigger
+   */
+  init: ReadonlyArray<{ expression: string; why: string }>;
 }
 
 export const PROFILES: Readonly<Record<string, BootProfile>> = {
@@ -35,8 +38,11 @@ export const PROFILES: Readonly<Record<string, BootProfile>> = {
       { expression: 'VIRTIO_NET', why: 'driver of the virtio-net-pci NIC QEMU provides' },
       { expression: 'INET', why: 'the init configures eth0 with an IPv4 address (10.0.2.15/24 by default)' },
     ],
-    initramfs: [
-      { expression: 'BINFMT_ELF', why: 'the kernel execs /init and the app, static ELF executables' },
+    init: [
+      {
+        expression: 'BINFMT_ELF',
+        why: "the kernel execs /init and the app, static ELF executables (in UKL mode the exec of the trigger also goes through the ELF loader, which starts ukl__start)",
+      },
       { expression: 'PROC_FS', why: 'the init mounts /proc and reads /proc/cmdline (ukl.ip=, ukl.args=)' },
       { expression: 'SYSFS', why: 'the init mounts /sys' },
     ],
@@ -47,8 +53,9 @@ export function profileNames(): string[] {
   return Object.keys(PROFILES);
 }
 
-export function profileRequirements(profile: BootProfile, opts: { network: boolean; mode: 'initramfs' | 'ukl' }): Requirement[] {
-  const items = [...profile.always, ...(opts.network ? profile.network : []), ...(opts.mode === 'initramfs' ? profile.initramfs : [])];
+/** the profile's requirements; the same in both modes, which both boot through our init */
+export function profileRequirements(profile: BootProfile, opts: { network: boolean }): Requirement[] {
+  const items = [...profile.always, ...(opts.network ? profile.network : []), ...profile.init];
   return items.map((i) => ({ expression: i.expression, kind: 'profile' as const, detail: `${profile.name}: ${i.why}` }));
 }
 

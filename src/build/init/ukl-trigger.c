@@ -1,7 +1,8 @@
 /*
  * The file at the UKL trigger path (/app) in a UKL-mode initramfs. A UKL kernel whose
  * CONFIG_UKL_NAME is "/app" starts the application linked into vmlinux when init execs this
- * path, so this program never runs there. If it does run, the kernel did not intercept the exec
+ * path (it compares the name, then neither opens nor loads the file), so this program never runs
+ * there. If it does run, the kernel did not intercept the exec
  * (a kernel without UKL, or a different CONFIG_UKL_NAME): say so on the console and fail.
  */
 #include <stdio.h>
