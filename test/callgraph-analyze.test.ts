@@ -146,6 +146,65 @@ int main(int argc, char **argv) {
     expect(report.unresolved.some((u) => u.function === 'main' && /computed rdi/.test(u.reason))).toBe(true);
   });
 
+  it.skipIf(!hasGcc)('a call to a function that never returns does not fall through: the number kept in a register across it is recovered', () => {
+    const source = join(dir, 'noreturn.s');
+    writeFileSync(
+      source,
+      [
+        '\t.text',
+        '\t.globl _start',
+        '_start:\tmov $3, %edi',
+        '\tcall keeps_number',
+        '\tmov $3, %edi',
+        '\tcall keeps_number_badly',
+        '\tjmp never_returns',
+        // exit_group and then a loop: no way back to the caller
+        '\t.type never_returns,@function',
+        'never_returns:\tmov $231, %eax',
+        '\txor %edi, %edi',
+        '\tsyscall',
+        '1:\tjmp 1b',
+        '\t.size never_returns, .-never_returns',
+        '\t.type may_return,@function',
+        'may_return:\tret',
+        '\t.size may_return, .-may_return',
+        // getppid (110) in r9 across a loop whose error path calls never_returns
+        '\t.type keeps_number,@function',
+        'keeps_number:\tmov $110, %r9d',
+        '2:\tmov %r9d, %eax',
+        '\tsyscall',
+        '\tcmp $-4095, %rax',
+        '\tjb 3f',
+        '\tcall never_returns',
+        '\tnop',
+        '3:\tdec %edi',
+        '\tjnz 2b',
+        '\tret',
+        '\t.size keeps_number, .-keeps_number',
+        // the same with a callee that does return: r9 is clobbered on that path, the number unknown
+        '\t.type keeps_number_badly,@function',
+        'keeps_number_badly:\tmov $39, %r9d',
+        '4:\tmov %r9d, %eax',
+        '\tsyscall',
+        '\tcmp $-4095, %rax',
+        '\tjb 5f',
+        '\tcall may_return',
+        '5:\tdec %edi',
+        '\tjnz 4b',
+        '\tret',
+        '\t.size keeps_number_badly, .-keeps_number_badly',
+        '',
+      ].join('\n'),
+    );
+    const program = join(dir, 'noreturn');
+    const result = spawnSync('gcc', ['-static', '-nostdlib', '-o', program, source], { encoding: 'utf8' });
+    expect(result.status, result.stderr).toBe(0);
+    const report = analyzeStaticExecutable(program);
+    expect(report.syscalls.find((s) => s.name === 'getppid')?.path).toEqual(['_start', 'keeps_number']);
+    expect(report.syscalls.some((s) => s.name === 'getpid')).toBe(false);
+    expect(report.unresolved).toContainEqual(expect.objectContaining({ function: 'keeps_number_badly', reason: expect.stringMatching(/may be any syscall/) }));
+  });
+
   it('the call graph walks a 200k-function chain without recursion', () => {
     const graph = new CallGraph();
     const count = 200_000;

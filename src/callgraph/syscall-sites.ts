@@ -264,6 +264,16 @@ interface SweptSection {
   pendingEdges: PendingEdge[];
 }
 
+/** how control can leave a function, as far as returning to its caller goes */
+interface FunctionExits {
+  /** a `ret`, an indirect jump, or a way out the sweep cannot follow: the function may return */
+  returns: boolean;
+  /** functions it jumps to (tail calls, shared tails) or ends in a call to: it returns if one of them does */
+  continuesIn: Set<string>;
+  /** the last instruction that is not padding, while the sweep is in the function */
+  last?: { flow: FlowControl; callee: string | null };
+}
+
 /** shared by the phases: iced objects (freed at the end) and who transfers control where */
 interface ScanContext {
   elf: ElfFile;
@@ -273,6 +283,10 @@ interface ScanContext {
   infoFactory: InstructionInfoFactory;
   /** `space:address` → number of direct jumps and calls to it, over all code */
   incoming: Map<string, number>;
+  /** what the sweep saw of each function's ways out (for mayReturn) */
+  exits: Map<string, FunctionExits>;
+  /** functions that may return to their caller (least fixpoint over exits); filled after the sweep */
+  mayReturn: Set<string>;
 }
 
 export function scanCode(elf: ElfFile): CodeScan {
@@ -280,12 +294,13 @@ export function scanCode(elf: ElfFile): CodeScan {
   const scan: CodeScan = { sites: [], edges: [], indirect: [], functions, instructionCount: 0, invalidInstructionCount: 0, bytesDecoded: 0 };
   const instruction = new Instruction();
   const infoFactory = new InstructionInfoFactory();
-  const context: ScanContext = { elf, symbols: elf.symbols(), functions, instruction, infoFactory, incoming: new Map() };
+  const context: ScanContext = { elf, symbols: elf.symbols(), functions, instruction, infoFactory, incoming: new Map(), exits: new Map(), mayReturn: new Set() };
   try {
     // all sections are swept first: a jump from a `.text.unlikely` part back into a function in
     // `.text` must be known before that function's registers are tracked
     const swept = elf.executableSections().map((section) => sweepSection(context, section, scan));
     collectBranchTargets(context, swept);
+    computeMayReturn(context);
     for (const part of swept) resolveSection(context, part, scan);
   } finally {
     instruction.free();
@@ -335,11 +350,17 @@ function sweepSection(context: ScanContext, section: ElfSection, scan: CodeScan)
     let nextStartIndex = 0;
     let current: CodeFunction | undefined;
     let blockStart = 0;
+    const exitsOf = (fn: CodeFunction): FunctionExits => {
+      let exits = context.exits.get(fn.name);
+      if (exits === undefined) context.exits.set(fn.name, (exits = { returns: false, continuesIn: new Set() }));
+      return exits;
+    };
     while (decoder.canDecode) {
       const offset = decoder.position;
       // entering the next function: the block starts afresh
       let nextStart = starts[nextStartIndex];
       while (nextStart !== undefined && nextStart.start - base <= offset) {
+        if (current !== undefined) endOfFunction(exitsOf(current));
         current = nextStart;
         blockStart = nextStart.start - base;
         nextStart = starts[++nextStartIndex];
@@ -354,6 +375,11 @@ function sweepSection(context: ScanContext, section: ElfSection, scan: CodeScan)
       }
       scan.instructionCount++;
       const flow = instruction.flowControl;
+      const exits = current === undefined ? undefined : exitsOf(current);
+      if (exits !== undefined && !(instruction.mnemonic === Mnemonic.Nop || instruction.mnemonic === Mnemonic.Int3)) {
+        exits.last = { flow, callee: null };
+        if (flow === FlowControl.Return || flow === FlowControl.IndirectBranch) exits.returns = true;
+      }
       if (flow === FlowControl.Next) continue;
       const from = current?.name ?? null;
       if (flow === FlowControl.Call && instruction.code === Code.Syscall) {
@@ -365,6 +391,7 @@ function sweepSection(context: ScanContext, section: ElfSection, scan: CodeScan)
           const { edge, targetKey } = edgeFromRelocation(context, relocation, kind, section, base + offset, from);
           if (targetKey !== null) countIncoming(context, targetKey);
           scan.edges.push(edge);
+          noteTransfer(exits, edge);
           swept.pendingEdges.push({ edge, offset, sweepBlockStart: blockStart, function: current });
         } else if (instruction.op0Kind === OpKind.NearBranch64) {
           const target = Number(instruction.nearBranch64);
@@ -385,6 +412,7 @@ function sweepSection(context: ScanContext, section: ElfSection, scan: CodeScan)
               viaRelocation: false,
             };
             scan.edges.push(edge);
+            noteTransfer(exits, edge);
             swept.pendingEdges.push({ edge, offset, sweepBlockStart: blockStart, function: current });
           }
         }
@@ -395,11 +423,66 @@ function sweepSection(context: ScanContext, section: ElfSection, scan: CodeScan)
       }
       blockStart = end;
     }
+    if (current !== undefined) endOfFunction(exitsOf(current));
     scan.bytesDecoded += data.length;
   } finally {
     decoder.free();
   }
   return swept;
+}
+
+/** a direct call or jump out of a function: jumps continue there; a call may be the last word */
+function noteTransfer(exits: FunctionExits | undefined, edge: CallEdge): void {
+  if (exits === undefined) return;
+  if (edge.kind === 'call') {
+    if (exits.last !== undefined) exits.last.callee = edge.to;
+    return;
+  }
+  // a jump to a name we cannot follow may end in a return
+  if (edge.to === null) exits.returns = true;
+  else if (edge.to !== edge.from) exits.continuesIn.add(edge.to);
+}
+
+/** the function's code ends (the next one starts, or the section does) */
+function endOfFunction(exits: FunctionExits): void {
+  const last = exits.last;
+  if (last === undefined) return;
+  if (last.flow === FlowControl.Call && last.callee !== null) {
+    // after a final call control runs off the end only if the callee returns
+    exits.continuesIn.add(last.callee);
+  } else if (fallsThrough(last.flow)) {
+    // running off the end into the next function (or the section's end): assume it may return
+    exits.returns = true;
+  }
+}
+
+/**
+ * Least fixpoint: a function may return if it has a `ret` (or an exit the sweep cannot follow),
+ * or jumps to, or ends in a call to, a function that may return. Names that are not functions
+ * of this file (undefined symbols, PLT stubs) may return. What stays out never returns (abort,
+ * exit, __libc_fatal): a call to it does not fall through in the register dataflow.
+ */
+function computeMayReturn(context: ScanContext): void {
+  const known = new Set(context.functions.all().map((f) => f.name));
+  const callers = new Map<string, string[]>();
+  const work: string[] = [];
+  const mark = (name: string): void => {
+    if (context.mayReturn.has(name)) return;
+    context.mayReturn.add(name);
+    work.push(name);
+  };
+  for (const [name, exits] of context.exits) {
+    if (exits.returns) mark(name);
+    for (const target of exits.continuesIn) {
+      if (!known.has(target)) mark(name);
+      const list = callers.get(target) ?? [];
+      list.push(name);
+      callers.set(target, list);
+    }
+  }
+  // a function the sweep never entered (no instructions) is unknown: it may return
+  for (const name of known) if (!context.exits.has(name)) mark(name);
+  for (let name = work.pop(); name !== undefined; name = work.pop()) for (const caller of callers.get(name) ?? []) mark(caller);
 }
 
 function resolveSection(context: ScanContext, swept: SweptSection, scan: CodeScan): void {
@@ -518,6 +601,8 @@ interface FunctionInstruction {
   isSyscall: boolean;
   /** alignment padding (nop, int3) */
   isPadding: boolean;
+  /** a direct call of a function that never returns (abort, exit): control does not come back */
+  callNeverReturns: boolean;
 }
 
 /**
@@ -556,13 +641,20 @@ function raxByDataflow(context: ScanContext, decoder: Decoder, swept: SweptSecti
     }
     indexByOffset.set(offset, instructions.length);
     const mnemonic = instruction.mnemonic;
+    const isSyscall = flow === FlowControl.Call && instruction.code === Code.Syscall;
+    let callNeverReturns = false;
+    if (flow === FlowControl.Call && !isSyscall) {
+      const callee = calleeName(context, swept, instruction, end, relocated);
+      callNeverReturns = callee !== undefined && !context.mayReturn.has(callee);
+    }
     instructions.push({
       offset,
       end,
       flow,
       internalTarget,
-      isSyscall: flow === FlowControl.Call && instruction.code === Code.Syscall,
+      isSyscall,
       isPadding: mnemonic === Mnemonic.Nop || mnemonic === Mnemonic.Int3,
+      callNeverReturns,
     });
   }
 
@@ -604,7 +696,7 @@ function raxByDataflow(context: ScanContext, decoder: Decoder, swept: SweptSecti
   for (let block = 0; block < blockStarts.length; block++) {
     const tail = instructions[lastIndex(block)];
     if (tail === undefined) continue;
-    if (fallsThrough(tail.flow) && block + 1 < blockStarts.length) hasPredecessor[block + 1] = true;
+    if (continuesToNext(tail) && block + 1 < blockStarts.length) hasPredecessor[block + 1] = true;
     const target = tail.internalTarget === null ? undefined : blockOf.get(tail.internalTarget);
     if (target !== undefined) hasPredecessor[target] = true;
   }
@@ -633,7 +725,7 @@ function raxByDataflow(context: ScanContext, decoder: Decoder, swept: SweptSecti
     const tail = instructions[last];
     if (tail === undefined) continue;
     const next = block + 1 < blockStarts.length ? block + 1 : undefined;
-    if (fallsThrough(tail.flow) && next !== undefined) merge(next, state);
+    if (continuesToNext(tail) && next !== undefined) merge(next, state);
     if (tail.internalTarget !== null) {
       const target = blockOf.get(tail.internalTarget);
       if (target !== undefined) merge(target, state);
@@ -658,6 +750,28 @@ function raxByDataflow(context: ScanContext, decoder: Decoder, swept: SweptSecti
     applyAt(context, decoder, base, item, state, true);
   }
   return state[0] ?? unknownValue('no state');
+}
+
+/** control reaches the next instruction: not after a jump, a return, a trap or a call that never returns */
+function continuesToNext(item: FunctionInstruction): boolean {
+  return fallsThrough(item.flow) && !item.callNeverReturns;
+}
+
+/** the function a direct call enters at its start, by relocation (objects) or target address */
+function calleeName(context: ScanContext, swept: SweptSection, instruction: Instruction, end: number, relocated: boolean): string | undefined {
+  const { elf, functions, symbols } = context;
+  if (relocated) {
+    const relocation = swept.relocations.get(end - 4);
+    const symbol = relocation === undefined ? undefined : symbols[relocation.symbolIndex];
+    if (relocation === undefined || symbol === undefined || isSpecialSectionIndex(symbol.sectionIndex)) return undefined;
+    const target = (symbol.type === 'SECTION' ? 0 : symbol.value) + relocation.addend + 4;
+    const callee = functions.containing(symbol.sectionIndex, target);
+    return callee !== undefined && callee.start === target ? callee.name : undefined;
+  }
+  if (instruction.op0Kind !== OpKind.NearBranch64) return undefined;
+  const target = Number(instruction.nearBranch64);
+  const callee = elf.type === 'REL' ? functions.containing(swept.section.index, target) : functions.containingAddress(target);
+  return callee !== undefined && callee.start === target ? callee.name : undefined;
 }
 
 function fallsThrough(flow: FlowControl): boolean {
