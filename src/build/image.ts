@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ArchiveError } from '../lto/archive.js';
@@ -258,12 +258,23 @@ function imageReport(mode: BuildReport['mode'], out: string, objDir: string, ker
 export function checkUklAppInputs(inputs: readonly string[]): void {
   for (const file of inputs) {
     if (!existsSync(file)) throw new ImageBuildError('bad-input', `${file}: no such file`);
-    const head = readFileSync(file).subarray(0, 18);
+    const head = readHead(file, 18);
     const elfType = head.length >= 18 && head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46 ? head[16] : undefined;
     // ET_EXEC 2, ET_DYN 3
     if (elfType === 2 || elfType === 3) {
       throw new ImageBuildError('bad-input', `${file} is a linked program: UKL mode needs the app's sources or objects (compiled with -mno-red-zone -mcmodel=kernel -fno-PIC) or a UKL.a`);
     }
+  }
+}
+
+/** the first bytes of a file (a header), without reading the rest */
+function readHead(file: string, bytes: number): Uint8Array {
+  const fd = openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(bytes);
+    return head.subarray(0, readSync(fd, head, 0, bytes, 0));
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { analyzeApplication, AnalysisReportSchema, AnalysisUnsupportedError, SyscallNamesUnavailableError } from '../callgraph/analyze.js';
 import { LinkError } from '../lto/link.js';
@@ -7,7 +6,7 @@ import { SyscallMapError } from '../kernel/syscalls.js';
 import { summarizeLibc, summaryEntry, summaryPath } from '../callgraph/libc-summary.js';
 import { ArchiveError } from '../lto/archive.js';
 import { ElfError } from '../lto/elf.js';
-import { resolveKernelForCli, UsageError, type CliIO } from './common.js';
+import { checkLibcOption, resolveKernelForCli, UsageError, type CliIO } from './common.js';
 
 export const ANALYZE_USAGE = `usage: ukl-trim analyze INPUT... [--libc glibc|musl|PATH] [--json] [--kernel DIR]
   every syscall the application can reach, each with one call path from a root, the sites whose
@@ -51,9 +50,7 @@ async function analyzeCommand(argv: string[], io: CliIO): Promise<number> {
   }
   if (positionals.length === 0) throw new UsageError(`analyze: no INPUT\n${ANALYZE_USAGE}`);
   const libc = values.libc;
-  if (libc !== undefined && libc !== 'glibc' && libc !== 'musl' && !existsSync(libc)) {
-    throw new UsageError(`--libc ${libc}: expected glibc, musl or the path of a libc.a`);
-  }
+  checkLibcOption(libc);
   const kernelTree = values.kernel === undefined ? undefined : await resolveKernelForCli(values.kernel, io);
   const { linkedExecutable, ...report } = analyzeApplication(positionals, { ...(kernelTree === undefined ? {} : { kernelTree }), ...(libc ? { libc } : {}) });
   if (libc !== undefined && linkedExecutable === positionals[0]) io.info(`--libc ${libc} is not needed: ${positionals[0]} is statically linked`);
@@ -103,7 +100,7 @@ async function libcSummaryCommand(argv: string[], io: CliIO): Promise<number> {
     return 0;
   }
   const libc = values.libc;
-  if (libc !== 'glibc' && libc !== 'musl' && !existsSync(libc)) throw new UsageError(`--libc ${libc}: expected glibc, musl or the path of a libc.a`);
+  checkLibcOption(libc);
   const kernelTree = values.kernel === undefined ? undefined : await resolveKernelForCli(values.kernel, io);
   if (io.isTTY) io.info(`… summarising ${libc} (once per libc.a)`);
   const summary = summarizeLibc(libc, kernelTree === undefined ? {} : { kernelTree });

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 export interface CliIO {
@@ -36,4 +36,9 @@ export async function resolveKernelForCli(kernel: string | undefined, io: CliIO)
   progress.done();
   void io;
   return t.root;
+}
+
+/** `--libc`: glibc, musl or the path of an existing libc.a (UsageError otherwise) */
+export function checkLibcOption(libc: string | undefined): void {
+  if (libc !== undefined && libc !== 'glibc' && libc !== 'musl' && !existsSync(libc)) throw new UsageError(`--libc ${libc}: expected glibc, musl or the path of a libc.a`);
 }

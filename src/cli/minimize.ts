@@ -13,7 +13,7 @@ import { profileNames } from '../minimize/profiles.js';
 import { RequirementError } from '../minimize/requirements.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { imageForCli } from './build.js';
-import { resolveKernelForCli, UsageError, type CliIO } from './common.js';
+import { checkLibcOption, resolveKernelForCli, UsageError, type CliIO } from './common.js';
 
 export const MINIMIZE_USAGE = `usage: ukl-trim APP... [--kernel DIR|TARBALL] [--arch x86_64] [--libc glibc|musl|PATH]
                 [--mode initramfs|ukl] [--profile ${profileNames().join('|')}|none]
@@ -84,7 +84,7 @@ async function minimizeCommand(argv: string[], io: CliIO): Promise<number> {
   const mode = values.mode;
   if (mode !== 'initramfs' && mode !== 'ukl') throw new UsageError(`--mode ${mode}: expected initramfs or ukl`);
   const libc = values.libc;
-  if (libc !== undefined && libc !== 'glibc' && libc !== 'musl' && !existsSync(libc)) throw new UsageError(`--libc ${libc}: expected glibc, musl or the path of a libc.a`);
+  checkLibcOption(libc);
   if (values.boot && !values.build) throw new UsageError('--boot needs --build OUT');
   if (values.build && mode === 'ukl') {
     // before minutes of minimisation: UKL.a cannot be built from a linked program
