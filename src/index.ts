@@ -27,7 +27,9 @@ export { parseElf, readElfFile, ElfError, isLlvmBitcode } from './lto/elf.js';
 export { parseArchive, readArchiveFile, ArchiveError } from './lto/archive.js';
 export { scanCode } from './callgraph/syscall-sites.js';
 export { analyzeStaticExecutable, AnalysisReportSchema, type AnalysisReport } from './callgraph/analyze.js';
-export { buildUklArchive, detectUklSupport, uklConfigSettings, UklError } from './build/ukl.js';
+export { buildUklArchive, UklError } from './lto/ukl-archive.js';
+export { detectUklSupport } from './kernel/ukl-support.js';
+export { uklConfigSettings } from './build/ukl.js';
 export { uklKernelConfig, UKL_TRIGGER_PATH } from './build/ukl-kernel.js';
 export {
   buildImage,

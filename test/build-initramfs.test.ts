@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readElfSummary, readSectionSizes } from '../src/build/elf.js';
 import { buildInitramfs, checkStaticExecutable, compileInit, InitramfsError } from '../src/build/initramfs.js';
-import { archiveObjects } from '../src/build/ukl.js';
+import { archiveObjects } from '../src/lto/ukl-archive.js';
 import { buildImage, buildUklImage, ImageBuildError } from '../src/build/image.js';
 import { compileUklTrigger } from '../src/build/ukl-kernel.js';
 import { bootKernel, freeLocalPort, qemuArguments } from '../src/build/qemu.js';

@@ -3,17 +3,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { BuildUklArchiveResult } from '../src/build/ukl.js';
-import {
-  archiveObjects,
-  buildUklArchive,
-  defaultRedefinitions,
-  detectUklSupport,
-  isKernelProvidedSymbol,
-  runUklBuildHint,
-  UklError,
-  uklConfigSettings,
-} from '../src/build/ukl.js';
+import { uklConfigSettings } from '../src/build/ukl.js';
+import { detectUklSupport, runUklBuildHint } from '../src/kernel/ukl-support.js';
+import { archiveObjects, buildUklArchive, defaultRedefinitions, isKernelProvidedSymbol, UklError, type BuildUklArchiveResult } from '../src/lto/ukl-archive.js';
 import { relocationTypeName, SHN_UNDEF } from '../src/lto/elf.js';
 
 const ECHO_SOURCE = resolve('examples/echo-server/echo.c');

@@ -8,7 +8,8 @@ import type { AnalysisReport } from '../src/callgraph/analyze.js';
 import { CallGraph, Reachability } from '../src/callgraph/graph.js';
 import { runAnalyze } from '../src/cli/analyze.js';
 import type { CliIO } from '../src/cli/common.js';
-import { buildUklArchive } from '../src/build/ukl.js';
+import { buildUklArchive } from '../src/lto/ukl-archive.js';
+import { analyzeUklApplication } from '../src/callgraph/ukl-app.js';
 import { observeEchoServer, observeRun } from '../src/callgraph/observe.js';
 import { ElfError } from '../src/lto/elf.js';
 
@@ -282,6 +283,36 @@ describe("UKL.a: the app linked into UKL's prefixed archive", () => {
     expect(report.unresolved).toContainEqual(expect.objectContaining({ function: 'ukl_bp_no_such_syscall', reason: expect.stringMatching(/may be any syscall: bypass call/) }));
     // UKL.a already holds a libc: a second input is refused, not linked twice
     expect(() => analyzeApplication([archive, bogus])).toThrow(/already holds the whole app and its libc/);
+  }, 60_000);
+});
+
+describe('socket families from the family argument, and thread-local storage', () => {
+  it.skipIf(!hasGcc)("a libc-free UKL app: AF_INET found through two wrappers (app_main → open_listener → sys6 → entry_SYSCALL_64), no TLS", async () => {
+    const report = await analyzeUklApplication([join(ROOT, 'fixtures/apps/ukl-nolibc/echo.c'), join(ROOT, 'fixtures/apps/ukl-nolibc/sys.S')], { libc: 'none' });
+    expect(report.socketFamilies).toEqual(['AF_INET']);
+    expect(report.socketFamilyPaths.AF_INET).toEqual(['_start', 'app_main', 'open_listener', 'sys6', 'ukl_entry_SYSCALL_64']);
+    expect(report.unknownSocketFamilies).toEqual([]);
+    expect(report.tlsBytes).toBe(0);
+    expect(report.built?.libcUklCapable).toBeNull();
+    expect(report.syscalls.map((s) => s.name)).toEqual(['read', 'write', 'close', 'socket', 'bind', 'listen', 'setsockopt', 'exit', 'accept4']);
+  }, 60_000);
+
+  it.skipIf(!hasGcc || !hasStrace)("glibc's generic syscall(): syscall(SYS_socket, AF_UNIX, …) gives AF_UNIX, sound against strace", () => {
+    const source = join(dir, 'generic-socket.c');
+    writeFileSync(source, [
+      '#include <sys/socket.h>', '#include <sys/syscall.h>', '#include <unistd.h>',
+      '__attribute__((noipa)) static long open_socket(int family) { return syscall(SYS_socket, family, SOCK_DGRAM, 0); }',
+      'int main(void) { long fd = open_socket(AF_UNIX); if (fd >= 0) close((int)fd); return 0; }', '',
+    ].join('\n'));
+    const program = join(dir, 'generic-socket');
+    const cc = spawnSync('gcc', ['-static', '-O2', '-o', program, source], { encoding: 'utf8' });
+    expect(cc.status, cc.stderr).toBe(0);
+    const report = analyzeStaticExecutable(program);
+    expect(report.socketFamilies).toContain('AF_UNIX');
+    expect(report.socketFamilyPaths.AF_UNIX?.slice(-3)).toEqual(['main', 'open_socket', 'syscall']);
+    expect(straceRun(program).has('socket')).toBe(true);
+    // glibc keeps errno and more in thread-local storage
+    expect(report.tlsBytes).toBeGreaterThan(0);
   }, 60_000);
 });
 

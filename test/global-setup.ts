@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { resolveKernelTree } from '../src/kernel/tree.js';
+import { DEBIAN_KERNEL_TARBALL, resolveKernelTree } from '../src/kernel/tree.js';
 import { buildConf } from '../src/kconfig/oracle.js';
+import { UKL_KERNEL_ENV, uklPatchForTests } from './helpers/ukl-tree.js';
 
 /**
  * Resolve the kernel tree once for every suite (extracting Debian's linux-source-6.1 into the
@@ -33,5 +34,20 @@ export default async function setup(): Promise<void> {
   } catch (e) {
     if (process.env.CI === 'true') throw e;
     process.stderr.write(`note: no kernel tree (${(e as Error).message}); kernel-tree suites are skipped\n`);
+  }
+  await setUpUklTree();
+}
+
+/** the UKL tree: Debian's tarball plus the UKL series, patched once into the cache */
+async function setUpUklTree(): Promise<void> {
+  if (process.env[UKL_KERNEL_ENV]) return;
+  const patch = uklPatchForTests();
+  try {
+    if (patch === null) throw new Error('the UKL series (shared/ukl/ukl-rfc-6.1.192.diff) is not beside this checkout; set UKL_TRIM_UKL_PATCH');
+    const tree = await resolveKernelTree({ kernel: DEBIAN_KERNEL_TARBALL, patches: [patch] });
+    process.env[UKL_KERNEL_ENV] = tree.root;
+  } catch (e) {
+    if (process.env.CI === 'true') throw e;
+    process.stderr.write(`note: no UKL tree (${(e as Error).message}); the UKL suites are skipped\n`);
   }
 }

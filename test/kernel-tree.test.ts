@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -302,6 +302,39 @@ describe('errors', () => {
     const cacheDir = scratch('cache');
     await expectTreeError(resolveKernelTree({ kernel: tarball, env: noEnv, cacheDir }), 'extract-failed', /broken\.tar\.xz/);
     expect(readdirSync(join(cacheDir, 'trees'))).toEqual([]);
+  });
+
+  it('applies --patch files to the unpacked tree, in a cache entry of their own keyed by their contents', async () => {
+    const tarball = makeKernelTarball('patched');
+    const dir = scratch('patches');
+    const patch = join(dir, 'add-ukl.diff');
+    writeFileSync(patch, ['--- a/kernel/Kconfig.ukl', '+++ b/kernel/Kconfig.ukl', '@@ -0,0 +1,2 @@', '+menuconfig UNIKERNEL_LINUX', '+\tbool "UKL"', ''].join('\n'));
+    const cacheDir = scratch('cache');
+    const plain = await resolveKernelTree({ kernel: tarball, env: noEnv, cacheDir });
+    const patched = await resolveKernelTree({ kernel: tarball, patches: [patch], env: noEnv, cacheDir });
+    expect(patched.root).not.toBe(plain.root);
+    expect(readFileSync(join(patched.root, 'kernel', 'Kconfig.ukl'), 'utf8')).toContain('menuconfig UNIKERNEL_LINUX');
+    expect(existsSync(join(plain.root, 'kernel', 'Kconfig.ukl'))).toBe(false);
+    // the same patch again: the same entry; a changed patch: a new one
+    expect((await resolveKernelTree({ kernel: tarball, patches: [patch], env: noEnv, cacheDir })).root).toBe(patched.root);
+    writeFileSync(patch, readFileSync(patch, 'utf8').replace('"UKL"', '"Unikernel Linux"'));
+    const changed = await resolveKernelTree({ kernel: tarball, patches: [patch], env: noEnv, cacheDir });
+    expect(changed.root).not.toBe(patched.root);
+    expect(readFileSync(join(changed.root, 'kernel', 'Kconfig.ukl'), 'utf8')).toContain('Unikernel Linux');
+    expect(readdirSync(join(cacheDir, 'trees')).length).toBe(3);
+  });
+
+  it('refuses a patch that does not apply (caching nothing), a missing patch, and patching a directory in place', async () => {
+    const tarball = makeKernelTarball('badpatch');
+    const dir = scratch('patches');
+    const patch = join(dir, 'wrong.diff');
+    writeFileSync(patch, ['--- a/Makefile', '+++ b/Makefile', '@@ -1,2 +1,2 @@', ' no such line', '-nor this one', '+replacement', ''].join('\n'));
+    const cacheDir = scratch('cache');
+    await expectTreeError(resolveKernelTree({ kernel: tarball, patches: [patch], env: noEnv, cacheDir }), 'patch-failed', /wrong\.diff does not apply/);
+    expect(readdirSync(join(cacheDir, 'trees')).filter((n) => !n.endsWith('.lock'))).toEqual([]);
+    await expectTreeError(resolveKernelTree({ kernel: tarball, patches: [join(dir, 'missing.diff')], env: noEnv, cacheDir }), 'not-found', /missing\.diff/);
+    const tree = makeFakeTree(scratch('dir'));
+    await expectTreeError(resolveKernelTree({ kernel: tree, patches: [patch], env: noEnv, cacheDir }), 'patch-failed', /never to a tree in place/);
   });
 
   it('reports a missing tar as tool-missing', async () => {

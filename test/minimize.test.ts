@@ -238,8 +238,10 @@ describe('requirements from an analysis', () => {
     syscalls: syscalls.map(([nr, name]) => ({ nr, name, path: ['main', name] })),
     unresolved: [],
     socketFamilies: [],
+    socketFamilyPaths: {},
     unknownSocketFamilies: [],
     pseudoFiles: [],
+    tlsBytes: 0,
     stats: { functions: 1, reachableFunctions: 1, addressTaken: 0, indirectReachable: false },
     ...extra,
   });

@@ -14,11 +14,12 @@ import { minimizeConfig } from '../minimize/minimize.js';
 import { analyzeApplication, analyzeStaticExecutable } from '../callgraph/analyze.js';
 import { observeEchoServer, observeRun } from '../callgraph/observe.js';
 import { summarizeLibc } from '../callgraph/libc-summary.js';
-import { buildUklArchive } from '../build/ukl.js';
+import { buildUklArchive } from '../lto/ukl-archive.js';
 import { linkForAnalysis } from '../lto/link.js';
 import { buildKernel } from '../build/kernel-build.js';
 import { buildInitramfs } from '../build/initramfs.js';
 import { bootKernel } from '../build/qemu.js';
+import { buildUklImage } from '../build/image.js';
 import { readSectionSizes } from '../build/elf.js';
 import { buildConf } from '../kconfig/oracle.js';
 import { resolveKernelTree } from '../kernel/tree.js';
@@ -58,8 +59,8 @@ const median = (xs: number[]): number => {
   return s[Math.floor(s.length / 2)] as number;
 };
 
-/** BENCH_ONLY=conf,lsp,analysis,minimizer runs only those parts (default: all) */
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'conf,lsp,analysis,minimizer').split(',').map((s) => s.trim()));
+/** BENCH_ONLY=conf,lsp,analysis,minimizer,ukl runs only those parts (default: all) */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'conf,lsp,analysis,minimizer,ukl').split(',').map((s) => s.trim()));
 
 async function main(): Promise<void> {
   const tree = (await resolveKernelTree({})).root;
@@ -69,6 +70,7 @@ async function main(): Promise<void> {
     if (ONLY.has('lsp')) await lspBench(tree, work);
     if (ONLY.has('analysis')) await analysisBench(tree, work);
     if (ONLY.has('minimizer')) await minimizerBench(tree, work);
+    if (ONLY.has('ukl')) await uklBench(work);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -338,6 +340,48 @@ async function minimizerBench(tree: string, work: string): Promise<void> {
   const base = rows[1] as Row;
   table.push(`  ours / baseline: =y ${(ours.y / base.y).toFixed(2)}x (target <= 0.75x), bzImage ${ours.bzImage && base.bzImage ? (ours.bzImage / base.bzImage).toFixed(2) : '-'}x (target <= 0.85x)`);
   process.stdout.write(`echo example kernels (x86_64, ${loaded.kbuild.kernelVersion}):\n${table.join('\n')}\n`);
+}
+
+/**
+ * UKL mode on a UKL tree (Debian's tarball + the series named by UKL_TRIM_UKL_PATCH): the tree's
+ * libc-free samples/ukl minimised by ukl-trim against the hand-made config that first ran it
+ * (../shared/ukl/README.md: tinyconfig plus 17 options), both built with the sample linked in,
+ * booted, and timed from QEMU's start to the first TCP echo on port 5555.
+ */
+async function uklBench(work: string): Promise<void> {
+  const patch = process.env.UKL_TRIM_UKL_PATCH;
+  if (patch === undefined || !existsSync(patch)) {
+    process.stdout.write('UKL mode: skipped (set UKL_TRIM_UKL_PATCH to the UKL series for Debian\'s 6.1 tarball)\n');
+    return;
+  }
+  const tree = (await resolveKernelTree({ kernel: '/usr/src/linux-source-6.1.tar.xz', patches: [patch] })).root;
+  const sample = join(tree, 'samples', 'ukl');
+  const archive = join(work, 'ukl-sample', 'UKL.a');
+  const loaded = await loadKconfigAsync({ tree, arch: 'x86_64' });
+  const t0 = performance.now();
+  const ours = await minimizeConfig({ loaded, mode: 'ukl', libc: 'none', app: [join(sample, 'tcp_server.c'), join(sample, 'syscall.S')], uklArchive: archive });
+  const minimizeSeconds = (performance.now() - t0) / 1000;
+  const handMade = ['64BIT', 'PRINTK', 'TTY', 'SERIAL_8250', 'SERIAL_8250_CONSOLE', 'BLK_DEV_INITRD', 'BINFMT_ELF', 'NET', 'INET', 'PCI', 'VIRTIO_PCI', 'VIRTIO_NET', 'NETDEVICES', 'EPOLL', 'FUTEX', 'PROC_FS', 'SYSFS', 'DEVTMPFS']
+    .map((name) => `CONFIG_${name}=y\n`)
+    .concat(['# CONFIG_RELOCATABLE is not set\n', '# CONFIG_CPU_MITIGATIONS is not set\n', '# CONFIG_RANDOMIZE_BASE is not set\n', '# CONFIG_PAGE_TABLE_ISOLATION is not set\n', '# CONFIG_X86_KERNEL_IBT is not set\n', 'CONFIG_UNIKERNEL_LINUX=y\n'])
+    .join('');
+  const hand = loaded.kconfig.olddefconfig(mergeConfigFragments(tinyconfig(loaded), [handMade]));
+  const enabled = (cfg: string): number => [...cfg.matchAll(/^CONFIG_\w+=y$/gm)].length;
+  const rows: string[] = [];
+  const measured: Array<{ y: number; bytes: number; echo: number | null }> = [];
+  for (const [name, config] of [['ukl-trim (ours)', ours.config], ['hand-made (tinyconfig + 17 options)', hand]] as const) {
+    const out = join(cacheHome(), 'bench-kernels', `ukl-${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}`);
+    process.stderr.write(`building the UKL kernel ${name} in ${out}\n`);
+    const image = await buildUklImage({ tree, config, app: [archive], out });
+    const boot = await bootKernel({ image: image.bzImage, initrd: image.initramfs, expect: /^UKL BOOTED$/, tcpEcho: { guestPort: 5555 }, timeoutSeconds: 300, ukl: true });
+    const y = enabled(readFileSync(join(image.buildDir, '.config'), 'utf8'));
+    measured.push({ y, bytes: image.bzImageBytes, echo: boot.echoSeconds });
+    rows.push(`  ${name.padEnd(40)} =y ${String(y).padStart(5)}   bzImage ${image.bzImageBytes}   build ${image.reused ? 'cached' : `${image.buildSeconds} s`}   ${boot.ok ? `QEMU start → echo ${boot.echoSeconds} s` : `FAILED: ${boot.failure} ${boot.message ?? ''}`}`);
+  }
+  const [a, b] = measured as [(typeof measured)[0], (typeof measured)[0]];
+  rows.push(`  ours / hand-made: =y ${(a.y / b.y).toFixed(2)}x (target <= 0.65x), bzImage ${(a.bytes / b.bytes).toFixed(2)}x (target <= 0.70x), echo ${a.echo && b.echo ? (a.echo / b.echo).toFixed(2) : '-'}x`);
+  rows.push(`  UKL's own stock config (documented, not built here): 1,528 options =y; minimising took ${minimizeSeconds.toFixed(1)} s`);
+  process.stdout.write(`UKL mode, samples/ukl (libc-free, TCG; ${loaded.kbuild.kernelVersion}):\n${rows.join('\n')}\n`);
 }
 
 await main();

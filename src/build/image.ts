@@ -8,7 +8,8 @@ import { isUklArchive } from '../lto/link.js';
 import { readSectionSizes } from './elf.js';
 import { buildInitramfs, checkInitramfsOptions, checkInitramfsSettings, InitramfsError, type InitramfsOptions, type InitramfsResult } from './initramfs.js';
 import { buildKernel, KernelBuildError, type KernelBuildResult } from './kernel-build.js';
-import { archiveObjects, buildUklArchive, detectUklSupport, runUklBuildHint, UklError } from './ukl.js';
+import { detectUklSupport, runUklBuildHint } from '../kernel/ukl-support.js';
+import { archiveObjects, archiveTlsBytes, buildUklArchive, UklError } from '../lto/ukl-archive.js';
 import { compileUklTrigger, UKL_TRIGGER_PATH, uklKernelConfig } from './ukl-kernel.js';
 
 /**
@@ -176,14 +177,6 @@ export async function buildUklImage(p: BuildUklImageParams & BuildHooks): Promis
   checkNetwork(p);
   mkdirSync(out, { recursive: true });
   const archive = join(out, 'UKL.a');
-  // the config first: it fails in a second, UKL.a and the kernel take longer
-  let kernelConfig;
-  try {
-    kernelConfig = await uklKernelConfig({ tree, config: p.config, archivePath: archive, tls: p.libc !== 'none' });
-  } catch (e) {
-    if (e instanceof UklError) throw new ImageBuildError('bad-input', e.message);
-    throw e;
-  }
   let undefinedSymbols: string[];
   const warnings: string[] = [];
   let given: boolean;
@@ -210,6 +203,14 @@ export async function buildUklImage(p: BuildUklImageParams & BuildHooks): Promis
     throw e;
   }
   for (const warning of warnings) p.onWarning?.(warning);
+  // UKL_TLS follows the archive: a TLS segment needs it, and without one a UKL_TLS kernel hangs
+  let kernelConfig;
+  try {
+    kernelConfig = await uklKernelConfig({ tree, config: p.config, archivePath: archive, tls: archiveTlsBytes(archive) > 0 });
+  } catch (e) {
+    if (e instanceof UklError) throw new ImageBuildError('bad-input', e.message);
+    throw e;
+  }
 
   const objDir = p.buildDir ?? join(out, 'kernel');
   const archiveHash = createHash('sha256').update(readFileSync(archive)).digest('hex');

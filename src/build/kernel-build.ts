@@ -53,6 +53,14 @@ function firstErrors(log: string): string {
     .join('\n');
 }
 
+/**
+ * The kernel's version banner names the user and host that built it: fixed names (unless the
+ * caller sets its own) keep the image the same from one machine to the next.
+ */
+function buildEnvironment(): NodeJS.ProcessEnv {
+  return { ...process.env, KBUILD_BUILD_USER: process.env.KBUILD_BUILD_USER ?? 'ukl-trim', KBUILD_BUILD_HOST: process.env.KBUILD_BUILD_HOST ?? 'ukl-trim' };
+}
+
 /** Build; a finished build of the identical config in the same folder is reused. */
 export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuildResult> {
   const { tree, arch, config, outDir } = opts;
@@ -75,6 +83,7 @@ export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuild
   const code = await new Promise<number>((resolve, reject) => {
     const child = spawn('make', ['-C', tree, `O=${outDir}`, `ARCH=${arch}`, `-j${jobs}`, 'olddefconfig', ...targets], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: buildEnvironment(),
     });
     let pending = '';
     const onData = (b: Buffer): void => {

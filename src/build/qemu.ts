@@ -10,7 +10,7 @@ import { z } from 'zod';
  * user-mode networking's hostfwd on 127.0.0.1. QEMU is always killed before this returns.
  */
 
-export const BootFailureSchema = z.enum(['panic', 'timeout', 'exited', 'echo-failed', 'qemu-missing']);
+export const BootFailureSchema = z.enum(['panic', 'timeout', 'exited', 'echo-failed', 'qemu-missing', 'ukl-not-started']);
 export type BootFailure = z.infer<typeof BootFailureSchema>;
 
 export const BootReportSchema = z.object({
@@ -19,6 +19,8 @@ export const BootReportSchema = z.object({
   markerSeconds: z.number().nullable(),
   /** seconds from QEMU start to the first line echoed back, null when none was (or none asked for) */
   echoSeconds: z.number().nullable(),
+  /** what the guest sent back for the echo (it holds the line, maybe with more), null when nothing */
+  echoReply: z.string().nullable().default(null),
   /** the last console lines */
   consoleTail: z.array(z.string()),
   failure: BootFailureSchema.optional(),
@@ -62,6 +64,8 @@ export interface BootOptions {
 }
 
 const PANIC = /Kernel panic - not syncing/;
+// the program at UKL's trigger path ran itself: the kernel did not enter the linked-in app
+const UKL_TRIGGER_RAN = /^ukl-trigger: /;
 // our init's report that the app ended (src/build/init/init.c), to tell "app exited" from a crash
 const APP_ENDED = /ukl-init: \/app (exited|killed)/;
 // how long a panicking kernel may keep printing (its trace) before QEMU is killed
@@ -140,7 +144,7 @@ export function qemuArguments(opts: BootOptions, accel: 'kvm' | 'tcg', hostPort:
 }
 
 /** One attempt: connect, send the line, resolve true once it came back whole. */
-function echoOnce(port: number, line: string, timeoutMs: number): Promise<{ ok: boolean; error?: string }> {
+function echoOnce(port: number, line: string, timeoutMs: number): Promise<{ ok: boolean; reply: string; error?: string }> {
   return new Promise((resolve) => {
     let received = '';
     let settled = false;
@@ -150,7 +154,7 @@ function echoOnce(port: number, line: string, timeoutMs: number): Promise<{ ok: 
       settled = true;
       clearTimeout(timer);
       socket.destroy();
-      resolve(error === undefined ? { ok } : { ok, error });
+      resolve(error === undefined ? { ok, reply: received } : { ok, reply: received, error });
     };
     const timer = setTimeout(() => finish(false, `no reply within ${timeoutMs} ms`), timeoutMs);
     socket.setEncoding('utf8');
@@ -176,6 +180,14 @@ function killGroup(child: ChildProcess): void {
       // already gone
     }
   }
+}
+
+/** what a console that never printed a line usually means, for the timeout message */
+function silentConsoleHint(ukl: boolean): string {
+  const serial = 'does the kernel have SERIAL_8250 and SERIAL_8250_CONSOLE?';
+  if (!ukl) return ` (the console printed nothing: ${serial})`;
+  // seen on 6.1 with the RFC series: UKL_TLS=y and an app without a TLS segment print nothing at all
+  return ` (the console printed nothing: a UKL kernel with UKL_TLS=y whose app has no TLS segment hangs this way, or the app faults before the console is up with SMAP/SMEP enforced; also, ${serial})`;
 }
 
 export async function bootKernel(opts: BootOptions): Promise<BootReport> {
@@ -217,6 +229,7 @@ export async function bootKernel(opts: BootOptions): Promise<BootReport> {
 
   let markerSeconds: number | null = null;
   let echoSeconds: number | null = null;
+  let echoReply: string | null = null;
   let failure: BootFailure | undefined;
   let message: string | undefined;
   let appEnded: string | undefined;
@@ -235,8 +248,7 @@ export async function bootKernel(opts: BootOptions): Promise<BootReport> {
     };
     const timer = setTimeout(() => {
       if (panicLine !== undefined) return settle('panic', panicLine);
-      // a silent console is the classic trimmed-config mistake: say what it usually means
-      const silent = tail.length === 0 ? ' (the console printed nothing: does the kernel have SERIAL_8250 and SERIAL_8250_CONSOLE?)' : '';
+      const silent = tail.length === 0 ? silentConsoleHint(opts.ukl === true) : '';
       settle('timeout', markerSeconds === null ? `no console line matched ${opts.expect} within ${opts.timeoutSeconds} s${silent}` : `timed out after ${opts.timeoutSeconds} s during the TCP echo`);
     }, opts.timeoutSeconds * 1000);
 
@@ -250,6 +262,7 @@ export async function bootKernel(opts: BootOptions): Promise<BootReport> {
         const r = await echoOnce(hostPort, line, ECHO_ATTEMPT_MS);
         if (r.ok) {
           echoSeconds = seconds();
+          echoReply = r.reply;
           return settle();
         }
         lastError = r.error ?? 'failed';
@@ -264,6 +277,7 @@ export async function bootKernel(opts: BootOptions): Promise<BootReport> {
       opts.onConsoleLine?.(line);
       if (settled) return;
       if (APP_ENDED.test(line)) appEnded = line;
+      if (opts.ukl && UKL_TRIGGER_RAN.test(line)) return settle('ukl-not-started', line.trim());
       if (PANIC.test(line)) {
         // let the kernel print the rest of the panic (QEMU exits by itself with panic=-1, -no-reboot)
         if (panicLine === undefined) {
@@ -316,6 +330,7 @@ export async function bootKernel(opts: BootOptions): Promise<BootReport> {
     ok: failure === undefined,
     markerSeconds,
     echoSeconds,
+    echoReply,
     consoleTail: tail.slice(),
     accel,
     command,

@@ -2,7 +2,9 @@ import { explainSymbol } from '../kconfig/explain.js';
 import { loadKconfigAsync } from '../kconfig/load.js';
 import { mergeConfigFragments } from '../kconfig/merge.js';
 import { compileHelper } from './initramfs.js';
-import { detectUklSupport, runUklBuildHint, UklError, uklConfigSettings, type UklConfigSettings } from './ukl.js';
+import { detectUklSupport, runUklBuildHint } from '../kernel/ukl-support.js';
+import { UklError } from '../lto/ukl-archive.js';
+import { uklConfigSettings, type UklConfigSettings } from './ukl.js';
 
 /**
  * The kernel side of UKL mode: the .config that links UKL.a into vmlinux, and the program at the

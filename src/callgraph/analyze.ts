@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { linkForAnalysis, type LinkOptions } from '../lto/link.js';
 import { readSyscallTable } from '../kernel/syscalls.js';
-import { isLlvmBitcode, parseElf, SHF_ALLOC, SHT_NOBITS } from '../lto/elf.js';
+import { isLlvmBitcode, parseElf, PT_TLS, SHF_ALLOC, SHT_NOBITS } from '../lto/elf.js';
 import type { ElfFile } from '../lto/elf.js';
 import { buildCallGraph, collectAddressFacts, isUnnamedTarget, pointerArray, Reachability, UNATTRIBUTED_CODE } from './graph.js';
 import { scanCode } from './syscall-sites.js';
@@ -36,9 +36,13 @@ export const AnalysisReportSchema = z.object({
   /** sites whose number is unknown: each may be any syscall */
   unresolved: z.array(z.object({ function: z.string().nullable(), address: z.number().int(), reason: z.string() })),
   socketFamilies: z.array(z.string()),
+  /** family → root → … → the socket call or syscall site whose family argument is that constant */
+  socketFamilyPaths: z.record(z.string(), z.array(z.string())).default({}),
   /** socket calls whose family is not a constant: the family may be any */
   unknownSocketFamilies: z.array(z.object({ function: z.string(), address: z.number().int() })),
   pseudoFiles: z.array(z.string()),
+  /** bytes of the thread-local storage segment (PT_TLS memory size); 0 when the program has none */
+  tlsBytes: z.number().int().nonnegative().default(0),
   stats: z.object({ functions: z.number().int(), reachableFunctions: z.number().int(), addressTaken: z.number().int(), indirectReachable: z.boolean() }),
 });
 export type AnalysisReport = z.infer<typeof AnalysisReportSchema>;
@@ -133,6 +137,7 @@ function withUklNamesStripped(report: AnalysisReport, kernelSymbols: ReadonlySet
     syscalls: report.syscalls.map((s) => ({ ...s, path: s.path.map(strip) })),
     unresolved: report.unresolved.map((u) => ({ ...u, function: u.function === null ? null : strip(u.function) })),
     unknownSocketFamilies: report.unknownSocketFamilies.map((u) => ({ ...u, function: strip(u.function) })),
+    socketFamilyPaths: Object.fromEntries(Object.entries(report.socketFamilyPaths).map(([family, path]) => [family, path.map(strip)])),
   };
 }
 
@@ -153,13 +158,21 @@ function readInput(path: string): Uint8Array {
   return bytes;
 }
 
+/** where the syscall's first argument is, seen from a function: a constant, or one of its parameters */
+type ArgumentSource = { constant: number } | { parameter: GprName };
+
 interface WrapperTask {
   /** the function whose callers pass the number */
   fn: string;
   register: GprName;
   /** fn → … → the function holding the syscall instruction */
   chain: string[];
+  /** the syscall's first argument as fn sees it; undefined when it was lost on the way */
+  argument?: ArgumentSource;
 }
+
+/** syscalls whose first argument is an address family */
+const FAMILY_SYSCALLS = new Set(['socket', 'socketpair']);
 
 export function analyzeElf(elf: ElfFile, input: string, syscallNames: Map<number, string>, ukl?: UklAnalysis): AnalysisReport {
   const scan = scanCode(elf);
@@ -218,6 +231,29 @@ export function analyzeElf(elf: ElfFile, input: string, syscallNames: Map<number
     const old = found.get(nr);
     if (old === undefined || path.length < old.length) found.set(nr, path);
   };
+  const familySyscalls = new Set([...syscallNames].filter(([, name]) => FAMILY_SYSCALLS.has(name)).map(([nr]) => nr));
+  const familyPaths = new Map<string, string[]>();
+  const unknownSocketFamilies: AnalysisReport['unknownSocketFamilies'] = [];
+  const socketNames = new Set(scan.functions.all().filter((f) => f.aliases.some((a) => SOCKET_FUNCTIONS.has(a))).map((f) => f.name));
+  const recordFamily = (family: number, path: string[]): void => {
+    const name = ADDRESS_FAMILIES[family] ?? `AF_${family}`;
+    const old = familyPaths.get(name);
+    if (old === undefined || path.length < old.length) familyPaths.set(name, path);
+  };
+  /**
+   * A socket/socketpair syscall was found with its first argument as `fn` sees it: a constant
+   * is the family; a parameter is followed through the callers like a wrapper's number.
+   * (Inside libc's own socket()/socketpair() a lost argument is no loss: the calls to those
+   * functions are checked by name below.)
+   */
+  const familyAt = (fn: string | null, address: number, argument: ArgumentSource | undefined, chain: string[]): void => {
+    if (argument !== undefined && 'constant' in argument) return recordFamily(argument.constant, fn === null ? chain : [...reach.pathTo(fn), ...chain.slice(1)]);
+    if (fn === null || argument === undefined) {
+      if (fn === null || !socketNames.has(fn)) unknownSocketFamilies.push({ function: fn ?? `<code at 0x${address.toString(16)}>`, address });
+      return;
+    }
+    traceArgument(fn, argument.parameter, chain, address);
+  };
   const unresolved: AnalysisReport['unresolved'] = [];
   // a wrapper reached as an indirect-call target may receive any number
   const isAddressTaken = (name: string): boolean => {
@@ -229,9 +265,11 @@ export function analyzeElf(elf: ElfFile, input: string, syscallNames: Map<number
     // code no symbol covers cannot be placed in the graph: counted as reachable
     if (site.function !== null && !reach.isReached(site.function)) continue;
     if (site.nr !== null) {
-      record(site.nr, site.function === null ? [`<code at 0x${site.address.toString(16)}>`] : reach.pathTo(site.function));
+      const where = site.function === null ? [`<code at 0x${site.address.toString(16)}>`] : reach.pathTo(site.function);
+      record(site.nr, where);
+      if (familySyscalls.has(site.nr)) familyAt(site.function, site.address, site.firstArgument, site.function === null ? where : [site.function]);
     } else if (site.numberInParameter !== undefined && site.function !== null) {
-      resolveWrapper({ fn: site.function, register: site.numberInParameter, chain: [site.function] }, site.address);
+      resolveWrapper({ fn: site.function, register: site.numberInParameter, chain: [site.function], ...(site.firstArgument ? { argument: site.firstArgument } : {}) }, site.address);
     } else {
       unresolved.push({ function: site.function, address: site.address, reason: `may be any syscall: ${site.reason ?? 'number not recovered'}` });
     }
@@ -246,11 +284,16 @@ export function analyzeElf(elf: ElfFile, input: string, syscallNames: Map<number
       const plain = symbol.startsWith('ukl_') ? symbol.slice(4) : symbol;
       const address = startOf.get(symbol) ?? 0;
       if (plain === 'entry_SYSCALL_64') {
-        resolveWrapper({ fn: symbol, register: 'rax', chain: [symbol] }, address);
+        // called with the syscall's registers: the first argument in rdi
+        resolveWrapper({ fn: symbol, register: 'rax', chain: [symbol], argument: { parameter: 'rdi' } }, address);
       } else if (plain.startsWith('bp_')) {
         const name = plain.slice(3).replace(/^(__x64_sys_|__do_sys_|sys_)/, '');
         const nr = numberOf.get(name);
-        if (nr !== undefined) record(nr, reach.pathTo(symbol));
+        if (nr !== undefined) {
+          record(nr, reach.pathTo(symbol));
+          // a bypass function takes the syscall's arguments as its own
+          if (familySyscalls.has(nr)) familyAt(symbol, address, { parameter: 'rdi' }, [symbol]);
+        }
         else unresolved.push({ function: symbol, address, reason: `may be any syscall: bypass call ${symbol} names no syscall of this kernel` });
       }
     }
@@ -272,8 +315,11 @@ export function analyzeElf(elf: ElfFile, input: string, syscallNames: Map<number
         if (caller === null || caller === task.fn || !reach.isReached(caller)) continue;
         const constant = edge.constantArguments?.[task.register];
         const forwarded = edge.forwardedParameters?.[task.register];
-        if (constant !== undefined) record(constant, [...reach.pathTo(caller), ...task.chain]);
-        else if (forwarded !== undefined) work.push({ fn: caller, register: forwarded, chain: [caller, ...task.chain] });
+        const argument = argumentAtCaller(edge, task.argument);
+        if (constant !== undefined) {
+          record(constant, [...reach.pathTo(caller), ...task.chain]);
+          if (familySyscalls.has(constant)) familyAt(caller, edge.site, argument, [caller, ...task.chain]);
+        } else if (forwarded !== undefined) work.push({ fn: caller, register: forwarded, chain: [caller, ...task.chain], ...(argument ? { argument } : {}) });
         else {
           unresolved.push({
             function: caller,
@@ -285,20 +331,41 @@ export function analyzeElf(elf: ElfFile, input: string, syscallNames: Map<number
     }
   }
 
+  /** the callers of `fn` pass the family in `register`: follow them to constants */
+  function traceArgument(fn: string, register: GprName, chain: string[], siteAddress: number): void {
+    const seen = new Set<string>();
+    const work = [{ fn, register, chain }];
+    for (let task = work.pop(); task !== undefined; task = work.pop()) {
+      const key = `${task.fn}:${task.register}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      if (roots.includes(task.fn) || (firstIndirect !== undefined && isAddressTaken(task.fn))) {
+        if (!socketNames.has(task.fn)) unknownSocketFamilies.push({ function: task.fn, address: siteAddress });
+      }
+      for (const edge of incoming.get(task.fn) ?? []) {
+        const caller = edge.from;
+        if (caller === null || caller === task.fn || !reach.isReached(caller)) continue;
+        const constant = edge.constantArguments?.[task.register];
+        const forwarded = edge.forwardedParameters?.[task.register];
+        if (constant !== undefined) recordFamily(constant, [...reach.pathTo(caller), ...task.chain]);
+        else if (forwarded !== undefined) work.push({ fn: caller, register: forwarded, chain: [caller, ...task.chain] });
+        else if (!socketNames.has(task.fn)) unknownSocketFamilies.push({ function: caller, address: edge.site });
+      }
+    }
+  }
+
   const syscalls = [...found.entries()]
     .filter(([nr]) => nr >= 0)
     .sort(([a], [b]) => a - b)
     .map(([nr, path]) => ({ nr, name: syscallNames.get(nr) ?? `syscall_${nr}`, path }));
 
-  // socket families: the constant first argument at each reachable call of socket()/socketpair()
-  const socketNames = new Set(scan.functions.all().filter((f) => f.aliases.some((a) => SOCKET_FUNCTIONS.has(a))).map((f) => f.name));
-  const families = new Set<string>();
-  const unknownSocketFamilies: AnalysisReport['unknownSocketFamilies'] = [];
+  // libc's socket()/socketpair() by name as well: the constant first argument at each reachable call
   for (const edge of scan.edges) {
     if (edge.to === null || edge.from === null || !socketNames.has(edge.to) || socketNames.has(edge.from) || !reach.isReached(edge.from)) continue;
     const family = edge.constantArguments?.rdi;
-    if (family === undefined) unknownSocketFamilies.push({ function: edge.from, address: edge.site });
-    else families.add(ADDRESS_FAMILIES[family] ?? `AF_${family}`);
+    if (family !== undefined) recordFamily(family, [...reach.pathTo(edge.from), edge.to]);
+    else if (edge.forwardedParameters?.rdi !== undefined) traceArgument(edge.from, edge.forwardedParameters.rdi, [edge.from, edge.to], edge.site);
+    else unknownSocketFamilies.push({ function: edge.from, address: edge.site });
   }
 
   const pseudoFiles = new Set<string>();
@@ -317,12 +384,36 @@ export function analyzeElf(elf: ElfFile, input: string, syscallNames: Map<number
     roots,
     syscalls,
     unresolved,
-    socketFamilies: [...families].sort(),
-    unknownSocketFamilies,
+    socketFamilies: [...familyPaths.keys()].sort(),
+    socketFamilyPaths: Object.fromEntries([...familyPaths].sort(([a], [b]) => a.localeCompare(b))),
+    unknownSocketFamilies: dedupeSites(unknownSocketFamilies),
     pseudoFiles: [...pseudoFiles].sort(),
+    tlsBytes: elf.programHeaders.find((p) => p.type === PT_TLS)?.memorySize ?? 0,
     stats: { functions: graph.size, reachableFunctions: reach.reachedInOrder.length, addressTaken: facts.addressTaken.size, indirectReachable: firstIndirect !== undefined },
   };
   return report;
+}
+
+/**
+ * Where the syscall's first argument is, seen from the caller at a call edge: a constant stays
+ * one; a parameter of the callee is what the caller put in that register.
+ */
+function argumentAtCaller(edge: CallEdge, argument: ArgumentSource | undefined): ArgumentSource | undefined {
+  if (argument === undefined || 'constant' in argument) return argument;
+  const constant = edge.constantArguments?.[argument.parameter];
+  if (constant !== undefined) return { constant };
+  const forwarded = edge.forwardedParameters?.[argument.parameter];
+  return forwarded === undefined ? undefined : { parameter: forwarded };
+}
+
+function dedupeSites<T extends { function: string; address: number }>(sites: T[]): T[] {
+  const seen = new Set<string>();
+  return sites.filter((s) => {
+    const key = `${s.function}@${s.address}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** `_start`, `main`, the entry point, init/fini arrays, `_init`/`_fini`, IFUNC resolvers */

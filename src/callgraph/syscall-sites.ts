@@ -26,6 +26,11 @@ export interface SyscallSite {
   reason?: string;
   /** set when the number arrives from the caller in this register: the function is a syscall wrapper */
   numberInParameter?: GprName;
+  /**
+   * the syscall's first argument (rdi) where the block shows it: a constant, or the caller's
+   * parameter register it still holds (the socket family of `socket`, followed like the number)
+   */
+  firstArgument?: { constant: number } | { parameter: GprName };
 }
 
 export interface CallEdge {
@@ -242,6 +247,7 @@ interface PendingEdge {
 
 /** registers that carry arguments into a call (System V order), plus rax for UKL's entry_SYSCALL_64 */
 const CALL_ARGUMENT_REGISTERS: readonly number[] = [7, 6, 2, 1, 8, 9, 0];
+const RDI = 7;
 
 interface PendingSite {
   section: ElfSection;
@@ -563,8 +569,12 @@ function resolveSite(context: ScanContext, decoder: Decoder, swept: SweptSection
     functionAddress: fn?.start ?? null,
     nr: null,
   };
-  let rax = evaluateBlock(context, decoder, base, blockStart, site.offset, true)[0] ?? unknownValue('no state');
+  const state = evaluateBlock(context, decoder, base, blockStart, site.offset, true);
+  let rax = state[0] ?? unknownValue('no state');
   let fromFunctionEntry = fn !== undefined && fn.start === base + blockStart;
+  const rdi = state[RDI];
+  if (rdi?.kind === 'constant') result.firstArgument = { constant: rdi.value };
+  else if (rdi?.kind === 'entry' && fromFunctionEntry && ARGUMENT_REGISTERS.has(GPR_NAMES[rdi.register] ?? 'rsp')) result.firstArgument = { parameter: GPR_NAMES[rdi.register] ?? 'rdi' };
   if (rax.kind === 'entry' && !fromFunctionEntry && fn !== undefined) {
     // the value comes from before a join: follow every path through the function
     rax = raxByDataflow(context, decoder, swept, fn, site.offset);
@@ -866,6 +876,15 @@ function applyInstruction(instruction: Instruction, infoFactory: InstructionInfo
             registers[destination] = registers[source] ?? { kind: 'unknown', why: 'no state' };
             return;
           }
+        }
+      }
+      // movslq %edi,%rsi: an int parameter widened keeps its value (the family in socket(family, …))
+      if (mnemonic === Mnemonic.Movsxd && sourceKind === OpKind.Register) {
+        const source = wideGprIndex(instruction.op1Register);
+        const value = source >= 0 ? registers[source] : undefined;
+        if (value !== undefined && value.kind !== 'unknown') {
+          registers[destination] = value.kind === 'constant' ? { kind: 'constant', value: value.value | 0 } : value;
+          return;
         }
       }
       // xor/sub of a register with itself: the compilers' idiom for zero

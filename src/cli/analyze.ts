@@ -39,6 +39,7 @@ async function analyzeCommand(argv: string[], io: CliIO): Promise<number> {
       libc: { type: 'string' },
       json: { type: 'boolean' },
       kernel: { type: 'string' },
+      patch: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
@@ -51,7 +52,7 @@ async function analyzeCommand(argv: string[], io: CliIO): Promise<number> {
   if (positionals.length === 0) throw new UsageError(`analyze: no INPUT\n${ANALYZE_USAGE}`);
   const libc = values.libc;
   checkLibcOption(libc);
-  const kernelTree = values.kernel === undefined ? undefined : await resolveKernelForCli(values.kernel, io);
+  const kernelTree = values.kernel === undefined ? undefined : await resolveKernelForCli(values.kernel, io, values.patch ?? []);
   const { linkedExecutable, ...report } = analyzeApplication(positionals, { ...(kernelTree === undefined ? {} : { kernelTree }), ...(libc ? { libc } : {}) });
   if (libc !== undefined && linkedExecutable === positionals[0]) io.info(`--libc ${libc} is not needed: ${positionals[0]} is statically linked`);
   AnalysisReportSchema.parse(report);
@@ -90,6 +91,7 @@ async function libcSummaryCommand(argv: string[], io: CliIO): Promise<number> {
       libc: { type: 'string', default: 'glibc' },
       json: { type: 'boolean' },
       kernel: { type: 'string' },
+      patch: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
@@ -101,7 +103,7 @@ async function libcSummaryCommand(argv: string[], io: CliIO): Promise<number> {
   }
   const libc = values.libc;
   checkLibcOption(libc);
-  const kernelTree = values.kernel === undefined ? undefined : await resolveKernelForCli(values.kernel, io);
+  const kernelTree = values.kernel === undefined ? undefined : await resolveKernelForCli(values.kernel, io, values.patch ?? []);
   if (io.isTTY) io.info(`… summarising ${libc} (once per libc.a)`);
   const summary = summarizeLibc(libc, kernelTree === undefined ? {} : { kernelTree });
   const found = positionals.map((name) => ({ name, hit: summaryEntry(summary, name) }));

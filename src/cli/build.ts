@@ -13,7 +13,7 @@ import {
 import { bootKernel, BootReportSchema } from '../build/qemu.js';
 import { resolveKernelForCli, UsageError, type CliIO } from './common.js';
 
-export const BUILD_USAGE = `usage: ukl-trim build --kernel DIR|TARBALL --config FILE --app FILE --out DIR [--mode initramfs|ukl]
+export const BUILD_USAGE = `usage: ukl-trim build --kernel DIR|TARBALL [--patch FILE]... --config FILE --app FILE --out DIR [--mode initramfs|ukl]
                       [--app-arg ARG]... [--ip ADDR/PREFIX] [--gateway ADDR|none] [--build-dir DIR]
                       [--libc glibc|musl|none|PATH] [--json]
   builds the kernel from FILE out of tree (in --build-dir, default OUT/kernel; a finished build of
@@ -47,6 +47,7 @@ export async function runBuild(argv: string[], io: CliIO): Promise<number> {
     args: argv,
     options: {
       kernel: { type: 'string' },
+      patch: { type: 'string', multiple: true },
       config: { type: 'string' },
       app: { type: 'string', multiple: true },
       mode: { type: 'string', default: 'initramfs' },
@@ -75,7 +76,7 @@ export async function runBuild(argv: string[], io: CliIO): Promise<number> {
   const out = resolve(values.out as string);
   if (mode === 'initramfs' && apps.length > 1) throw new UsageError('--app: initramfs mode takes one static executable');
   if (mode === 'initramfs' && values.libc !== undefined) throw new UsageError('--libc is for UKL mode (the libc UKL.a is linked with); in initramfs mode the app is already linked');
-  const tree = await resolveKernelForCli(values.kernel, io);
+  const tree = await resolveKernelForCli(values.kernel, io, values.patch ?? []);
   const config = readTextOption(configPath, 'configuration');
   const common = {
     tree,

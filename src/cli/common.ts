@@ -19,26 +19,36 @@ export class UsageError extends Error {
 
 /**
  * `--kernel DIR|TARBALL`, else $UKL_TRIM_KERNEL, else Debian's linux-source-6.1 tarball,
- * extracted once into the cache (see src/kernel/tree.ts).
+ * extracted once into the cache (see src/kernel/tree.ts); `--patch FILE...` applies patches to
+ * a tarball's tree (a separate cache entry per patch set).
  */
-export async function resolveKernelForCli(kernel: string | undefined, io: CliIO): Promise<string> {
+export async function resolveKernelForCli(kernel: string | undefined, io: CliIO, patches: readonly string[] = []): Promise<string> {
+  if (patches.length > 0 && !kernel) throw new UsageError('--patch needs --kernel TARBALL (the tree the patches apply to)');
+  for (const patch of patches) if (!existsSync(patch)) throw new UsageError(`--patch ${patch}: no such file`);
   if (kernel) {
     try {
-      if (statSync(kernel).isDirectory()) return resolve(kernel);
-    } catch {
+      if (statSync(kernel).isDirectory()) {
+        if (patches.length > 0) throw new UsageError(`--patch applies to a tarball's tree in the cache, never to a tree in place: give --kernel a tarball, not the directory ${kernel}`);
+        return resolve(kernel);
+      }
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
       throw new UsageError(`--kernel ${kernel}: no such file or directory`);
     }
   }
   const { resolveKernelTree } = await import('../kernel/tree.js');
   const { createTtyProgress } = await import('./progress.js');
   const progress = createTtyProgress(process.stderr);
-  const t = await resolveKernelTree({ ...(kernel ? { kernel } : {}), progress: (p) => progress.update(p) });
+  const t = await resolveKernelTree({ ...(kernel ? { kernel } : {}), patches, progress: (p) => progress.update(p) });
   progress.done();
   void io;
   return t.root;
 }
 
-/** `--libc`: glibc, musl or the path of an existing libc.a (UsageError otherwise) */
-export function checkLibcOption(libc: string | undefined): void {
-  if (libc !== undefined && libc !== 'glibc' && libc !== 'musl' && !existsSync(libc)) throw new UsageError(`--libc ${libc}: expected glibc, musl or the path of a libc.a`);
+/** `--libc`: glibc, musl, the path of an existing libc.a, or (UKL mode) none (UsageError otherwise) */
+export function checkLibcOption(libc: string | undefined, opts: { none?: boolean } = {}): void {
+  if (libc === 'none' && opts.none) return;
+  if (libc !== undefined && libc !== 'glibc' && libc !== 'musl' && !existsSync(libc)) {
+    throw new UsageError(`--libc ${libc}: expected glibc, musl${opts.none ? ', none' : ''} or the path of a libc.a`);
+  }
 }

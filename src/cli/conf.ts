@@ -55,6 +55,7 @@ export async function runConf(argv: string[], io: CliIO): Promise<number> {
     args,
     options: {
       kernel: { type: 'string' },
+      patch: { type: 'string', multiple: true },
       arch: { type: 'string' },
       config: { type: 'string' },
       out: { type: 'string' },
@@ -87,7 +88,7 @@ export async function runConf(argv: string[], io: CliIO): Promise<number> {
   if (modes.length !== 1 && !values.explain) throw new UsageError(`exactly one mode is needed\n${CONF_USAGE}`);
   if (!values.arch) throw new UsageError(`--arch is required\n${CONF_USAGE}`);
   const mode = modes[0] as Mode | undefined;
-  const tree = await resolveKernelForCli(values.kernel, io);
+  const tree = await resolveKernelForCli(values.kernel, io, values.patch ?? []);
   const out = resolve(values.out ?? '.config');
   const input = resolve(values.config ?? out);
   const loaded = await loadKconfigAsync({

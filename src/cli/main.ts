@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { KconfigError } from '../kconfig/errors.js';
 import { resolveKernelForCli, UsageError, type CliIO } from './common.js';
 
@@ -13,8 +14,10 @@ commands:
   build     build a kernel and an initramfs holding the app (see 'ukl-trim build --help')
   boot      boot a kernel under QEMU, wait for a marker, check a TCP echo (see 'ukl-trim boot --help')
   lsp       the language server for editors (stdio)
-  tree      print the kernel tree in use (extracting a tarball into the cache once): tree [--kernel DIR|TARBALL]
+  tree      print the kernel tree in use (extracting a tarball into the cache once): tree [--kernel DIR|TARBALL [--patch FILE]...]
   help      show this text`;
+
+const TREE_USAGE = 'usage: ukl-trim tree [--kernel DIR|TARBALL [--patch FILE]...]';
 
 export async function main(argv: string[], io: CliIO): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -38,9 +41,9 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       case 'minimize':
         return await (await import('./minimize.js')).runMinimize(rest, io);
       case 'tree': {
-        const i = rest.indexOf('--kernel');
-        if (rest.length > 0 && (i !== 0 || rest.length !== 2)) throw new UsageError('usage: ukl-trim tree [--kernel DIR|TARBALL]');
-        io.out(await resolveKernelForCli(i === 0 ? rest[1] : undefined, io));
+        const { values, positionals } = parseArgs({ args: rest, options: { kernel: { type: 'string' }, patch: { type: 'string', multiple: true } }, allowPositionals: true, strict: true });
+        if (positionals.length > 0) throw new UsageError(`tree: unexpected ${positionals[0]}\n${TREE_USAGE}`);
+        io.out(await resolveKernelForCli(values.kernel, io, values.patch ?? []));
         return 0;
       }
       case undefined:

@@ -8,6 +8,7 @@ import { SyscallMapError } from '../kernel/syscalls.js';
 import { ArchiveError } from '../lto/archive.js';
 import { ElfError } from '../lto/elf.js';
 import { LinkError } from '../lto/link.js';
+import { UklError } from '../lto/ukl-archive.js';
 import { MinimizeError, minimizeConfig } from '../minimize/minimize.js';
 import { profileNames } from '../minimize/profiles.js';
 import { RequirementError } from '../minimize/requirements.js';
@@ -15,7 +16,7 @@ import { writeFileAtomic } from '../util/fs.js';
 import { imageForCli } from './build.js';
 import { checkLibcOption, resolveKernelForCli, UsageError, type CliIO } from './common.js';
 
-export const MINIMIZE_USAGE = `usage: ukl-trim APP... [--kernel DIR|TARBALL] [--arch x86_64] [--libc glibc|musl|PATH]
+export const MINIMIZE_USAGE = `usage: ukl-trim APP... [--kernel DIR|TARBALL [--patch FILE]...] [--arch x86_64] [--libc glibc|musl|none|PATH]
                 [--mode initramfs|ukl] [--profile ${profileNames().join('|')}|none]
                 [--enable SYM]... [--disable SYM]... [-o FILE] [--fragment FILE] [--explain SYM]...
                 [--build OUT [--boot [--expect REGEX] [--tcp-echo PORT] [--timeout S]] [--app-arg ARG]...]
@@ -23,9 +24,15 @@ export const MINIMIZE_USAGE = `usage: ukl-trim APP... [--kernel DIR|TARBALL] [--
   the smallest kernel .config that provides every syscall, socket family and pseudo-file the app
   can reach, plus what booting it needs (the profile), each option with its reason.
   APP: a static executable, or objects / LTO objects / bitcode / archives linked with --libc.
+  --mode ukl: APP is the app's C/assembler sources, objects and archives (made into UKL.a with
+  UKL's flags and --libc, 'none' for a libc-free app) or a ready UKL.a; --boot then needs
+  --tcp-echo or --expect, which the app itself must answer.
   -o FILE (default .config; an existing one is kept as FILE.old), --fragment FILE: the minimal
   form (savedefconfig). --build OUT builds the kernel and initramfs like 'ukl-trim build';
   --boot then boots them under QEMU like 'ukl-trim boot'. --no-check skips the 1-minimality pass.`;
+
+/** UKL's init line just before it execs the trigger (src/build/init/init.c) */
+const UKL_BOOTED = /^UKL BOOTED$/;
 
 export async function runMinimize(argv: string[], io: CliIO): Promise<number> {
   try {
@@ -39,9 +46,11 @@ export async function runMinimize(argv: string[], io: CliIO): Promise<number> {
       e instanceof ArchiveError ||
       e instanceof AnalysisUnsupportedError ||
       e instanceof SyscallNamesUnavailableError ||
-      e instanceof SyscallMapError
+      e instanceof SyscallMapError ||
+      e instanceof UklError
     ) {
       io.err(`ukl-trim: ${e.message}`);
+      if (e instanceof UklError && e.code === 'tool-missing') return 1;
       return e instanceof MinimizeError && (e.code === 'internal' || e.code === 'solver') ? 1 : 2;
     }
     throw e;
@@ -53,6 +62,7 @@ async function minimizeCommand(argv: string[], io: CliIO): Promise<number> {
     args: argv,
     options: {
       kernel: { type: 'string' },
+      patch: { type: 'string', multiple: true },
       arch: { type: 'string', default: 'x86_64' },
       libc: { type: 'string' },
       mode: { type: 'string', default: 'initramfs' },
@@ -84,14 +94,19 @@ async function minimizeCommand(argv: string[], io: CliIO): Promise<number> {
   const mode = values.mode;
   if (mode !== 'initramfs' && mode !== 'ukl') throw new UsageError(`--mode ${mode}: expected initramfs or ukl`);
   const libc = values.libc;
-  checkLibcOption(libc);
+  checkLibcOption(libc, { none: mode === 'ukl' });
+  if (libc === 'none' && mode !== 'ukl') throw new UsageError('--libc none is for --mode ukl (a libc-free app linked into the kernel)');
   if (values.boot && !values.build) throw new UsageError('--boot needs --build OUT');
-  if (values.build && mode === 'ukl') {
+  if (mode === 'ukl' && values.boot && values['tcp-echo'] === undefined && values.expect === undefined) {
+    // the init's own lines come before the kernel enters the app: they prove nothing about it
+    throw new UsageError("--boot in UKL mode needs --tcp-echo PORT or --expect REGEX: what the app itself does once the kernel enters it");
+  }
+  if (mode === 'ukl') {
     // before minutes of minimisation: UKL.a cannot be built from a linked program
     try {
       checkUklAppInputs(positionals);
     } catch (e) {
-      if (e instanceof ImageBuildError) throw new UsageError(`--build: ${e.message}`);
+      if (e instanceof ImageBuildError) throw new UsageError(e.message);
       throw e;
     }
   }
@@ -108,7 +123,7 @@ async function minimizeCommand(argv: string[], io: CliIO): Promise<number> {
     }
   }
 
-  const tree = await resolveKernelForCli(values.kernel, io);
+  const tree = await resolveKernelForCli(values.kernel, io, values.patch ?? []);
   const result = await minimizeConfig({
     kernel: tree,
     arch: values.arch,
@@ -134,7 +149,10 @@ async function minimizeCommand(argv: string[], io: CliIO): Promise<number> {
   if (values.build) {
     const args = values['app-arg'] ? { args: values['app-arg'] } : {};
     if (mode === 'ukl') {
-      build = await imageForCli({ mode, tree, config: result.config, app: positionals, ...(libc !== undefined ? { libc } : {}), ...args, out: values.build }, io);
+      // the UKL.a the analysis read is the one the kernel links
+      const archive = result.uklArchive;
+      if (archive === null) throw new UsageError('--build needs the analysed UKL.a');
+      build = await imageForCli({ mode, tree, config: result.config, app: [archive], ...args, out: values.build }, io);
     } else {
       const app = result.app;
       if (!app) throw new UsageError('--build needs the analysed executable');
@@ -146,7 +164,7 @@ async function minimizeCommand(argv: string[], io: CliIO): Promise<number> {
         await bootKernel({
           image: build.bzImage,
           initrd: build.initramfs,
-          expect: expect ?? /ukl-init: (network up|no IPv4 sockets)/,
+          expect: expect ?? (mode === 'ukl' ? UKL_BOOTED : /ukl-init: (network up|no IPv4 sockets)/),
           ...(tcpEcho !== undefined ? { tcpEcho: { guestPort: tcpEcho, line: 'ukl-trim echo check' } } : {}),
           timeoutSeconds: timeout,
           ukl: mode === 'ukl',

@@ -14,6 +14,7 @@ export async function runSyscalls(argv: string[], io: CliIO): Promise<number> {
     args: argv,
     options: {
       kernel: { type: 'string' },
+      patch: { type: 'string', multiple: true },
       arch: { type: 'string', default: 'x86_64' },
       config: { type: 'string' },
       json: { type: 'boolean' },
@@ -28,7 +29,7 @@ export async function runSyscalls(argv: string[], io: CliIO): Promise<number> {
     return 0;
   }
   const arch = values.arch as string;
-  const tree = await resolveKernelForCli(values.kernel, io);
+  const tree = await resolveKernelForCli(values.kernel, io, values.patch ?? []);
   let configText: string | null = null;
   if (values.config) {
     try {

@@ -44,9 +44,15 @@ export interface ResolveKernelTreeOptions {
   progress?: (p: KernelTreeProgress) => void;
   /** the last-resort tarball (default: Debian's linux-source-6.1); tests point it elsewhere */
   debianTarball?: string;
+  /**
+   * patch files (`diff -u`/`git diff` form, applied with `patch -p1` in this order) to apply to a
+   * tarball's tree once it is unpacked; the cache entry is keyed by their contents as well, so
+   * the plain tree and each patched variant live side by side
+   */
+  patches?: readonly string[];
 }
 
-export type KernelTreeErrorCode = 'not-found' | 'not-a-kernel-tree' | 'extract-failed' | 'tool-missing';
+export type KernelTreeErrorCode = 'not-found' | 'not-a-kernel-tree' | 'extract-failed' | 'tool-missing' | 'patch-failed';
 
 /** A failure to find or unpack a kernel tree: one line meant for the user, plus a code for callers. */
 export class KernelTreeError extends Error {
@@ -74,6 +80,7 @@ const cacheMarkerSchema = z.object({
   tarball: z.string(),
   // '.' when the tarball had no top-level directory, else that directory's name
   root: z.string().regex(/^(\.|[^/]+)$/).refine((name) => name !== '..'),
+  patches: z.array(z.string()).optional(),
 });
 
 // A live lock holder refreshes its lock's mtime this often; a lock left untouched much longer is abandoned.
@@ -113,12 +120,16 @@ export function isKernelTree(dir: string): boolean {
   return kernelTreeProblem(dir) === undefined;
 }
 
-/** The cache entry a tarball unpacks into: keyed by its absolute path, size and mtime, so a replaced tarball gets a new one. */
-export function tarballCacheEntry(tarball: string, cacheDir: string): string {
+/**
+ * The cache entry a tarball unpacks into: keyed by its absolute path, size and mtime, so a
+ * replaced tarball gets a new one, and by the contents of the patches applied to it.
+ */
+export function tarballCacheEntry(tarball: string, cacheDir: string, patches: readonly string[] = []): string {
   const absolute = resolve(tarball);
   const info = statSync(absolute, { bigint: true });
-  const key = createHash('sha256').update(`${absolute}\0${info.size}\0${info.mtimeNs}`).digest('hex');
-  return join(resolve(cacheDir), 'trees', key);
+  const hash = createHash('sha256').update(`${absolute}\0${info.size}\0${info.mtimeNs}`);
+  for (const patch of patches) hash.update('\0patch\0').update(readFileSync(patch));
+  return join(resolve(cacheDir), 'trees', hash.digest('hex'));
 }
 
 type Origin = 'option' | 'env' | 'debian';
@@ -132,14 +143,21 @@ async function resolveCandidate(path: string, origin: Origin, opts: ResolveKerne
   } catch (error) {
     throw new KernelTreeError('not-found', `kernel tree not found: ${absolute} (${from}) does not exist`, { cause: error });
   }
+  const patches = (opts.patches ?? []).map((p) => resolve(p));
   if (info.isDirectory()) {
+    if (patches.length > 0) {
+      throw new KernelTreeError('patch-failed', `--patch applies to a tarball's tree in the cache, never to a tree in place: give the tarball, not ${absolute}`);
+    }
     const problem = kernelTreeProblem(absolute);
     if (problem) throw new KernelTreeError('not-a-kernel-tree', `${absolute} (${from}) is not a kernel source tree: ${problem}`);
     return { root: absolute, version: kernelVersionOf(absolute), source: origin === 'option' ? 'dir' : origin };
   }
   if (info.isFile() && TARBALL_NAME.test(absolute)) {
     const cacheDir = opts.cacheDir ?? cacheHome(env);
-    const root = await unpackOnce(absolute, cacheDir, env, opts.progress);
+    for (const patch of patches) {
+      if (!existsSync(patch) || !statSync(patch).isFile()) throw new KernelTreeError('not-found', `patch file not found: ${patch}`);
+    }
+    const root = await unpackOnce(absolute, patches, cacheDir, env, opts.progress);
     return { root, version: kernelVersionOf(root), source: origin === 'option' ? 'tarball' : origin, tarball: absolute };
   }
   throw new KernelTreeError('not-a-kernel-tree', `${absolute} (${from}) is neither a kernel source directory nor a .tar.xz/.tar.gz/.tar tarball`);
@@ -164,11 +182,12 @@ function kernelTreeProblem(dir: string): string | undefined {
  */
 async function unpackOnce(
   tarball: string,
+  patches: readonly string[],
   cacheDir: string,
   env: NodeJS.ProcessEnv,
   progress: ((p: KernelTreeProgress) => void) | undefined,
 ): Promise<string> {
-  const entry = tarballCacheEntry(tarball, cacheDir);
+  const entry = tarballCacheEntry(tarball, cacheDir, patches);
   const cached = await readCacheEntry(entry);
   if (cached) return cached;
   await mkdir(join(entry, '..'), { recursive: true });
@@ -182,7 +201,7 @@ async function unpackOnce(
         const finished = await readCacheEntry(entry);
         if (finished) return finished;
         await discardLeftovers(entry);
-        return await unpackInto(entry, tarball, env, progress);
+        return await unpackInto(entry, tarball, patches, env, progress);
       } finally {
         await lock.release();
       }
@@ -223,6 +242,7 @@ async function readCacheEntry(entry: string): Promise<string | undefined> {
 async function unpackInto(
   entry: string,
   tarball: string,
+  patches: readonly string[],
   env: NodeJS.ProcessEnv,
   progress: ((p: KernelTreeProgress) => void) | undefined,
 ): Promise<string> {
@@ -231,7 +251,11 @@ async function unpackInto(
   try {
     await extractTarball(tarball, partial, env, progress);
     const rootName = await locateTreeRoot(partial, tarball);
-    const marker: z.infer<typeof cacheMarkerSchema> = { format: 1, tarball, root: rootName };
+    for (const patch of patches) {
+      progress?.({ phase: 'patch', done: 0 });
+      await applyPatch(resolve(partial, rootName), patch, env);
+    }
+    const marker: z.infer<typeof cacheMarkerSchema> = { format: 1, tarball, root: rootName, ...(patches.length > 0 ? { patches: [...patches] } : {}) };
     const markerFile = await open(join(partial, CACHE_MARKER), 'w');
     try {
       await markerFile.writeFile(JSON.stringify(marker) + '\n');
@@ -336,12 +360,35 @@ async function extractTarball(
     }
     throw new KernelTreeError('extract-failed', `could not unpack ${tarball}: ${lastLine(stderr) || `tar exited with ${exit.value ?? 'a signal'}`}`);
   }
-  // tar may stop reading at the end-of-archive blocks; a broken pipe after a clean exit is harmless
-  if (feeding.status === 'rejected' && errorCode(feeding.reason) !== 'EPIPE') {
+  // tar may stop reading at the end-of-archive blocks: after its clean exit the feeding stream
+  // ends with EPIPE or, when the pipe closed between two writes, a premature close; both harmless
+  if (feeding.status === 'rejected' && !TAR_STOPPED_READING.has(errorCode(feeding.reason) ?? '')) {
     throw new KernelTreeError('extract-failed', `could not read ${tarball}: ${errorText(feeding.reason)}`, { cause: feeding.reason });
   }
   if (done !== total) progress?.({ phase: 'extract', done: total, total });
 }
+
+/** `patch -p1` into the tree; a patch that does not apply cleanly (rejects, fuzz aside) fails the whole entry */
+async function applyPatch(root: string, patch: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const args = ['-p1', '--batch', '--forward', '--silent', '--no-backup-if-mismatch', '-d', root, '-i', patch];
+  const child = spawn('patch', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH: env.PATH ?? process.env.PATH, LC_ALL: 'C' } });
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output = (output + chunk).slice(-4096)));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output = (output + chunk).slice(-4096)));
+  const code = await new Promise<number | null>((resolveExit, rejectExit) => {
+    child.once('error', rejectExit);
+    child.once('close', resolveExit);
+  }).catch((error: unknown) => {
+    if (errorCode(error) === 'ENOENT') throw new KernelTreeError('tool-missing', `patch is not installed; it is needed to apply ${patch} (apt-get install patch)`, { cause: error });
+    throw new KernelTreeError('patch-failed', `could not run patch for ${patch}: ${errorText(error)}`, { cause: error });
+  });
+  if (code !== 0) {
+    const first = output.split('\n').find((line) => /FAILED|malformed|Only garbage|can't find file|Reversed/i.test(line)) ?? lastLine(output);
+    throw new KernelTreeError('patch-failed', `${patch} does not apply to the tree (patch -p1): ${first || `patch exited with ${code ?? 'a signal'}`}`);
+  }
+}
+
+const TAR_STOPPED_READING = new Set(['EPIPE', 'ERR_STREAM_PREMATURE_CLOSE']);
 
 interface Compression {
   tarFlags: string[];

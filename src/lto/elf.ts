@@ -96,6 +96,7 @@ const SHN_XINDEX = 0xffff;
 export const PT_LOAD = 1;
 export const PT_DYNAMIC = 2;
 export const PT_INTERP = 3;
+export const PT_TLS = 7;
 const EM_X86_64 = 62;
 
 const HEADER_SIZE = 64;

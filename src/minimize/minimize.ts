@@ -2,7 +2,7 @@ import * as highsModule from 'highs';
 import type { Highs } from 'highs';
 import { z } from 'zod';
 import { analyzeApplication, type AnalysisReport } from '../callgraph/analyze.js';
-import { detectUklSupport } from '../build/ukl.js';
+import { analyzeUklApplication } from '../callgraph/ukl-app.js';
 import { KconfigError } from '../kconfig/errors.js';
 import type { Kconfig } from '../kconfig/kconfig.js';
 import { loadKconfigAsync, type LoadedKconfig } from '../kconfig/load.js';
@@ -65,9 +65,15 @@ export interface MinimizeOptions {
   kernel?: string;
   /** what `make ARCH=` takes (default x86_64) */
   arch?: string;
-  /** the application: a static executable, or objects/archives/bitcode linked against `libc` */
+  /**
+   * the application: a static executable, or objects/archives/bitcode linked against `libc`; in
+   * UKL mode its C/assembler sources, objects and archives (made into UKL.a) or a ready UKL.a
+   */
   app?: string | readonly string[];
+  /** glibc (default), musl, a libc.a; in UKL mode also `none` for a libc-free app */
   libc?: string;
+  /** UKL mode: where the UKL.a built from the app goes (default: a temporary directory) */
+  uklArchive?: string;
   /** an analysis done already (instead of `app`) */
   analysis?: AnalysisReport;
   /** requirements given directly (added to those of the app) */
@@ -87,6 +93,8 @@ export interface MinimizeOptions {
 export interface MinimizeResult {
   /** the static executable that was analysed (linked from the inputs when they were objects) */
   app: string | null;
+  /** UKL mode: the UKL.a that was analysed, which a UKL build links into vmlinux */
+  uklArchive: string | null;
   /** the full .config */
   config: string;
   /** the minimal fragment (savedefconfig form) that olddefconfig expands to `config` */
@@ -135,7 +143,7 @@ export async function minimizeConfig(opts: MinimizeOptions): Promise<MinimizeRes
   }
   const kc = loaded.kconfig;
   const tLoad = seconds(t0);
-  if (mode === 'ukl' && !detectUklSupport(tree).supported) {
+  if (mode === 'ukl' && !kc.symbol('UNIKERNEL_LINUX')?.menus.length) {
     throw new MinimizeError('bad-input', `${tree} has no UKL support (no kernel/Kconfig.ukl or UNIKERNEL_LINUX): use --mode initramfs, or a UKL tree (github.com/unikernelLinux/linux)`);
   }
 
@@ -143,12 +151,23 @@ export async function minimizeConfig(opts: MinimizeOptions): Promise<MinimizeRes
   const warnings: string[] = [];
   let analysis = opts.analysis;
   let app: string | null = null;
+  let uklArchive: string | null = null;
   if (!analysis && opts.app !== undefined) {
     const inputs = typeof opts.app === 'string' ? [opts.app] : [...opts.app];
-    progress(`analysing ${inputs.join(' ')}`);
-    const a = analyzeApplication(inputs, { kernelTree: tree, ...(opts.libc ? { libc: opts.libc } : {}) });
-    analysis = a;
-    app = a.linkedExecutable;
+    if (mode === 'ukl') {
+      progress(`building UKL.a from ${inputs.join(' ')} and analysing it`);
+      const a = await analyzeUklApplication(inputs, { kernelTree: tree, ...(opts.libc ? { libc: opts.libc } : {}), ...(opts.uklArchive ? { archiveOut: opts.uklArchive } : {}) });
+      warnings.push(...(a.built?.warnings ?? []));
+      analysis = a;
+      app = a.linkedExecutable;
+      uklArchive = a.archive;
+    } else {
+      if (opts.libc === 'none') throw new MinimizeError('bad-input', '--libc none is for UKL mode (a libc-free app linked into the kernel); in initramfs mode give a static executable or a libc');
+      progress(`analysing ${inputs.join(' ')}`);
+      const a = analyzeApplication(inputs, { kernelTree: tree, ...(opts.libc ? { libc: opts.libc } : {}) });
+      analysis = a;
+      app = a.linkedExecutable;
+    }
   }
   const requirements: Requirement[] = [];
   if (analysis) {
@@ -163,8 +182,8 @@ export async function minimizeConfig(opts: MinimizeOptions): Promise<MinimizeRes
     for (const s of ['RANDOMIZE_BASE', 'PAGE_TABLE_ISOLATION', 'X86_KERNEL_IBT']) {
       if (kc.symbol(s)?.menus.length) requirements.push({ expression: `!${s}`, kind: 'mode', detail: `UKL: ${s} must be off (the app runs at fixed kernel addresses in one address space)` });
     }
-    // a glibc app keeps its thread-local storage in UKL's per-thread area
-    if (kc.symbol('UKL_TLS')?.menus.length && (opts.libc ?? 'glibc') === 'glibc') requirements.push({ expression: 'UKL_TLS', kind: 'mode', detail: 'UKL: glibc apps need UKL_TLS' });
+    const tls = uklTlsRequirement(kc, analysis);
+    if (tls !== undefined) requirements.push(tls);
   }
   for (const r of opts.requirements ?? []) requirements.push(RequirementSchema.parse(r));
   const checkName = (name: string, flag: string): void => {
@@ -323,12 +342,25 @@ export async function minimizeConfig(opts: MinimizeOptions): Promise<MinimizeRes
   };
   return {
     app,
+    uklArchive,
     config,
     fragment,
     report,
     reasons,
-    explain: (symbol: string) => explainLines(kc, reasons, symbol),
+    explain: (symbol: string) => explainLines(kc, reasons, reqs, symbol),
   };
+}
+
+/**
+ * UKL_TLS follows the app: on when the linked app has a TLS segment (its own `__thread`
+ * variables or its libc's, such as glibc's errno), which UKL_TLS sets up per thread; off when it
+ * has none, since a UKL_TLS kernel then hangs before its first console line (seen on 6.1 with the
+ * libc-free sample). Without an analysis the requirement is left to the user.
+ */
+function uklTlsRequirement(kc: Kconfig, analysis: AnalysisReport | undefined): Requirement | undefined {
+  if (!kc.symbol('UKL_TLS')?.menus.length || analysis === undefined) return undefined;
+  if (analysis.tlsBytes > 0) return { expression: 'UKL_TLS', kind: 'mode', detail: `UKL: the app has a TLS segment (${analysis.tlsBytes} bytes), which UKL_TLS sets up` };
+  return { expression: '!UKL_TLS', kind: 'mode', detail: 'UKL: the app has no TLS segment, and a UKL_TLS kernel without one hangs at boot' };
 }
 
 /** The objective over the model's variables, and each code group's literal with its bytes. */
@@ -463,10 +495,12 @@ export function dependencyPath(kc: Kconfig, from: KSymbol, to: string): string |
   return null;
 }
 
-function explainLines(kc: Kconfig, reasons: ReadonlyMap<string, Reason>, symbol: string): string[] {
+function explainLines(kc: Kconfig, reasons: ReadonlyMap<string, Reason>, reqs: readonly Requirement[], symbol: string): string[] {
   const name = symbol.replace(/^CONFIG_/, '');
   const chain = reasonChain(reasons, name);
   if (chain.length) return chain.map((c, i) => `${'  '.repeat(i)}${c.symbol}: ${c.reason.text}`);
+  const offBy = reqs.find((r) => r.expression === `!${name}`);
+  if (offBy !== undefined) return [`${name}: off — required off by ${offBy.kind} ${offBy.detail}`];
   const s = kc.symbol(name);
   if (!s || s.menus.length === 0) return [`${name}: no such option`];
   kc.ev.calcValue(s);

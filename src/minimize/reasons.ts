@@ -70,7 +70,7 @@ export function explainEnabled(kc: Kconfig, requirements: readonly Requirement[]
       return;
     }
     const via = req.path?.length ? `, reached by ${req.path.join(' → ')}` : '';
-    const what = req.kind === 'syscall' ? `syscall ${req.detail}${via}` : req.kind === 'profile' ? `boot profile (${req.detail})` : `${req.kind} ${req.detail}`;
+    const what = req.kind === 'syscall' ? `syscall ${req.detail}${via}` : req.kind === 'profile' ? `boot profile (${req.detail})` : `${req.kind} ${req.detail}${via}`;
     for (const s of positiveSymbols(e)) give(s, { kind: 'required', requirement: i, text: `required by ${what}` });
   });
   // hidden symbols whose defaults mention a symbol: they come on with it

@@ -107,7 +107,8 @@ export function requirementsFromAnalysis(analysis: AnalysisReport, map: SyscallM
       warnings.push(`socket family ${fam}: no option known for it; add it with --enable`);
       continue;
     }
-    out.push({ expression: opt, kind: 'socket-family', detail: fam });
+    const path = analysis.socketFamilyPaths?.[fam];
+    out.push({ expression: opt, kind: 'socket-family', detail: fam, ...(path !== undefined && path.length > 0 ? { path } : {}) });
   }
   for (const u of analysis.unknownSocketFamilies) {
     warnings.push(`socket() in ${u.function} at 0x${u.address.toString(16)} takes a family that is not a constant: no family option added for it`);
