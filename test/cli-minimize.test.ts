@@ -6,9 +6,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { CliIO } from '../src/cli/common.js';
 import { main } from '../src/cli/main.js';
 import { kernelTreeForTests } from '../src/kconfig/oracle.js';
+import { uklTreeForTests } from './helpers/ukl-tree.js';
 
 /** `ukl-trim APP…` on the 6.1 tree: output files, explanations, and bad input (exit 2, nothing written). */
 const tree = kernelTreeForTests();
+const uklTree = uklTreeForTests();
 const available = tree !== null || process.env.CI === 'true';
 
 function capture(): { io: CliIO; out: string[]; err: string[] } {
@@ -79,7 +81,10 @@ describe.skipIf(!available)('ukl-trim APP (the main command)', () => {
       [[echo, '--kernel', tree, '-o', config, '--mode', 'sideways'], /--mode sideways/],
       [[echo, '--kernel', tree, '-o', config, '--mode', 'ukl'], /has no UKL support .* use --mode initramfs/],
       [[echo, '--kernel', tree, '-o', config, '--boot'], /--boot needs --build/],
-      [[echo, '--kernel', tree, '-o', config, '--mode', 'ukl', '--build', join(dir, 'ukl-out')], /--build: .* is a linked program: UKL mode needs the app's sources or objects/],
+      [[echo, '--kernel', tree, '-o', config, '--mode', 'ukl', '--build', join(dir, 'ukl-out')], /has no UKL support .* use --mode initramfs/],
+      [[echo, '--kernel', tree, '-o', config, '--libc', 'none'], /--libc none is for --mode ukl/],
+      ...(uklTree ? ([[[echo, '--kernel', uklTree, '-o', config, '--mode', 'ukl'], /is a linked program: UKL mode needs the app's sources or objects/]] as const) : []),
+      ...(uklTree ? ([[[echo, '--kernel', uklTree, '-o', config, '--mode', 'ukl', '--build', join(dir, 'u'), '--boot'], /--boot in UKL mode needs --tcp-echo PORT or --expect REGEX/]] as const) : []),
     ] as const) {
       const { io, err } = capture();
       expect(await main([...args], io), err.join('\n')).toBe(2);

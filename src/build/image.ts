@@ -9,7 +9,7 @@ import { readSectionSizes } from './elf.js';
 import { buildInitramfs, checkInitramfsOptions, checkInitramfsSettings, InitramfsError, type InitramfsOptions, type InitramfsResult } from './initramfs.js';
 import { buildKernel, KernelBuildError, type KernelBuildResult } from './kernel-build.js';
 import { detectUklSupport, runUklBuildHint } from '../kernel/ukl-support.js';
-import { archiveObjects, archiveTlsBytes, buildUklArchive, UklError } from '../lto/ukl-archive.js';
+import { archiveObjects, archiveTlsBytes, buildUklArchive, isKernelProvidedSymbol, UklError } from '../lto/ukl-archive.js';
 import { compileUklTrigger, UKL_TRIGGER_PATH, uklKernelConfig } from './ukl-kernel.js';
 
 /**
@@ -203,6 +203,11 @@ export async function buildUklImage(p: BuildUklImageParams & BuildHooks): Promis
     throw e;
   }
   for (const warning of warnings) p.onWarning?.(warning);
+  // minutes before the vmlinux link would say it
+  const unresolved = undefinedSymbols.filter((name) => !isKernelProvidedSymbol(name));
+  if (unresolved.length > 0) {
+    throw new ImageBuildError('bad-input', `UKL.a leaves ${unresolved.slice(0, 6).join(', ')}${unresolved.length > 6 ? ', …' : ''} undefined, and the UKL kernel does not define ${unresolved.length > 1 ? 'them' : 'it'}: the vmlinux link would fail (link the app with a libc, or define ${unresolved.length > 1 ? 'them' : 'it'} in the app)`);
+  }
   // UKL_TLS follows the archive: a TLS segment needs it, and without one a UKL_TLS kernel hangs
   let kernelConfig;
   try {

@@ -61,6 +61,11 @@ function buildEnvironment(): NodeJS.ProcessEnv {
   return { ...process.env, KBUILD_BUILD_USER: process.env.KBUILD_BUILD_USER ?? 'ukl-trim', KBUILD_BUILD_HOST: process.env.KBUILD_BUILD_HOST ?? 'ukl-trim' };
 }
 
+/** where make leaves a target (bzImage under arch/x86/boot, the rest at the top) */
+function targetPath(outDir: string, target: string): string {
+  return target === 'bzImage' ? join(outDir, 'arch', 'x86', 'boot', 'bzImage') : join(outDir, target);
+}
+
 /** Build; a finished build of the identical config in the same folder is reused. */
 export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuildResult> {
   const { tree, arch, config, outDir } = opts;
@@ -69,9 +74,12 @@ export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuild
   const stamp = join(outDir, '.ukl-trim-build');
   // (extraKey appended only when given: keys of earlier builds stay valid)
   const key = createHash('sha256').update(`${tree}\0${arch}\0${targets.join(' ')}\0${config}${opts.extraKey !== undefined ? `\0${opts.extraKey}` : ''}`).digest('hex');
-  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === key) {
+  const built = targets.every((t) => existsSync(targetPath(outDir, t)));
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === key && built) {
     return { outDir, seconds: 0, log: join(outDir, 'build.log'), reused: true };
   }
+  // a build that stops half-way must not leave the previous build's stamp behind
+  rmSync(stamp, { force: true });
   // an input make does not track changed (UKL's README: "make clean if you change the
   // program"): drop the linked images so they are linked again
   if (opts.extraKey !== undefined) for (const image of ['vmlinux', join('arch', 'x86', 'boot', 'bzImage')]) rmSync(join(outDir, image), { force: true });

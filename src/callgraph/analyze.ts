@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { linkForAnalysis, type LinkOptions } from '../lto/link.js';
 import { readSyscallTable } from '../kernel/syscalls.js';
-import { isLlvmBitcode, parseElf, PT_TLS, SHF_ALLOC, SHT_NOBITS } from '../lto/elf.js';
+import { isLlvmBitcode, parseElf, PT_TLS, SHF_ALLOC, SHN_UNDEF, SHT_NOBITS } from '../lto/elf.js';
 import type { ElfFile } from '../lto/elf.js';
 import { buildCallGraph, collectAddressFacts, isUnnamedTarget, pointerArray, Reachability, UNATTRIBUTED_CODE } from './graph.js';
 import { scanCode } from './syscall-sites.js';
@@ -175,7 +175,7 @@ interface WrapperTask {
 const FAMILY_SYSCALLS = new Set(['socket', 'socketpair']);
 
 export function analyzeElf(elf: ElfFile, input: string, syscallNames: Map<number, string>, ukl?: UklAnalysis): AnalysisReport {
-  const scan = scanCode(elf);
+  const scan = scanCode(elf, { syscallEntries: uklSyscallEntries(elf, ukl) });
   const graph = buildCallGraph(scan);
   const facts = collectAddressFacts(elf, scan);
   const byAddress = new Map(scan.functions.all().map((f) => [f.start, f.name]));
@@ -234,7 +234,9 @@ export function analyzeElf(elf: ElfFile, input: string, syscallNames: Map<number
   const familySyscalls = new Set([...syscallNames].filter(([, name]) => FAMILY_SYSCALLS.has(name)).map(([nr]) => nr));
   const familyPaths = new Map<string, string[]>();
   const unknownSocketFamilies: AnalysisReport['unknownSocketFamilies'] = [];
-  const socketNames = new Set(scan.functions.all().filter((f) => f.aliases.some((a) => SOCKET_FUNCTIONS.has(a))).map((f) => f.name));
+  // (in UKL.a every name carries UKL's prefix)
+  const isSocketFunction = (name: string): boolean => SOCKET_FUNCTIONS.has(ukl !== undefined ? name.replace(/^ukl_/, '') : name);
+  const socketNames = new Set(scan.functions.all().filter((f) => f.aliases.some(isSocketFunction)).map((f) => f.name));
   const recordFamily = (family: number, path: string[]): void => {
     const name = ADDRESS_FAMILIES[family] ?? `AF_${family}`;
     const old = familyPaths.get(name);
@@ -264,12 +266,14 @@ export function analyzeElf(elf: ElfFile, input: string, syscallNames: Map<number
   for (const site of scan.sites) {
     // code no symbol covers cannot be placed in the graph: counted as reachable
     if (site.function !== null && !reach.isReached(site.function)) continue;
+    // UKL: a `call entry_SYSCALL_64` shows the entry at the end of its paths
+    const via = site.via === undefined ? [] : [site.via];
     if (site.nr !== null) {
-      const where = site.function === null ? [`<code at 0x${site.address.toString(16)}>`] : reach.pathTo(site.function);
+      const where = [...(site.function === null ? [`<code at 0x${site.address.toString(16)}>`] : reach.pathTo(site.function)), ...via];
       record(site.nr, where);
-      if (familySyscalls.has(site.nr)) familyAt(site.function, site.address, site.firstArgument, site.function === null ? where : [site.function]);
+      if (familySyscalls.has(site.nr)) familyAt(site.function, site.address, site.firstArgument, site.function === null ? where : [site.function, ...via]);
     } else if (site.numberInParameter !== undefined && site.function !== null) {
-      resolveWrapper({ fn: site.function, register: site.numberInParameter, chain: [site.function], ...(site.firstArgument ? { argument: site.firstArgument } : {}) }, site.address);
+      resolveWrapper({ fn: site.function, register: site.numberInParameter, chain: [site.function, ...via], ...(site.firstArgument ? { argument: site.firstArgument } : {}) }, site.address);
     } else {
       unresolved.push({ function: site.function, address: site.address, reason: `may be any syscall: ${site.reason ?? 'number not recovered'}` });
     }
@@ -283,10 +287,8 @@ export function analyzeElf(elf: ElfFile, input: string, syscallNames: Map<number
       if (!reach.isReached(symbol)) continue;
       const plain = symbol.startsWith('ukl_') ? symbol.slice(4) : symbol;
       const address = startOf.get(symbol) ?? 0;
-      if (plain === 'entry_SYSCALL_64') {
-        // called with the syscall's registers: the first argument in rdi
-        resolveWrapper({ fn: symbol, register: 'rax', chain: [symbol], argument: { parameter: 'rdi' } }, address);
-      } else if (plain.startsWith('bp_')) {
+      // (calls of entry_SYSCALL_64 are sites of the scan, see uklSyscallEntries)
+      if (plain.startsWith('bp_')) {
         const name = plain.slice(3).replace(/^(__x64_sys_|__do_sys_|sys_)/, '');
         const nr = numberOf.get(name);
         if (nr !== undefined) {
@@ -392,6 +394,15 @@ export function analyzeElf(elf: ElfFile, input: string, syscallNames: Map<number
     stats: { functions: graph.size, reachableFunctions: reach.reachedInOrder.length, addressTaken: facts.addressTaken.size, indirectReachable: firstIndirect !== undefined },
   };
   return report;
+}
+
+/** UKL's syscall entry among the stubs of a UKL.a link: its calls are syscall sites */
+function uklSyscallEntries(elf: ElfFile, ukl: UklAnalysis | undefined): Map<number, string> {
+  const entries = new Map<number, string>();
+  if (ukl === undefined) return entries;
+  const names = new Set(ukl.kernelSymbols.filter((name) => name.replace(/^ukl_/, '') === 'entry_SYSCALL_64'));
+  for (const symbol of elf.symbols()) if (names.has(symbol.name) && symbol.sectionIndex !== SHN_UNDEF) entries.set(symbol.value, symbol.name);
+  return entries;
 }
 
 /**

@@ -26,6 +26,8 @@ export interface SyscallSite {
   reason?: string;
   /** set when the number arrives from the caller in this register: the function is a syscall wrapper */
   numberInParameter?: GprName;
+  /** the function called to make the syscall (UKL's `call entry_SYSCALL_64`); unset for the instruction */
+  via?: string;
   /**
    * the syscall's first argument (rdi) where the block shows it: a constant, or the caller's
    * parameter register it still holds (the socket family of `socket`, followed like the number)
@@ -252,6 +254,8 @@ const RDI = 7;
 interface PendingSite {
   section: ElfSection;
   offset: number;
+  /** a call to a syscall entry (ScanOptions.syscallEntries), by its name */
+  via?: string;
   /** block start as seen by the sweep: after the last control transfer or at the function start */
   sweepBlockStart: number;
   function: CodeFunction | undefined;
@@ -293,14 +297,23 @@ interface ScanContext {
   exits: Map<string, FunctionExits>;
   /** functions that may return to their caller (least fixpoint over exits); filled after the sweep */
   mayReturn: Set<string>;
+  syscallEntries: ReadonlyMap<number, string>;
 }
 
-export function scanCode(elf: ElfFile): CodeScan {
+export interface ScanOptions {
+  /**
+   * function starts whose direct calls are system calls with the instruction's registers (UKL's
+   * `entry_SYSCALL_64`, called from kernel mode): such a call is a site like `syscall` itself
+   */
+  syscallEntries?: ReadonlyMap<number, string>;
+}
+
+export function scanCode(elf: ElfFile, opts: ScanOptions = {}): CodeScan {
   const functions = new FunctionIndex(elf);
   const scan: CodeScan = { sites: [], edges: [], indirect: [], functions, instructionCount: 0, invalidInstructionCount: 0, bytesDecoded: 0 };
   const instruction = new Instruction();
   const infoFactory = new InstructionInfoFactory();
-  const context: ScanContext = { elf, symbols: elf.symbols(), functions, instruction, infoFactory, incoming: new Map(), exits: new Map(), mayReturn: new Set() };
+  const context: ScanContext = { elf, symbols: elf.symbols(), functions, instruction, infoFactory, incoming: new Map(), exits: new Map(), mayReturn: new Set(), syscallEntries: opts.syscallEntries ?? new Map() };
   try {
     // all sections are swept first: a jump from a `.text.unlikely` part back into a function in
     // `.text` must be known before that function's registers are tracked
@@ -403,6 +416,8 @@ function sweepSection(context: ScanContext, section: ElfSection, scan: CodeScan)
           const target = Number(instruction.nearBranch64);
           countIncoming(context, spaceKey(elf, section.index, target));
           const inside = current !== undefined && target >= current.start && (nextStart === undefined || target < nextStart.start);
+          const entry = kind === 'call' ? context.syscallEntries.get(target) : undefined;
+          if (entry !== undefined) swept.pendingSites.push({ section, offset, sweepBlockStart: blockStart, function: current, via: entry });
           if (kind === 'call' || !inside) {
             const callee = elf.type === 'REL' ? functions.containing(section.index, target) : functions.containingAddress(target);
             const targetSection = elf.type === 'REL' ? section : elf.section(functions.sectionIndexAt(target) ?? -1);
@@ -568,6 +583,7 @@ function resolveSite(context: ScanContext, decoder: Decoder, swept: SweptSection
     function: fn?.name ?? null,
     functionAddress: fn?.start ?? null,
     nr: null,
+    ...(site.via !== undefined ? { via: site.via } : {}),
   };
   const state = evaluateBlock(context, decoder, base, blockStart, site.offset, true);
   let rax = state[0] ?? unknownValue('no state');
@@ -651,7 +667,8 @@ function raxByDataflow(context: ScanContext, decoder: Decoder, swept: SweptSecti
     }
     indexByOffset.set(offset, instructions.length);
     const mnemonic = instruction.mnemonic;
-    const isSyscall = flow === FlowControl.Call && instruction.code === Code.Syscall;
+    // UKL's `call entry_SYSCALL_64` keeps what the instruction keeps (it clobbers rax, rcx, r11)
+    const isSyscall = flow === FlowControl.Call && (instruction.code === Code.Syscall || (instruction.op0Kind === OpKind.NearBranch64 && context.syscallEntries.has(Number(instruction.nearBranch64))));
     let callNeverReturns = false;
     if (flow === FlowControl.Call && !isSyscall) {
       const callee = calleeName(context, swept, instruction, end, relocated);

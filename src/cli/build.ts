@@ -15,7 +15,7 @@ import { resolveKernelForCli, UsageError, type CliIO } from './common.js';
 
 export const BUILD_USAGE = `usage: ukl-trim build --kernel DIR|TARBALL [--patch FILE]... --config FILE --app FILE --out DIR [--mode initramfs|ukl]
                       [--app-arg ARG]... [--ip ADDR/PREFIX] [--gateway ADDR|none] [--build-dir DIR]
-                      [--libc glibc|musl|none|PATH] [--json]
+                      [--libc glibc|musl|musl-ukl|none|PATH] [--json]
   builds the kernel from FILE out of tree (in --build-dir, default OUT/kernel; a finished build of
   the same config there is reused), then an initramfs with the static app;
   writes OUT/bzImage, OUT/initramfs.cpio, OUT/build.log and prints sizes and build time.

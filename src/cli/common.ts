@@ -45,10 +45,14 @@ export async function resolveKernelForCli(kernel: string | undefined, io: CliIO,
   return t.root;
 }
 
-/** `--libc`: glibc, musl, the path of an existing libc.a, or (UKL mode) none (UsageError otherwise) */
-export function checkLibcOption(libc: string | undefined, opts: { none?: boolean } = {}): void {
-  if (libc === 'none' && opts.none) return;
+/**
+ * `--libc`: glibc, musl, the path of an existing libc.a; in UKL mode also none (a libc-free app)
+ * and musl-ukl (musl built for UKL by ukl-trim). UsageError otherwise.
+ */
+export function checkLibcOption(libc: string | undefined, opts: { ukl?: boolean } = {}): void {
+  if ((libc === 'none' || libc === 'musl-ukl') && opts.ukl) return;
+  if (libc === 'none' || libc === 'musl-ukl') throw new UsageError(`--libc ${libc} is for --mode ukl (the libc of an app linked into the kernel)`);
   if (libc !== undefined && libc !== 'glibc' && libc !== 'musl' && !existsSync(libc)) {
-    throw new UsageError(`--libc ${libc}: expected glibc, musl${opts.none ? ', none' : ''} or the path of a libc.a`);
+    throw new UsageError(`--libc ${libc}: expected glibc, musl${opts.ukl ? ', musl-ukl, none' : ''} or the path of a libc.a`);
   }
 }

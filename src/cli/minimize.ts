@@ -5,6 +5,7 @@ import { AnalysisUnsupportedError, SyscallNamesUnavailableError } from '../callg
 import { checkUklAppInputs, ImageBuildError } from '../build/image.js';
 import { bootKernel, BootReportSchema } from '../build/qemu.js';
 import { SyscallMapError } from '../kernel/syscalls.js';
+import { detectUklSupport, runUklBuildHint } from '../kernel/ukl-support.js';
 import { ArchiveError } from '../lto/archive.js';
 import { ElfError } from '../lto/elf.js';
 import { LinkError } from '../lto/link.js';
@@ -16,7 +17,7 @@ import { writeFileAtomic } from '../util/fs.js';
 import { imageForCli } from './build.js';
 import { checkLibcOption, resolveKernelForCli, UsageError, type CliIO } from './common.js';
 
-export const MINIMIZE_USAGE = `usage: ukl-trim APP... [--kernel DIR|TARBALL [--patch FILE]...] [--arch x86_64] [--libc glibc|musl|none|PATH]
+export const MINIMIZE_USAGE = `usage: ukl-trim APP... [--kernel DIR|TARBALL [--patch FILE]...] [--arch x86_64] [--libc glibc|musl|musl-ukl|none|PATH]
                 [--mode initramfs|ukl] [--profile ${profileNames().join('|')}|none]
                 [--enable SYM]... [--disable SYM]... [-o FILE] [--fragment FILE] [--explain SYM]...
                 [--build OUT [--boot [--expect REGEX] [--tcp-echo PORT] [--timeout S]] [--app-arg ARG]...]
@@ -25,7 +26,8 @@ export const MINIMIZE_USAGE = `usage: ukl-trim APP... [--kernel DIR|TARBALL [--p
   can reach, plus what booting it needs (the profile), each option with its reason.
   APP: a static executable, or objects / LTO objects / bitcode / archives linked with --libc.
   --mode ukl: APP is the app's C/assembler sources, objects and archives (made into UKL.a with
-  UKL's flags and --libc, 'none' for a libc-free app) or a ready UKL.a; --boot then needs
+  UKL's flags and --libc: musl-ukl for musl built for UKL, 'none' for a libc-free app) or a
+  ready UKL.a; --boot then needs
   --tcp-echo or --expect, which the app itself must answer.
   -o FILE (default .config; an existing one is kept as FILE.old), --fragment FILE: the minimal
   form (savedefconfig). --build OUT builds the kernel and initramfs like 'ukl-trim build';
@@ -94,21 +96,11 @@ async function minimizeCommand(argv: string[], io: CliIO): Promise<number> {
   const mode = values.mode;
   if (mode !== 'initramfs' && mode !== 'ukl') throw new UsageError(`--mode ${mode}: expected initramfs or ukl`);
   const libc = values.libc;
-  checkLibcOption(libc, { none: mode === 'ukl' });
-  if (libc === 'none' && mode !== 'ukl') throw new UsageError('--libc none is for --mode ukl (a libc-free app linked into the kernel)');
+  checkLibcOption(libc, { ukl: mode === 'ukl' });
   if (values.boot && !values.build) throw new UsageError('--boot needs --build OUT');
   if (mode === 'ukl' && values.boot && values['tcp-echo'] === undefined && values.expect === undefined) {
     // the init's own lines come before the kernel enters the app: they prove nothing about it
     throw new UsageError("--boot in UKL mode needs --tcp-echo PORT or --expect REGEX: what the app itself does once the kernel enters it");
-  }
-  if (mode === 'ukl') {
-    // before minutes of minimisation: UKL.a cannot be built from a linked program
-    try {
-      checkUklAppInputs(positionals);
-    } catch (e) {
-      if (e instanceof ImageBuildError) throw new UsageError(e.message);
-      throw e;
-    }
   }
   const tcpEcho = values['tcp-echo'] === undefined ? undefined : Number(values['tcp-echo']);
   if (tcpEcho !== undefined && !(Number.isInteger(tcpEcho) && tcpEcho > 0 && tcpEcho < 65536)) throw new UsageError(`--tcp-echo ${values['tcp-echo']}: expected a port number`);
@@ -124,6 +116,16 @@ async function minimizeCommand(argv: string[], io: CliIO): Promise<number> {
   }
 
   const tree = await resolveKernelForCli(values.kernel, io, values.patch ?? []);
+  if (mode === 'ukl') {
+    // before the analysis: the tree must know UKL, and UKL.a cannot be built from a linked program
+    if (!detectUklSupport(tree).supported) throw new UsageError(runUklBuildHint(tree));
+    try {
+      checkUklAppInputs(positionals);
+    } catch (e) {
+      if (e instanceof ImageBuildError) throw new UsageError(e.message);
+      throw e;
+    }
+  }
   const result = await minimizeConfig({
     kernel: tree,
     arch: values.arch,

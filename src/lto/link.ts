@@ -106,7 +106,8 @@ function linkUklArchive(path: string, out: string): LinkedApp {
 
 /**
  * A static executable from one archive or relocatable object whose strong undefined symbols
- * (other than those the linker script defines) become stub functions (`ud2`): calls to them stay
+ * (other than those the linker script defines) become stub functions (a bare `ret`: the kernel
+ * side returns to its caller, so code after the call stays reachable): calls to them stay
  * edges to named functions. Weak undefined symbols resolve to 0, as in any static link.
  */
 export function linkWithStubs(path: string, out: string, entry: string | undefined, what: string): { command: string[]; stubs: string[] } {
@@ -130,7 +131,7 @@ export function linkWithStubs(path: string, out: string, entry: string | undefin
     const quoted = (name: string): string => `"${name.replace(/["\\]/g, '\\$&')}"`;
     writeFileSync(
       stubSource,
-      ['\t.section .text.ukl_trim_stubs,"ax",@progbits', ...stubs.flatMap((name) => [`\t.globl ${quoted(name)}`, `\t.type ${quoted(name)},@function`, `${quoted(name)}:`, '\tud2', `\t.size ${quoted(name)},2`]), ''].join('\n'),
+      ['\t.section .text.ukl_trim_stubs,"ax",@progbits', ...stubs.flatMap((name) => [`\t.globl ${quoted(name)}`, `\t.type ${quoted(name)},@function`, `${quoted(name)}:`, '\tret', `\t.size ${quoted(name)},1`]), ''].join('\n'),
     );
     const stubObject = join(stubDir, 'stubs.o');
     const assemble = spawnSync('as', ['--64', '-o', stubObject, stubSource], { encoding: 'utf8' });

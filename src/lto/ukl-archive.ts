@@ -5,6 +5,9 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { isArchive, parseArchive } from './archive.js';
 import type { ElfFile } from './elf.js';
 import { parseElf, readElfFile, relocationTypeName, SHN_UNDEF } from './elf.js';
+import { buildUklMusl, MUSL_UKL } from './musl-ukl.js';
+import { UklError } from './ukl-error.js';
+import { cacheHome } from '../kconfig/load.js';
 
 
 /**
@@ -21,18 +24,7 @@ import { parseElf, readElfFile, relocationTypeName, SHN_UNDEF } from './elf.js';
  * starts the app at `ukl__start` when the exec'd path equals CONFIG_UKL_NAME.
  */
 
-export type UklErrorCode = 'no-ukl-support' | 'compile-failed' | 'link-failed' | 'tool-missing' | 'bad-input';
-
-export class UklError extends Error {
-  constructor(
-    readonly code: UklErrorCode,
-    message: string,
-  ) {
-    // one line: tool output may carry newlines or control characters
-    super(message.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim());
-    this.name = 'UklError';
-  }
-}
+export { UklError, type UklErrorCode } from './ukl-error.js';
 
 // ---------------------------------------------------------------------------------------------
 // Symbol names the kernel side provides
@@ -63,6 +55,19 @@ const KERNEL_FUNCTION_SYMBOLS = [
 
 export const UKL_PREFIX = 'ukl_';
 
+/**
+ * What GCC may call in freestanding code without being asked (its manual: memcpy, memmove,
+ * memset, memcmp; -O2's loop idioms add strlen). A libc-free app that leaves them undefined
+ * gets the kernel's own, which every x86 kernel builds.
+ */
+const FREESTANDING_NAMES = ['memcpy', 'memmove', 'memset', 'memcmp', 'strlen'];
+
+/** which of `names` a relocatable object leaves undefined */
+function undefinedIn(object: string, names: readonly string[]): string[] {
+  const undefinedNames = new Set(readObject(object).symbols().filter((s) => s.index > 0 && s.sectionIndex === SHN_UNDEF).map((s) => s.name));
+  return names.filter((n) => undefinedNames.has(n));
+}
+
 /** prefixed name → kept name, as objcopy --redefine-syms reads it */
 export function defaultRedefinitions(): Map<string, string> {
   const map = new Map<string, string>();
@@ -76,15 +81,16 @@ export function defaultRedefinitions(): Map<string, string> {
  * entry path": the app's `call entry_SYSCALL_64` becomes this after prefixing), or a bypass
  * syscall (`ukl_bp_<name>`, emitted by the fork's SYSCALL_DEFINE wrapper).
  */
-export function isKernelProvidedSymbol(name: string, redefinitions: ReadonlyMap<string, string> = defaultRedefinitions()): boolean {
-  if (name === 'ukl_entry_SYSCALL_64' || name.startsWith('ukl_bp_')) return true;
-  for (const kept of redefinitions.values()) if (kept === name) return true;
-  return false;
+export function isKernelProvidedSymbol(name: string): boolean {
+  // a name without the prefix was given back on purpose by the redefinition list
+  return !name.startsWith(UKL_PREFIX) || name === 'ukl_entry_SYSCALL_64' || name.startsWith('ukl_bp_');
 }
 
 /** relocation types that kernel-model code cannot carry: GOT/TLS-GOT ones, and R_X86_64_32 */
 // (R_X86_64_GOTTPOFF is not here: initial-exec TLS, which non-PIC code uses for extern __thread
 // variables and the static link relaxes to an immediate offset)
+const SHF_TLS = 0x400;
+
 const KERNEL_MODEL_FORBIDDEN = new Set([
   3, // GOT32
   9, // GOTPCREL
@@ -171,13 +177,9 @@ export async function buildUklArchive(opts: BuildUklArchiveOptions): Promise<Bui
   const workDir = mkdtempSync(join(tmpdir(), 'ukl-build-'));
   const tmpArchive = `${out}.${process.pid}.tmp`;
   try {
-    // 1. compile
-    const compileFlags = [...UKL_CFLAGS, ...((await compilerDefaultsToPie(cc)) ? NO_PIE_FLAGS : [])];
-    if (libcChoice === 'musl' && existsSync(join(MUSL_DIR, 'musl-gcc.specs'))) {
-      // musl's headers, as musl-gcc selects them
-      compileFlags.push('-specs', join(MUSL_DIR, 'musl-gcc.specs'));
-    }
-    compileFlags.push(...(opts.cflags ?? []));
+    // 1. compile (the runtime first: musl-ukl's headers come with it)
+    const runtime = libcChoice === 'none' ? undefined : await locateRuntime(cc, libcChoice);
+    const compileFlags = [...(await uklCompileFlags(cc, libcChoice, runtime)), ...(opts.cflags ?? [])];
     const compiled: string[] = [];
     for (const [index, source] of sources.entries()) {
       const object = join(workDir, `${index}-${basename(source).replace(/\.[^.]*$/, '')}.o`);
@@ -202,7 +204,6 @@ export async function buildUklArchive(opts: BuildUklArchiveOptions): Promise<Bui
     }
 
     // 3. ld -r with the C runtime (UKL's recipe; -allow-multiple-definition as it has it)
-    const runtime = libcChoice === 'none' ? undefined : await locateRuntime(cc, libcChoice);
     const linked = join(workDir, 'ukl-app.o');
     const ldArgs = ['-r', '-o', linked, '--allow-multiple-definition'];
     if (runtime === undefined) {
@@ -214,9 +215,8 @@ export async function buildUklArchive(opts: BuildUklArchiveOptions): Promise<Bui
         ...appObjects,
         '--start-group',
         ...(opts.extraArchives ?? []),
-        '--whole-archive',
-        ...runtime.wholeArchives,
-        '--no-whole-archive',
+        ...(runtime.wholeArchives.length > 0 ? ['--whole-archive', ...runtime.wholeArchives, '--no-whole-archive'] : []),
+        ...runtime.archives,
         ...runtime.gccArchives,
         '--end-group',
         ...runtime.ends,
@@ -232,6 +232,8 @@ export async function buildUklArchive(opts: BuildUklArchiveOptions): Promise<Bui
     const prefix = await runTool('objcopy', [`--prefix-symbols=${UKL_PREFIX}`, tmpArchive], 'objcopy --prefix-symbols');
     if (prefix.code !== 0) throw new UklError('link-failed', `UKL.a: objcopy --prefix-symbols failed: ${firstErrorLine(prefix.stderr)}`);
     const redefinitions = defaultRedefinitions();
+    // libc-free: the calls the compiler itself emits go to the kernel's own implementations
+    if (runtime === undefined) for (const name of undefinedIn(linked, FREESTANDING_NAMES)) redefinitions.set(UKL_PREFIX + name, name);
     for (const [from, to] of Object.entries(opts.redefinitions ?? {})) redefinitions.set(from, to);
     const listPath = join(workDir, 'redef_sym_names');
     writeFileSync(listPath, [...redefinitions].map(([from, to]) => `${from} ${to}\n`).join(''));
@@ -240,7 +242,7 @@ export async function buildUklArchive(opts: BuildUklArchiveOptions): Promise<Bui
 
     // 5. check what was built
     const members = archiveObjects(tmpArchive);
-    const summary = summarizeSymbols(members, redefinitions);
+    const summary = summarizeSymbols(members);
     if (!summary.definedNames.has(`${UKL_PREFIX}_start`)) {
       // UKL issue #32: the kernel enters the app at ukl__start; without it vmlinux fails to link
       throw new UklError('link-failed', `UKL.a: no _start (ukl__start after prefixing), where UKL's kernel enters the app; link a libc's crt1.o or define _start`);
@@ -257,6 +259,7 @@ export async function buildUklArchive(opts: BuildUklArchiveOptions): Promise<Bui
           `use the libc.a of UKL's glibc fork or a libc-free app`,
       );
     }
+    if (libcChoice === MUSL_UKL) warnings.push(...checkMuslUklApp(summary.definedNames, appObjects));
     const forbidden = forbiddenIn(allCounts);
     if (forbidden.length > 0) warnings.push(`the linked libraries are not kernel-code-model code: ${forbidden.join(', ')}`);
     if (summary.unexpectedUndefined.length > 0) {
@@ -312,11 +315,54 @@ interface Runtime {
   libc: string;
   starts: string[];
   ends: string[];
+  /** linked whole (UKL's recipe for its glibc) */
   wholeArchives: string[];
+  /** linked member by member, as a static link would */
+  archives: string[];
   gccArchives: string[];
+  /** headers to compile the app against, instead of the compiler's default libc headers */
+  include?: string;
+}
+
+/** the flags `ukl-trim cc` compiles with: UKL's, and the headers of the libc UKL.a will link */
+export async function uklCompilerFlags(cc: string, libc: string): Promise<string[]> {
+  return uklCompileFlags(cc, libc, libc === 'none' ? undefined : await locateRuntime(cc, libc));
+}
+
+/** UKL's flags, no PIE, and the libc's headers (musl's through its specs, musl-ukl's directly) */
+async function uklCompileFlags(cc: string, libc: string, runtime: Runtime | undefined): Promise<string[]> {
+  const flags = [...UKL_CFLAGS, ...((await compilerDefaultsToPie(cc)) ? NO_PIE_FLAGS : [])];
+  if (libc === 'musl' && existsSync(join(MUSL_DIR, 'musl-gcc.specs'))) flags.push('-specs', join(MUSL_DIR, 'musl-gcc.specs'));
+  if (runtime?.include !== undefined) {
+    // as musl-gcc does: the libc's headers, then the compiler's own (stddef.h, stdarg.h, …)
+    const compilerInclude = await printFileName(cc, 'include');
+    flags.push('-nostdinc', '-isystem', runtime.include, ...(compilerInclude !== undefined ? ['-isystem', compilerInclude] : []));
+  }
+  return flags;
+}
+
+/**
+ * What musl-ukl cannot run, checked on the linked app: threads are refused (clone's child would
+ * return through `ret` on its new stack), the app's own `__thread` variables too (the UKL exec
+ * leaves AT_PHNUM 0, so musl finds no TLS segment); fork and friends only warn, since an app may
+ * link them on paths it does not take (a daemon's fork under a foreground flag).
+ */
+function checkMuslUklApp(defined: ReadonlySet<string>, appObjects: readonly string[]): string[] {
+  if (defined.has(`${UKL_PREFIX}pthread_create`)) {
+    throw new UklError('bad-input', 'UKL.a: the app links pthread_create: threads do not run on musl-ukl (the child of clone would return through `ret` on its new stack); build it without threads');
+  }
+  for (const object of appObjects) {
+    const tls = readObject(object).sections.find((s) => (s.flags & SHF_TLS) !== 0 && s.size > 0);
+    if (tls !== undefined) {
+      throw new UklError('bad-input', `UKL.a: ${object} has __thread variables (${tls.name}): on musl-ukl they get no storage (the UKL exec leaves AT_PHNUM 0, so musl finds no TLS segment); make them ordinary globals`);
+    }
+  }
+  const processes = ['fork', '_Fork', 'vfork', 'posix_spawn', 'system', 'popen', 'execve'].filter((name) => defined.has(`${UKL_PREFIX}${name}`));
+  return processes.length > 0 ? [`the app links ${processes.join(', ')}: a UKL app is the only process of its kernel; calls to them will fail at run time`] : [];
 }
 
 async function locateRuntime(cc: string, libc: string): Promise<Runtime> {
+  if (libc === MUSL_UKL) return muslUklRuntime(cc);
   // the directory libc's own files come from (crt1.o etc.), and whether the compiler may fill in
   let libcPath: string;
   let libcDir: string | undefined;
@@ -359,7 +405,26 @@ async function locateRuntime(cc: string, libc: string): Promise<Runtime> {
   const libgcc = (libcDir !== undefined && existsSync(join(libcDir, 'libgcc.a')) ? join(libcDir, 'libgcc.a') : undefined) ?? (await locateLibgcc(cc));
   const libgccEh = (libcDir !== undefined && existsSync(join(libcDir, 'libgcc_eh.a')) ? join(libcDir, 'libgcc_eh.a') : undefined) ?? (await printFileName(cc, 'libgcc_eh.a'));
   const gccArchives = libgccEh === undefined ? [libgcc] : [libgcc, libgccEh];
-  return { libc: libcPath, starts, ends, wholeArchives, gccArchives };
+  return { libc: libcPath, starts, ends, wholeArchives, archives: [], gccArchives };
+}
+
+/**
+ * musl built for UKL (musl-ukl.ts), its crt files and libgcc. No crtbeginT.o/crtend.o: musl runs
+ * the init/fini arrays itself, and the compiler's are small-code-model code. libc.a is linked
+ * member by member rather than whole: only what the app uses goes into the kernel.
+ */
+async function muslUklRuntime(cc: string): Promise<Runtime> {
+  const musl = await buildUklMusl({ cacheDir: cacheHome(), cc: cc === 'cc' ? 'gcc' : cc });
+  const lib = join(musl.dir, 'lib');
+  return {
+    libc: musl.libc,
+    starts: [join(lib, 'crt1.o'), join(lib, 'crti.o')],
+    ends: [join(lib, 'crtn.o')],
+    wholeArchives: [],
+    archives: [musl.libc],
+    gccArchives: [await locateLibgcc(cc)],
+    include: musl.include,
+  };
 }
 
 /**
@@ -394,8 +459,6 @@ function readObject(path: string): ElfFile {
     throw new UklError('bad-input', `UKL.a: ${path} is not an x86-64 ELF object: ${(e as Error).message}`);
   }
 }
-
-const SHF_TLS = 0x400;
 
 /**
  * Bytes of thread-local data and bss (.tdata/.tbss, SHF_TLS sections) in an archive's members:
@@ -440,7 +503,7 @@ interface SymbolSummary {
   unexpectedUndefined: string[];
 }
 
-function summarizeSymbols(members: ElfFile[], redefinitions: ReadonlyMap<string, string>): SymbolSummary {
+function summarizeSymbols(members: ElfFile[]): SymbolSummary {
   const definedNames = new Set<string>();
   const strongUndefined = new Set<string>();
   const weakUndefined = new Set<string>();
@@ -462,7 +525,7 @@ function summarizeSymbols(members: ElfFile[], redefinitions: ReadonlyMap<string,
     keptNames,
     undefinedSymbols,
     weakUndefinedSymbols,
-    unexpectedUndefined: undefinedSymbols.filter((n) => !isKernelProvidedSymbol(n, redefinitions)),
+    unexpectedUndefined: undefinedSymbols.filter((n) => !isKernelProvidedSymbol(n)),
   };
 }
 

@@ -1,0 +1,224 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Decoder, DecoderOptions, Instruction, Mnemonic } from 'iced-x86';
+import { parseArchive } from './archive.js';
+import { parseElf, type ElfFile } from './elf.js';
+import { UklError } from './ukl-error.js';
+
+/**
+ * A C library that runs inside UKL, built by ukl-trim itself: musl (MIT) from Debian's source
+ * package, compiled with UKL's flags (kernel code model, no red zone, no PIC/PIE), with every
+ * system call made as `call entry_SYSCALL_64` with the registers the `syscall` instruction would
+ * carry. UKL's own answer is a glibc 2.31 fork; musl keeps its system calls in one header of
+ * inline-asm macros (`arch/x86_64/syscall_arch.h`) and a handful of assembly files, so the change
+ * is mechanical and checked: the built archive must hold no `syscall` instruction at all.
+ *
+ * What does not work (and where it is caught):
+ * - threads: the child of `clone` would return through `ret` on its fresh stack; an app that
+ *   links `pthread_create` is refused when its UKL.a is built;
+ * - the app's own `__thread` variables: the UKL exec reads no ELF header (auxv AT_PHNUM is 0),
+ *   so musl finds no TLS segment and uses its built-in TLS area; refused at UKL.a time too;
+ * - fork, vfork, posix_spawn, system: one address space; linking them gives a warning.
+ */
+
+export interface UklMusl {
+  /** the cache entry: lib/ (libc.a, crt1.o, crti.o, crtn.o) and include/ */
+  dir: string;
+  libc: string;
+  include: string;
+  version: string;
+  /** the entry was there already */
+  reused: boolean;
+}
+
+export interface UklMuslOptions {
+  /** musl's source: an extracted tree or a tarball (default $UKL_TRIM_MUSL_SOURCE, then Debian's source package) */
+  source?: string;
+  /** ukl-trim's cache root (default $XDG_CACHE_HOME/ukl-trim) */
+  cacheDir: string;
+  cc?: string;
+  jobs?: number;
+  onLine?: (line: string) => void;
+}
+
+/** bumped when the transformation below changes: a new cache entry */
+const TRANSFORM_VERSION = 1;
+const UKL_SYSCALL = 'call entry_SYSCALL_64';
+/** UKL's app flags (docs/ukl-and-peers.md §1.2), for all of musl */
+const MUSL_CFLAGS = '-O2 -mcmodel=kernel -mno-red-zone -fno-PIC -fno-PIE -fno-stack-protector';
+const TARGETS = ['lib/libc.a', 'lib/crt1.o', 'lib/crti.o', 'lib/crtn.o'];
+export const MUSL_UKL = 'musl-ukl';
+
+/** musl for UKL, built once per source and compiler and cached. */
+export async function buildUklMusl(opts: UklMuslOptions): Promise<UklMusl> {
+  const cc = opts.cc ?? 'gcc';
+  const source = opts.source ?? process.env.UKL_TRIM_MUSL_SOURCE ?? debianMuslSource(opts.cacheDir);
+  const key = sourceKey(source, cc);
+  const dir = join(opts.cacheDir, 'libc', `musl-ukl-${key.slice(0, 24)}`);
+  const result = (reused: boolean): UklMusl => ({ dir, libc: join(dir, 'lib', 'libc.a'), include: join(dir, 'include'), version: readFileSync(join(dir, 'VERSION'), 'utf8').trim(), reused });
+  if (existsSync(join(dir, '.complete'))) return result(true);
+
+  const work = mkdtempSync(join(tmpdir(), 'ukl-trim-musl-'));
+  const partial = `${dir}.partial-${process.pid}`;
+  try {
+    const tree = unpackSource(source, work);
+    transformForUkl(tree);
+    await run('./configure', ['--disable-shared', '--prefix=/', `CC=${cc}`, `CFLAGS=${MUSL_CFLAGS}`], tree, opts.onLine);
+    await run('make', [`-j${opts.jobs ?? 2}`, 'AR=ar', 'RANLIB=ranlib', ...TARGETS], tree, opts.onLine);
+    rmSync(partial, { recursive: true, force: true });
+    await run('make', ['install-headers', `DESTDIR=${partial}`], tree, opts.onLine);
+    mkdirSync(join(partial, 'lib'), { recursive: true });
+    for (const target of TARGETS) cpSync(join(tree, target), join(partial, target));
+    writeFileSync(join(partial, 'VERSION'), `${readFileSync(join(tree, 'VERSION'), 'utf8').trim()}\n`);
+    checkNoSyscallInstruction(partial);
+    writeFileSync(join(partial, '.complete'), `${key}\n`);
+    mkdirSync(join(dir, '..'), { recursive: true });
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(partial, dir);
+    return result(false);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+    rmSync(partial, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Debian's musl source, fetched once into the cache with `apt-get source --download-only musl`
+ * (it needs a deb-src entry: scripts/setup.sh adds one for bookworm).
+ */
+function debianMuslSource(cacheDir: string): string {
+  const dir = join(cacheDir, 'libc', 'debian-source');
+  const existing = (): string | undefined => (existsSync(dir) ? readdirSync(dir).find((n) => /^musl_[\d.]+\.orig\.tar\.gz$/.test(n)) : undefined);
+  let found = existing();
+  if (found === undefined) {
+    mkdirSync(dir, { recursive: true });
+    const apt = spawnSync('apt-get', ['source', '--download-only', '-qq', 'musl'], { cwd: dir, encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
+    found = existing();
+    if (found === undefined) {
+      const why = apt.error !== undefined ? `apt-get cannot run (${apt.error.message})` : (apt.stderr.trim().split('\n').pop() ?? `apt-get exited with ${apt.status}`);
+      throw new UklError('tool-missing', `musl-ukl: no musl source: ${why}; run scripts/setup.sh (it adds Debian's deb-src entry) or set UKL_TRIM_MUSL_SOURCE to a musl tree or tarball`);
+    }
+  }
+  return join(dir, found);
+}
+
+/** what the cache entry depends on: the source's bytes, the compiler, and this transformation */
+function sourceKey(source: string, cc: string): string {
+  const hash = createHash('sha256').update(`musl-ukl ${TRANSFORM_VERSION}\0${MUSL_CFLAGS}\0`);
+  const version = spawnSync(cc, ['--version'], { encoding: 'utf8' });
+  if (version.error !== undefined) throw new UklError('tool-missing', `musl-ukl: ${cc} not found`);
+  hash.update(version.stdout);
+  if (!existsSync(source)) throw new UklError('bad-input', `musl-ukl: musl source ${source} not found`);
+  if (statSync(source).isDirectory()) {
+    for (const file of listFiles(source)) hash.update(`${file}\0`).update(readFileSync(join(source, file)));
+  } else {
+    hash.update(readFileSync(source));
+  }
+  return hash.digest('hex');
+}
+
+function listFiles(root: string, prefix = ''): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(join(root, prefix), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    const path = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
+    if (entry.isDirectory()) {
+      if (entry.name !== 'obj' && entry.name !== 'lib' && !entry.name.startsWith('.')) out.push(...listFiles(root, path));
+    } else if (entry.isFile()) out.push(path);
+  }
+  return out;
+}
+
+/** the source as a fresh tree under `work` (a tarball is unpacked, a directory copied) */
+function unpackSource(source: string, work: string): string {
+  const tree = join(work, 'musl');
+  if (statSync(source).isDirectory()) {
+    cpSync(source, tree, { recursive: true, filter: (path) => !/\/(obj|lib)$/.test(path) });
+  } else {
+    mkdirSync(tree);
+    const tar = spawnSync('tar', ['-x', '-f', source, '-C', tree, '--strip-components=1', '--no-same-owner'], { encoding: 'utf8' });
+    if (tar.status !== 0) throw new UklError('bad-input', `musl-ukl: cannot unpack ${source}: ${tar.stderr.trim().split('\n').pop() ?? tar.error?.message ?? 'tar failed'}`);
+  }
+  if (!existsSync(join(tree, 'arch', 'x86_64', 'syscall_arch.h'))) throw new UklError('bad-input', `musl-ukl: ${source} is not a musl source tree (no arch/x86_64/syscall_arch.h)`);
+  return tree;
+}
+
+/**
+ * Every system call of the x86_64 port through UKL's entry: the inline macros, and each
+ * assembly line that is a `syscall` instruction (cancellation points, clone, thread area,
+ * signal return, vfork, unmapself). crt1's `_start` stops naming `_DYNAMIC`: a static program
+ * has none, and the weak reference would resolve to 0, out of a PC-relative reach from
+ * kernel addresses.
+ */
+export function transformForUkl(tree: string): { files: string[] } {
+  const files: string[] = [];
+  const edit = (path: string, change: (text: string) => string): void => {
+    const text = readFileSync(path, 'utf8');
+    const changed = change(text);
+    if (changed !== text) {
+      writeFileSync(path, changed);
+      files.push(path.slice(tree.length + 1));
+    }
+  };
+  edit(join(tree, 'arch', 'x86_64', 'syscall_arch.h'), (t) => t.replaceAll('"syscall"', `"${UKL_SYSCALL}"`));
+  edit(join(tree, 'arch', 'x86_64', 'crt_arch.h'), (t) => t.replace('lea _DYNAMIC(%rip),%rsi', 'xor %esi,%esi'));
+  for (const file of listFiles(tree).filter((f) => /\/x86_64\/[^/]+\.s$/i.test(f))) {
+    edit(join(tree, file), (t) => t.replace(/^(\s*)syscall\b/gm, `$1${UKL_SYSCALL}`));
+  }
+  return { files };
+}
+
+/** the built objects must not execute `syscall` anywhere: that would trap in kernel mode */
+function checkNoSyscallInstruction(dir: string): void {
+  const objects: Array<{ name: string; elf: ElfFile }> = [];
+  for (const member of parseArchive(readFileSync(join(dir, 'lib', 'libc.a')), 'libc.a').members()) {
+    if (member.data[0] === 0x7f) objects.push({ name: `libc.a(${member.name})`, elf: parseElf(member.data, `libc.a(${member.name})`) });
+  }
+  for (const crt of ['crt1.o', 'crti.o', 'crtn.o']) objects.push({ name: crt, elf: parseElf(readFileSync(join(dir, 'lib', crt)), crt) });
+  const found = objects.filter((o) => countSyscallInstructions(o.elf) > 0).map((o) => o.name);
+  if (found.length > 0) throw new UklError('link-failed', `musl-ukl: ${found.slice(0, 5).join(', ')} still execute the syscall instruction after the UKL transformation`);
+}
+
+/** `syscall` instructions in an object's code, by a linear sweep of its executable sections */
+export function countSyscallInstructions(elf: ElfFile): number {
+  let count = 0;
+  const instruction = new Instruction();
+  try {
+    for (const section of elf.executableSections()) {
+      const decoder = new Decoder(64, elf.sectionData(section), DecoderOptions.None);
+      try {
+        while (decoder.canDecode) {
+          decoder.decodeOut(instruction);
+          if (instruction.mnemonic === Mnemonic.Syscall) count++;
+        }
+      } finally {
+        decoder.free();
+      }
+    }
+  } finally {
+    instruction.free();
+  }
+  return count;
+}
+
+function run(command: string, args: string[], cwd: string, onLine?: (line: string) => void): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+    let tail = '';
+    const take = (b: Buffer): void => {
+      const text = b.toString('utf8');
+      tail = (tail + text).slice(-4000);
+      if (onLine) for (const line of text.split('\n')) if (line.trim() !== '') onLine(line);
+    };
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
+    child.on('error', (e) => reject(new UklError('tool-missing', `musl-ukl: cannot run ${command}: ${e.message}`)));
+    child.on('close', (code) => {
+      if (code === 0) return resolvePromise();
+      const error = tail.split('\n').find((l) => /error/i.test(l)) ?? tail.trim().split('\n').pop() ?? '';
+      reject(new UklError('compile-failed', `musl-ukl: ${command} ${args[0] ?? ''} failed in ${resolve(cwd)}: ${error}`));
+    });
+  });
+}
