@@ -9,8 +9,9 @@ set -euo pipefail
 packages=(
   linux-source-6.1 linux-config-6.1 flex bison bc libelf-dev libssl-dev cpio strace
   musl-tools clang llvm gcc gcc-12 make xz-utils qemu-system-x86 neovim dwarves time unzip patch
+  linux-libc-dev bind9-dnsutils dpkg-dev
 )
-commands=(gcc make flex bison bc cpio xz tar patch strace musl-gcc clang llvm-dis lto-dump-12 qemu-system-x86_64)
+commands=(gcc make flex bison bc cpio xz tar patch strace musl-gcc clang llvm-dis lto-dump-12 qemu-system-x86_64 dig)
 files=(/usr/src/linux-source-6.1.tar.xz)
 
 say() { printf 'setup: %s\n' "$*" >&2; }
@@ -57,7 +58,19 @@ apt_quietly() {
   return 1
 }
 
+# Debian's source packages (musl for musl-ukl, the real programs of the UKL tests) come through
+# `apt-get source`, which needs a deb-src entry; bookworm's main archive, like the binary one.
+SOURCES_ENTRY=/etc/apt/sources.list.d/ukl-trim-src.sources
+add_source_entry() {
+  [[ -e $SOURCES_ENTRY ]] && return 1
+  grep -rqs '^Types:.*deb-src\|^deb-src ' /etc/apt/sources.list /etc/apt/sources.list.d/ && return 1
+  printf '%s\n' 'Types: deb-src' 'URIs: http://deb.debian.org/debian' 'Suites: bookworm' 'Components: main' \
+    'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' >"$SOURCES_ENTRY"
+  say "added Debian's bookworm source archive ($SOURCES_ENTRY)"
+}
+
 if can_use_apt; then
+  if add_source_entry; then apt_quietly update; fi
   mapfile -t to_install < <(missing_packages)
   if ((${#to_install[@]} > 0)); then
     export DEBIAN_FRONTEND=noninteractive

@@ -162,6 +162,19 @@ export function compileHelper(sourceName: string, binaryName: string): string {
   );
 }
 
+/**
+ * What servers look up before they serve: the users and groups they switch to (`-u root`,
+ * nobody), localhost, and a /tmp. Files the caller adds under the same names win.
+ */
+const BASE_SYSTEM: readonly CpioEntry[] = [
+  { kind: 'dir', path: 'etc' },
+  { kind: 'file', path: 'etc/passwd', data: 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n', mode: 0o644 },
+  { kind: 'file', path: 'etc/group', data: 'root:x:0:\nnogroup:x:65534:\n', mode: 0o644 },
+  { kind: 'file', path: 'etc/hosts', data: '127.0.0.1\tlocalhost\n::1\tlocalhost\n', mode: 0o644 },
+  { kind: 'dir', path: 'root', mode: 0o700 },
+  { kind: 'dir', path: 'tmp', mode: 0o1777 },
+];
+
 /** The archive's entries, in the order they are written. */
 export function initramfsEntries(opts: InitramfsOptions & { init: string }): CpioEntry[] {
   const entries: CpioEntry[] = [
@@ -174,6 +187,8 @@ export function initramfsEntries(opts: InitramfsOptions & { init: string }): Cpi
     { kind: 'file', path: 'app', data: readFileSync(opts.app), mode: 0o755 },
   ];
   if (opts.args && opts.args.length > 0) entries.push({ kind: 'file', path: 'app.args', data: `${opts.args.join('\n')}\n` });
+  const given = new Set((opts.extraFiles ?? []).map((e) => e.path.replace(/^\/+/, '')));
+  entries.push(...BASE_SYSTEM.filter((e) => !given.has(e.path)));
   const settings = [opts.ip !== undefined ? `ukl.ip=${opts.ip}` : '', opts.gateway !== undefined ? `ukl.gw=${opts.gateway}` : '', opts.ukl ? 'ukl.mode=ukl' : ''].filter((s) => s !== '');
   if (settings.length > 0) entries.push({ kind: 'file', path: 'ukl.conf', data: `${settings.join('\n')}\n` });
   entries.push(...(opts.extraFiles ?? []));

@@ -17,7 +17,7 @@ export const BootReportSchema = z.object({
   ok: z.boolean(),
   /** seconds from QEMU start to the marker, null when it never appeared */
   markerSeconds: z.number().nullable(),
-  /** seconds from QEMU start to the first line echoed back, null when none was (or none asked for) */
+  /** seconds from QEMU start to the first line echoed back (or the tcpClient's right answer), null when none was (or none asked for) */
   echoSeconds: z.number().nullable(),
   /** what the guest sent back for the echo (it holds the line, maybe with more), null when nothing */
   echoReply: z.string().nullable().default(null),
@@ -46,6 +46,12 @@ export interface BootOptions {
    * `guestAddress`, default: `ukl.ip=` from `append`, else 10.0.2.15 (what our init uses).
    */
   tcpEcho?: { guestPort: number; line?: string; guestAddress?: string };
+  /**
+   * Instead of the echo: a real client of the app's protocol (dig, redis-cli, curl, …) against
+   * the guest's TCP port, forwarded to a free port on 127.0.0.1. `run` resolves to null once the
+   * answer is right, else to what was wrong; it is tried again until the budget runs out.
+   */
+  tcpClient?: { guestPort: number; run: (hostPort: number) => Promise<string | null>; budgetSeconds?: number };
   timeoutSeconds: number;
   memoryMB?: number;
   /** default 'auto': KVM when /dev/kvm is usable, else TCG */
@@ -125,7 +131,8 @@ export function qemuArguments(opts: BootOptions, accel: 'kvm' | 'tcg', hostPort:
   const append = ['console=ttyS0', 'panic=-1', opts.append ?? ''].filter((s) => s !== '').join(' ');
   // restrict=on: the guest reaches nothing outside; hostfwd into the guest still works
   const netdev = ['user', 'id=n0', 'restrict=on'];
-  if (opts.tcpEcho && hostPort !== undefined) netdev.push(`hostfwd=tcp:127.0.0.1:${hostPort}-${echoGuestAddress(opts)}:${opts.tcpEcho.guestPort}`);
+  const guestPort = opts.tcpEcho?.guestPort ?? opts.tcpClient?.guestPort;
+  if (guestPort !== undefined && hostPort !== undefined) netdev.push(`hostfwd=tcp:127.0.0.1:${hostPort}-${echoGuestAddress(opts)}:${guestPort}`);
   return [
     ...(accel === 'kvm' ? ['-enable-kvm', '-cpu', opts.ukl ? 'host,-smap,-smep' : 'host'] : ['-accel', 'tcg']),
     '-nodefaults',
@@ -195,7 +202,7 @@ export async function bootKernel(opts: BootOptions): Promise<BootReport> {
   const tailLines = opts.tailLines ?? 40;
   const wantKvm = opts.accel === 'kvm' || ((opts.accel ?? 'auto') === 'auto' && kvmUsable(qemu));
   const accel = wantKvm ? 'kvm' : 'tcg';
-  const hostPort = opts.tcpEcho ? await freeLocalPort() : undefined;
+  const hostPort = opts.tcpEcho || opts.tcpClient ? await freeLocalPort() : undefined;
   const command = [qemu, ...qemuArguments(opts, accel, hostPort)];
 
   const tail: string[] = [];
@@ -252,9 +259,27 @@ export async function bootKernel(opts: BootOptions): Promise<BootReport> {
       settle('timeout', markerSeconds === null ? `no console line matched ${opts.expect} within ${opts.timeoutSeconds} s${silent}` : `timed out after ${opts.timeoutSeconds} s during the TCP echo`);
     }, opts.timeoutSeconds * 1000);
 
+    const startClient = async (): Promise<void> => {
+      const client = opts.tcpClient;
+      if (!client || hostPort === undefined) return settle();
+      const budget = (client.budgetSeconds ?? ECHO_BUDGET_MS / 1000) * 1000;
+      const deadline = performance.now() + budget;
+      let lastError = 'not tried';
+      while (!settled && performance.now() < deadline) {
+        const problem = await client.run(hostPort).catch((e: unknown) => (e instanceof Error ? e.message : String(e)));
+        if (problem === null) {
+          echoSeconds = seconds();
+          return settle();
+        }
+        lastError = problem;
+        await new Promise((w) => setTimeout(w, 500));
+      }
+      settle('echo-failed', `the client against guest port ${client.guestPort} (127.0.0.1:${hostPort}) did not get its answer within ${budget / 1000} s after the marker: ${lastError}`);
+    };
+
     const startEcho = async (): Promise<void> => {
       const echo = opts.tcpEcho;
-      if (!echo || hostPort === undefined) return settle();
+      if (!echo || hostPort === undefined) return startClient();
       const line = `${echo.line ?? `ukl-trim echo probe ${randomBytes(4).toString('hex')}`}\n`;
       const deadline = performance.now() + ECHO_BUDGET_MS;
       let lastError = 'not tried';

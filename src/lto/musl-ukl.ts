@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Decoder, DecoderOptions, Instruction, Mnemonic } from 'iced-x86';
@@ -29,6 +29,8 @@ export interface UklMusl {
   dir: string;
   libc: string;
   include: string;
+  /** the kernel's UAPI headers (<linux/…>, <asm/…>) from linux-libc-dev, searched after musl's, or null */
+  kernelHeaders: string | null;
   version: string;
   /** the entry was there already */
   reused: boolean;
@@ -58,7 +60,14 @@ export async function buildUklMusl(opts: UklMuslOptions): Promise<UklMusl> {
   const source = opts.source ?? process.env.UKL_TRIM_MUSL_SOURCE ?? debianMuslSource(opts.cacheDir);
   const key = sourceKey(source, cc);
   const dir = join(opts.cacheDir, 'libc', `musl-ukl-${key.slice(0, 24)}`);
-  const result = (reused: boolean): UklMusl => ({ dir, libc: join(dir, 'lib', 'libc.a'), include: join(dir, 'include'), version: readFileSync(join(dir, 'VERSION'), 'utf8').trim(), reused });
+  const result = (reused: boolean): UklMusl => ({
+    dir,
+    libc: join(dir, 'lib', 'libc.a'),
+    include: join(dir, 'include'),
+    kernelHeaders: linkKernelHeaders(dir),
+    version: readFileSync(join(dir, 'VERSION'), 'utf8').trim(),
+    reused,
+  });
   if (existsSync(join(dir, '.complete'))) return result(true);
 
   const work = mkdtempSync(join(tmpdir(), 'ukl-trim-musl-'));
@@ -83,6 +92,36 @@ export async function buildUklMusl(opts: UklMuslOptions): Promise<UklMusl> {
     rmSync(work, { recursive: true, force: true });
     rmSync(partial, { recursive: true, force: true });
   }
+}
+
+/** the UAPI header folders linux-libc-dev installs (asm under the multiarch folder) */
+const KERNEL_HEADER_DIRS: ReadonlyArray<[string, string]> = [
+  ['linux', '/usr/include/linux'],
+  ['asm', '/usr/include/x86_64-linux-gnu/asm'],
+  ['asm-generic', '/usr/include/asm-generic'],
+  ['drm', '/usr/include/drm'],
+  ['misc', '/usr/include/misc'],
+  ['mtd', '/usr/include/mtd'],
+  ['rdma', '/usr/include/rdma'],
+  ['sound', '/usr/include/sound'],
+  ['video', '/usr/include/video'],
+  ['xen', '/usr/include/xen'],
+];
+
+/**
+ * A folder of links to the system's kernel UAPI headers, beside musl's own headers, as musl
+ * distributions ship them separately (programs include <linux/…> next to libc headers); glibc's
+ * own headers in /usr/include are never on the path. null when linux-libc-dev is not installed.
+ */
+function linkKernelHeaders(dir: string): string | null {
+  if (!existsSync('/usr/include/linux/version.h')) return null;
+  const headers = join(dir, 'kernel-headers');
+  mkdirSync(headers, { recursive: true });
+  for (const [name, target] of KERNEL_HEADER_DIRS) {
+    const link = join(headers, name);
+    if (existsSync(target) && !existsSync(link)) symlinkSync(target, link);
+  }
+  return headers;
 }
 
 /**

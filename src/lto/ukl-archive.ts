@@ -322,6 +322,8 @@ interface Runtime {
   gccArchives: string[];
   /** headers to compile the app against, instead of the compiler's default libc headers */
   include?: string;
+  /** the kernel's UAPI headers, searched after the libc's */
+  kernelHeaders?: string;
 }
 
 /** the flags `ukl-trim cc` compiles with: UKL's, and the headers of the libc UKL.a will link */
@@ -337,6 +339,7 @@ async function uklCompileFlags(cc: string, libc: string, runtime: Runtime | unde
     // as musl-gcc does: the libc's headers, then the compiler's own (stddef.h, stdarg.h, …)
     const compilerInclude = await printFileName(cc, 'include');
     flags.push('-nostdinc', '-isystem', runtime.include, ...(compilerInclude !== undefined ? ['-isystem', compilerInclude] : []));
+    if (runtime.kernelHeaders !== undefined) flags.push('-idirafter', runtime.kernelHeaders);
   }
   return flags;
 }
@@ -424,6 +427,7 @@ async function muslUklRuntime(cc: string): Promise<Runtime> {
     archives: [musl.libc],
     gccArchives: [await locateLibgcc(cc)],
     include: musl.include,
+    ...(musl.kernelHeaders !== null ? { kernelHeaders: musl.kernelHeaders } : {}),
   };
 }
 
