@@ -81,11 +81,15 @@ describe('initramfs archive', () => {
     const result = await withCache(() => buildInitramfs({ app, args: ['7777', 'two words'], ip: '192.168.7.2/24', gateway: 'none', out: join(work, 'a.cpio') }));
     const listing = spawnSync('cpio', ['-itv'], { input: readFileSync(result.path), encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
     const lines = listing.stdout.trim().split('\n').map((l) => l.replace(/\s+/g, ' '));
-    expect(lines.map((l) => l.split(' ').slice(-1)[0])).toEqual(['dev', 'dev/console', 'proc', 'sys', 'init', 'app', 'app.args', 'ukl.conf']);
+    expect(lines.map((l) => l.split(' ').slice(-1)[0])).toEqual(['dev', 'dev/console', 'proc', 'sys', 'init', 'app', 'app.args', 'etc', 'etc/passwd', 'etc/group', 'etc/hosts', 'root', 'tmp', 'ukl.conf']);
     expect(lines[1]).toMatch(/^crw------- 1 root root 5, 1 /);
     expect(lines[4]).toMatch(/^-rwxr-xr-x /);
     const file = (name: string): string => spawnSync('cpio', ['-i', '--to-stdout', '--quiet', name], { input: readFileSync(result.path), encoding: 'utf8' }).stdout;
     expect(file('app.args')).toBe('7777\ntwo words\n');
+    // what servers look up before they serve (-u root, nobody, localhost)
+    expect(file('etc/passwd')).toMatch(/^root:x:0:0:/m);
+    expect(file('etc/group')).toMatch(/^root:x:0:/m);
+    expect(file('etc/hosts')).toMatch(/^127\.0\.0\.1\tlocalhost$/m);
     expect(file('ukl.conf')).toBe('ukl.ip=192.168.7.2/24\nukl.gw=none\n');
     expect(result.bytes).toBe(readFileSync(result.path).length);
   });
@@ -166,7 +170,7 @@ describe('ukl-trim build / boot: user mistakes', () => {
     const config = join(work, 'ukl.config');
     writeFileSync(config, 'CONFIG_BLK_DEV_INITRD=y\n');
     const out = join(work, 'ukl-flow');
-    const r = await cli(['build', '--kernel', resolve('fixtures/kernel-ukl-mini'), '--config', config, '--app', 'examples/echo-server/echo.c', '--mode', 'ukl', '--libc', 'musl', '--out', out]);
+    const r = await cli(['build', '--kernel', resolve('fixtures/kernel-ukl-mini'), '--config', config, '--app', 'examples/echo-server/echo.c', '--mode', 'ukl', '--libc', 'musl-ukl', '--out', out]);
     // the mini tree has Kconfig files but no kernel Makefile: make fails, and says so
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/kernel build failed \(log: .*\n.*No rule to make target 'olddefconfig'/);

@@ -19,7 +19,8 @@ import { linkForAnalysis } from '../lto/link.js';
 import { buildKernel } from '../build/kernel-build.js';
 import { buildInitramfs } from '../build/initramfs.js';
 import { bootKernel } from '../build/qemu.js';
-import { buildUklImage } from '../build/image.js';
+import { buildImage, buildUklImage } from '../build/image.js';
+import { connect } from 'node:net';
 import { readSectionSizes } from '../build/elf.js';
 import { buildConf } from '../kconfig/oracle.js';
 import { resolveKernelTree } from '../kernel/tree.js';
@@ -59,8 +60,8 @@ const median = (xs: number[]): number => {
   return s[Math.floor(s.length / 2)] as number;
 };
 
-/** BENCH_ONLY=conf,lsp,analysis,minimizer,ukl runs only those parts (default: all) */
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'conf,lsp,analysis,minimizer,ukl').split(',').map((s) => s.trim()));
+/** BENCH_ONLY=conf,lsp,analysis,minimizer,ukl,ukl-vs-initramfs runs only those parts (default: all) */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'conf,lsp,analysis,minimizer,ukl,ukl-vs-initramfs').split(',').map((s) => s.trim()));
 
 async function main(): Promise<void> {
   const tree = (await resolveKernelTree({})).root;
@@ -71,6 +72,7 @@ async function main(): Promise<void> {
     if (ONLY.has('analysis')) await analysisBench(tree, work);
     if (ONLY.has('minimizer')) await minimizerBench(tree, work);
     if (ONLY.has('ukl')) await uklBench(work);
+    if (ONLY.has('ukl-vs-initramfs')) await uklVsInitramfsBench(tree, work);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -382,6 +384,97 @@ async function uklBench(work: string): Promise<void> {
   rows.push(`  ours / hand-made: =y ${(a.y / b.y).toFixed(2)}x (target <= 0.65x), bzImage ${(a.bytes / b.bytes).toFixed(2)}x (target <= 0.70x), echo ${a.echo && b.echo ? (a.echo / b.echo).toFixed(2) : '-'}x`);
   rows.push(`  UKL's own stock config (documented, not built here): 1,528 options =y; minimising took ${minimizeSeconds.toFixed(1)} s`);
   process.stdout.write(`UKL mode, samples/ukl (libc-free, TCG; ${loaded.kbuild.kernelVersion}):\n${rows.join('\n')}\n`);
+}
+
+/**
+ * The same app, the echo server, as a unikernel and as an ordinary process, each on its own
+ * minimised kernel, booted one after the other in one run: QEMU start → first echo, and the
+ * round trip of one line (median of 200 on one connection). UKL: `ukl-trim cc` with musl-ukl;
+ * initramfs: the same source with Debian's musl, static. TCG numbers are indicative only.
+ */
+async function uklVsInitramfsBench(plainTree: string, work: string): Promise<void> {
+  const patch = process.env.UKL_TRIM_UKL_PATCH;
+  if (patch === undefined || !existsSync(patch)) {
+    process.stdout.write('UKL vs initramfs: skipped (set UKL_TRIM_UKL_PATCH)\n');
+    return;
+  }
+  const uklTree = (await resolveKernelTree({ kernel: '/usr/src/linux-source-6.1.tar.xz', patches: [patch] })).root;
+  const source = join(here, '..', '..', 'examples', 'echo-server', 'echo.c');
+  const archive = join(work, 'echo-ukl');
+  for (const args of [['cc', '-O2', '-c', '-o', `${archive}.o`, source], ['cc', '-o', archive, `${archive}.o`]]) {
+    const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`ukl-trim ${args.join(' ')}: ${r.stderr}`);
+  }
+  const staticEcho = join(work, 'echo-musl');
+  const cc = spawnSync('musl-gcc', ['-static', '-O2', '-o', staticEcho, source], { encoding: 'utf8' });
+  if (cc.status !== 0) throw new Error(`musl-gcc: ${cc.stderr}`);
+  const ukl = await minimizeConfig({ kernel: uklTree, mode: 'ukl', app: [archive] });
+  const plain = await minimizeConfig({ kernel: plainTree, app: staticEcho });
+  const rows: string[] = [];
+  const results: Array<{ echo: number | null; rtt: number }> = [];
+  for (const run of [
+    { name: 'UKL (musl-ukl, in the kernel)', build: () => buildUklImage({ tree: uklTree, config: ukl.config, app: [archive], args: ['7777'], out: join(cacheHome(), 'bench-kernels', 'echo-ukl') }), y: ukl.report.counts.enabled },
+    { name: 'initramfs (musl static, /app)', build: () => buildImage({ tree: plainTree, config: plain.config, app: staticEcho, args: ['7777'], out: join(cacheHome(), 'bench-kernels', 'echo-musl-initramfs') }), y: plain.report.counts.enabled },
+  ]) {
+    process.stderr.write(`building ${run.name}\n`);
+    const image = await run.build();
+    const times: number[] = [];
+    const boot = await bootKernel({
+      image: image.bzImage,
+      initrd: image.initramfs,
+      expect: /echo-server: listening on 7777/,
+      tcpClient: { guestPort: 7777, run: (port) => roundTrips(port, 200, times) },
+      timeoutSeconds: 300,
+      ukl: image.mode === 'ukl',
+    });
+    const rtt = times.length > 0 ? median(times) : Number.NaN;
+    results.push({ echo: boot.echoSeconds, rtt });
+    rows.push(`  ${run.name.padEnd(34)} =y ${String(run.y).padStart(4)}   bzImage ${image.bzImageBytes}   ${boot.ok ? `QEMU start → marker ${boot.markerSeconds} s, 200 round trips done ${boot.echoSeconds} s, round trip median ${rtt.toFixed(3)} ms` : `FAILED: ${boot.failure} ${boot.message ?? ''}`}`);
+  }
+  const [u, i] = results as [(typeof results)[0], (typeof results)[0]];
+  rows.push(`  UKL / initramfs: round trip ${(u.rtt / i.rtt).toFixed(2)}x, time to the last echo ${u.echo && i.echo ? (u.echo / i.echo).toFixed(2) : '-'}x`);
+  process.stdout.write(`echo server, unikernel against process (TCG, one run):\n${rows.join('\n')}\n`);
+}
+
+/** `count` lines sent one at a time on one connection, each round trip's milliseconds into `times` */
+function roundTrips(port: number, count: number, times: number[]): Promise<string | null> {
+  return new Promise((done) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    let pending = '';
+    let sent = 0;
+    let t0 = 0;
+    const next = (): void => {
+      if (sent === count) {
+        socket.destroy();
+        return done(null);
+      }
+      sent++;
+      t0 = performance.now();
+      socket.write(`round trip ${sent}\n`);
+    };
+    socket.setEncoding('utf8');
+    socket.setTimeout(5000, () => {
+      socket.destroy();
+      done(`no echo for line ${sent}`);
+    });
+    socket.on('connect', next);
+    socket.on('data', (chunk: string) => {
+      pending += chunk;
+      if (!pending.includes(`round trip ${sent}\n`)) return;
+      times.push(performance.now() - t0);
+      pending = '';
+      next();
+    });
+    // slirp accepts on the host side before the guest listens, then closes: try again
+    const fail = (why: string): void => {
+      times.length = 0;
+      done(why);
+    };
+    socket.on('error', (e) => fail(e.message));
+    socket.on('close', () => {
+      if (sent < count || times.length < count) fail('connection closed');
+    });
+  });
 }
 
 await main();

@@ -177,6 +177,8 @@ export async function buildUklImage(p: BuildUklImageParams & BuildHooks): Promis
   checkNetwork(p);
   mkdirSync(out, { recursive: true });
   const archive = join(out, 'UKL.a');
+  // the config first, as far as it can be checked without UKL.a: it fails in a second
+  await uklConfigFor(tree, p.config, archive, false);
   let undefinedSymbols: string[];
   const warnings: string[] = [];
   let given: boolean;
@@ -209,13 +211,7 @@ export async function buildUklImage(p: BuildUklImageParams & BuildHooks): Promis
     throw new ImageBuildError('bad-input', `UKL.a leaves ${unresolved.slice(0, 6).join(', ')}${unresolved.length > 6 ? ', …' : ''} undefined, and the UKL kernel does not define ${unresolved.length > 1 ? 'them' : 'it'}: the vmlinux link would fail (link the app with a libc, or define ${unresolved.length > 1 ? 'them' : 'it'} in the app)`);
   }
   // UKL_TLS follows the archive: a TLS segment needs it, and without one a UKL_TLS kernel hangs
-  let kernelConfig;
-  try {
-    kernelConfig = await uklKernelConfig({ tree, config: p.config, archivePath: archive, tls: archiveTlsBytes(archive) > 0 });
-  } catch (e) {
-    if (e instanceof UklError) throw new ImageBuildError('bad-input', e.message);
-    throw e;
-  }
+  const kernelConfig = await uklConfigFor(tree, p.config, archive, archiveTlsBytes(archive) > 0);
 
   const objDir = p.buildDir ?? join(out, 'kernel');
   const archiveHash = createHash('sha256').update(readFileSync(archive)).digest('hex');
@@ -237,6 +233,16 @@ export async function buildUklImage(p: BuildUklImageParams & BuildHooks): Promis
     ukl: true,
   });
   return imageReport('ukl', out, objDir, kernel, initramfs, { archive, trigger: UKL_TRIGGER_PATH, undefinedSymbols, warnings });
+}
+
+/** the config with UKL's settings, checked by the engine; a config that cannot take them is bad input */
+async function uklConfigFor(tree: string, config: string, archive: string, tls: boolean): Promise<Awaited<ReturnType<typeof uklKernelConfig>>> {
+  try {
+    return await uklKernelConfig({ tree, config, archivePath: archive, tls });
+  } catch (e) {
+    if (e instanceof UklError) throw new ImageBuildError('bad-input', e.message);
+    throw e;
+  }
 }
 
 /** the report of either mode: artefacts in `out`, sizes, build time */
