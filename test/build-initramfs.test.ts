@@ -183,7 +183,7 @@ describe('ukl-trim build / boot: user mistakes', () => {
     const [member] = archiveObjects(join(out, 'UKL.a'));
     expect(member?.symbols().some((s) => s.name === 'ukl_main' && s.sectionIndex !== 0)).toBe(true);
     expect(existsSync(join(out, 'build.log'))).toBe(true);
-  });
+  }, 600_000); // the first use of musl-ukl builds it (about 75 s on 2 cores)
 
   it('the library reports the same mistakes as typed errors', async () => {
     await expect(buildImage({ tree: resolve('fixtures/kernel-mini'), config: '', app: compile([]), out: join(work, 'lib-o') })).rejects.toMatchObject({

@@ -135,6 +135,10 @@ describe.skipIf(!available)('initramfs mode: echo server on a tinyconfig kernel 
     expect(report.message).toMatch(/\/app exited with status 3/);
     expect(report.consoleTail).toContain('UKL BOOTED');
     expect(report.consoleTail.join('\n')).toMatch(/ukl-trigger: \/app ran as an ordinary program: this kernel did not start the UKL application/);
+    // booted as a UKL kernel: the trigger's own line ends the boot at once, named for what it means
+    const asUkl = await bootKernel({ image: bzImage, initrd: image.path, expect: /never printed/, timeoutSeconds: BOOT_TIMEOUT_SECONDS, ukl: true });
+    expect(asUkl.failure, asUkl.consoleTail.join('\n')).toBe('ukl-not-started');
+    expect(asUkl.message).toMatch(/^ukl-trigger: \/app ran as an ordinary program/);
   }, 600_000);
 
   it('a marker that never appears is a timeout, with the console tail', async () => {
