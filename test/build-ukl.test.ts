@@ -10,8 +10,8 @@ import { relocationTypeName, SHN_UNDEF } from '../src/lto/elf.js';
 
 const ECHO_SOURCE = resolve('examples/echo-server/echo.c');
 const MUSL_LIBC = '/usr/lib/x86_64-linux-musl/libc.a';
-const LOCAL_TREE = '/work/kt/linux-source-6.1';
-const kernelRoot = process.env.UKL_TRIM_KERNEL ?? (existsSync(LOCAL_TREE) ? LOCAL_TREE : undefined);
+// the plain tree the test setup resolved
+const kernelRoot = process.env.UKL_TRIM_KERNEL;
 
 const scratch = mkdtempSync(join(tmpdir(), 'ukl-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

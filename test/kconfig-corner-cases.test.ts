@@ -6,7 +6,7 @@
  * wrote for the same fixture, mode and input, obtained with
  *   test/tools/oracle-mini.sh fixtures/kconfig/<case> <mode> [<input>]
  * Re-verify all of them against conf with
- *   ORACLE_CONF=/work/kobj/scripts/kconfig/conf npx vitest run test/kconfig-corner-cases.test.ts
+ *   ORACLE_CONF="$OBJDIR/scripts/kconfig/conf" npx vitest run test/kconfig-corner-cases.test.ts
  *
  * Tests titled "conf discrepancy: …" encode conf's verified behaviour where our engine differs;
  * they fail until the engine is fixed.

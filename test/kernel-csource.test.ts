@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCScanner, guardToString, type CScanner, type CSourceScan, type Guard } from '../src/kernel/csource.js';
@@ -321,9 +321,8 @@ describe('guardToString', () => {
   });
 });
 
-// The real tree: the suite's global setup puts it in UKL_TRIM_KERNEL; a local copy also works.
-const LOCAL_TREE = '/work/kt/linux-source-6.1';
-const kernelRoot = process.env.UKL_TRIM_KERNEL ?? (existsSync(LOCAL_TREE) ? LOCAL_TREE : undefined);
+// The real tree: the suite's global setup puts it in UKL_TRIM_KERNEL.
+const kernelRoot = process.env.UKL_TRIM_KERNEL;
 
 describe.skipIf(kernelRoot === undefined && process.env.CI !== 'true')('Linux 6.1 sources', () => {
   function scanKernelFile(path: string): CSourceScan {

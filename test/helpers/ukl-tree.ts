@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -13,10 +13,15 @@ export const UKL_PATCH_ENV = 'UKL_TRIM_UKL_PATCH';
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const PATCH_NAME = join('ukl', 'ukl-rfc-6.1.192.diff');
 
-/** the UKL series: $UKL_TRIM_UKL_PATCH, else shared/ukl/ beside the checkout (or beside its parent) */
+/** the UKL series: $UKL_TRIM_UKL_PATCH, else shared/ukl/ beside the checkout or beside any folder above it */
 export function uklPatchForTests(): string | null {
-  const candidates = [process.env[UKL_PATCH_ENV], resolve(REPO, '..', 'shared', PATCH_NAME), resolve(REPO, '..', '..', 'shared', PATCH_NAME), join('/work/shared', PATCH_NAME)];
-  return candidates.find((c): c is string => c !== undefined && c !== '' && existsSync(c)) ?? null;
+  const fromEnv = process.env[UKL_PATCH_ENV];
+  if (fromEnv !== undefined && fromEnv !== '' && existsSync(fromEnv)) return fromEnv;
+  for (let dir = resolve(REPO); ; dir = dirname(dir)) {
+    const candidate = join(dirname(dir), 'shared', PATCH_NAME);
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) return null;
+  }
 }
 
 /** the UKL tree the test setup made (UKL_TRIM_UKL_KERNEL), or null */
