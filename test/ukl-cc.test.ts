@@ -62,20 +62,39 @@ describe('ukl-trim cc: reading a gcc command line', () => {
 });
 
 describe('musl for UKL', () => {
-  it('every syscall instruction of a musl-shaped tree becomes a call of entry_SYSCALL_64; _start stops naming _DYNAMIC', () => {
+  it('every syscall instruction of a musl-shaped tree becomes a call of entry_SYSCALL_64; _start stops naming _DYNAMIC; the thread area is a user address; a_crash oopses', () => {
     const tree = join(work, 'fake-musl');
-    for (const dir of ['arch/x86_64', 'src/thread/x86_64', 'src/signal/x86_64', 'src/string']) mkdirSync(join(tree, dir), { recursive: true });
-    writeFileSync(join(tree, 'arch/x86_64/syscall_arch.h'), '__asm__ __volatile__ ("syscall" : "=a"(ret) : "a"(n) : "rcx", "r11", "memory");\n');
+    for (const dir of ['arch/x86_64', 'src/thread/x86_64', 'src/signal/x86_64', 'src/string', 'src/env']) mkdirSync(join(tree, dir), { recursive: true });
+    writeFileSync(join(tree, 'arch/x86_64/atomic_arch.h'), 'static inline void a_crash()\n{\n\t__asm__ __volatile__( "hlt" : : : "memory" );\n}\n');
+    writeFileSync(join(tree, 'src/env/__init_tls.c'), '\tif (libc.tls_size > sizeof builtin_tls) {\n\t\tmem = mmap();\n');
+    const syscallN = (count: number): string => `static __inline long __syscall${count}(long n${Array.from({ length: count }, (_, i) => `, long a${i + 1}`).join('')})\n{\n\tunsigned long ret;\n\t__asm__ __volatile__ ("syscall" : "=a"(ret) : "a"(n) : "rcx", "r11", "memory");\n\treturn ret;\n}\n`;
+    writeFileSync(join(tree, 'arch/x86_64/syscall_arch.h'), [0, 1, 2, 3, 4, 5, 6].map(syscallN).join('\n'));
+    mkdirSync(join(tree, 'src/internal'));
     writeFileSync(join(tree, 'arch/x86_64/crt_arch.h'), '"	lea _DYNAMIC(%rip),%rsi \\n"\n');
     writeFileSync(join(tree, 'src/thread/x86_64/clone.s'), '\tmov $56,%eax\n\tsyscall\n\ttest %eax,%eax\n');
     writeFileSync(join(tree, 'src/signal/x86_64/restore.s'), '__restore_rt:\n\tmov $15, %rax\n\tsyscall  /* rt_sigreturn */\n');
     writeFileSync(join(tree, 'src/string/strlen.c'), '/* syscall in a comment of C code stays */\n');
     const { files } = transformForUkl(tree);
-    expect(files.sort()).toEqual(['arch/x86_64/crt_arch.h', 'arch/x86_64/syscall_arch.h', 'src/signal/x86_64/restore.s', 'src/thread/x86_64/clone.s']);
+    expect(files.sort()).toEqual(['arch/x86_64/atomic_arch.h', 'arch/x86_64/crt_arch.h', 'arch/x86_64/syscall_arch.h', 'src/env/__init_tls.c', 'src/internal/ukl_bounce.c', 'src/signal/x86_64/restore.s', 'src/thread/x86_64/clone.s']);
+    const arch = readFileSync(join(tree, 'arch/x86_64/syscall_arch.h'), 'utf8');
+    // each __syscallN first hands the calls whose kernel side range-checks pointers to the bounce
+    expect(arch.match(/\{\n\tif \(__ukl_bounce_spec\(n\)\) return __ukl_syscall_bounce\(n, /g)).toHaveLength(7);
+    expect(arch).toContain('__ukl_syscall_bounce(n, a1, a2, 0, 0, 0, 0);');
+    expect(arch).toMatch(/case SYS_open: return 1;/);
+    expect(arch).toMatch(/case SYS_accept: return 32;/);
+    expect(readFileSync(join(tree, 'arch/x86_64/atomic_arch.h'), 'utf8')).toContain('__asm__ __volatile__( "ud2"');
+    expect(readFileSync(join(tree, 'src/env/__init_tls.c'), 'utf8')).toMatch(/^\tif \(1\) \{/);
     expect(readFileSync(join(tree, 'arch/x86_64/syscall_arch.h'), 'utf8')).toContain('"call entry_SYSCALL_64"');
     expect(readFileSync(join(tree, 'src/thread/x86_64/clone.s'), 'utf8')).toBe('\tmov $56,%eax\n\tcall entry_SYSCALL_64\n\ttest %eax,%eax\n');
     expect(readFileSync(join(tree, 'src/signal/x86_64/restore.s'), 'utf8')).toContain('\tcall entry_SYSCALL_64  /* rt_sigreturn */');
     expect(readFileSync(join(tree, 'arch/x86_64/crt_arch.h'), 'utf8')).toContain('xor %esi,%esi');
+  });
+
+  it('a tree without the code the transformation changes is refused by name, not half transformed', () => {
+    const tree = join(work, 'not-musl');
+    mkdirSync(join(tree, 'arch/x86_64'), { recursive: true });
+    writeFileSync(join(tree, 'arch/x86_64/syscall_arch.h'), '/* no system calls here */\n');
+    expect(() => transformForUkl(tree)).toThrow(/musl-ukl: arch\/x86_64\/syscall_arch.h does not have the code the UKL transformation changes/);
   });
 
   it.skipIf(!hasGcc)('the echo server through `ukl-trim cc` (compile, then the final link): a UKL.a without one syscall instruction, every site resolved', async () => {

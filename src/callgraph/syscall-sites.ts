@@ -320,7 +320,10 @@ export function scanCode(elf: ElfFile, opts: ScanOptions = {}): CodeScan {
     const swept = elf.executableSections().map((section) => sweepSection(context, section, scan));
     collectBranchTargets(context, swept);
     computeMayReturn(context);
-    for (const part of swept) resolveSection(context, part, scan);
+    const flows: FunctionFlows = new Map();
+    for (const part of swept) resolveSites(context, part, scan, flows);
+    const joined = swept.flatMap((part) => resolveEdges(context, part));
+    followWrapperArguments(context, scan, joined, flows);
   } finally {
     instruction.free();
     infoFactory.free();
@@ -506,19 +509,80 @@ function computeMayReturn(context: ScanContext): void {
   for (let name = work.pop(); name !== undefined; name = work.pop()) for (const caller of callers.get(name) ?? []) mark(caller);
 }
 
-function resolveSection(context: ScanContext, swept: SweptSection, scan: CodeScan): void {
-  const decoder = new Decoder(64, swept.data, DecoderOptions.None);
-  try {
+/** the sites' registers: the block first, the function's paths where other paths join */
+function resolveSites(context: ScanContext, swept: SweptSection, scan: CodeScan, flows: FunctionFlows): void {
+  withDecoder(swept, (decoder) => {
     for (const site of swept.pendingSites) {
       const blockStart = latestTargetIn(swept.branchTargets, site.sweepBlockStart, site.offset);
-      scan.sites.push(resolveSite(context, decoder, swept, site, blockStart));
+      scan.sites.push(resolveSite(context, decoder, swept, site, blockStart, flows));
     }
-    for (const pendingEdge of swept.pendingEdges) {
-      const blockStart = latestTargetIn(swept.branchTargets, pendingEdge.sweepBlockStart, pendingEdge.offset);
-      const registers = evaluateBlock(context, decoder, swept.base, blockStart, pendingEdge.offset);
-      const atFunctionEntry = pendingEdge.function !== undefined && pendingEdge.function.start === swept.base + blockStart;
-      recordArguments(pendingEdge.edge, registers, atFunctionEntry);
+  });
+}
+
+/** a call whose arguments were set before a join in its function: known only over the function's paths */
+interface JoinedEdge {
+  swept: SweptSection;
+  pending: PendingEdge;
+  fn: CodeFunction;
+}
+
+/** each call's arguments from its own block; the calls after a join are returned for followWrapperArguments */
+function resolveEdges(context: ScanContext, swept: SweptSection): JoinedEdge[] {
+  const joined: JoinedEdge[] = [];
+  withDecoder(swept, (decoder) => {
+    for (const pending of swept.pendingEdges) {
+      const blockStart = latestTargetIn(swept.branchTargets, pending.sweepBlockStart, pending.offset);
+      const registers = evaluateBlock(context, decoder, swept.base, blockStart, pending.offset);
+      const fn = pending.function;
+      const atFunctionEntry = fn !== undefined && fn.start === swept.base + blockStart;
+      recordArguments(pending.edge, registers, atFunctionEntry);
+      if (!atFunctionEntry && fn !== undefined && CALL_ARGUMENT_REGISTERS.some((index) => registers[index]?.kind === 'entry')) joined.push({ swept, pending, fn });
     }
+  });
+  return joined;
+}
+
+/**
+ * A wrapper that branches before it calls the next wrapper (musl-ukl's bounce check, a switch on
+ * the number) passes its parameter from before a join. Following every function's paths for every
+ * call costs about half the analysis again, so only calls of functions that hand a parameter to a
+ * system call (or are not defined here: libc calls of an app object) are followed, and a caller
+ * found to pass its own parameter on becomes such a function in turn.
+ */
+function followWrapperArguments(context: ScanContext, scan: CodeScan, joined: JoinedEdge[], flows: FunctionFlows): void {
+  const defined = new Set(context.functions.all().map((f) => f.name));
+  const joinedInto = new Map<string, JoinedEdge[]>();
+  for (const join of joined) {
+    const callee = join.pending.edge.to;
+    if (callee !== null) joinedInto.set(callee, [...(joinedInto.get(callee) ?? []), join]);
+  }
+  const forwardingInto = new Map<string, string[]>();
+  for (const edge of scan.edges) {
+    if (edge.to !== null && edge.from !== null && edge.forwardedParameters !== undefined) forwardingInto.set(edge.to, [...(forwardingInto.get(edge.to) ?? []), edge.from]);
+  }
+  const wrappers = new Set<string>();
+  const work: string[] = [];
+  const addWrapper = (name: string | null): void => {
+    if (name === null || wrappers.has(name)) return;
+    wrappers.add(name);
+    work.push(name);
+  };
+  for (const site of scan.sites) if (site.numberInParameter !== undefined || (site.firstArgument !== undefined && 'parameter' in site.firstArgument)) addWrapper(site.function);
+  for (const callee of joinedInto.keys()) if (!defined.has(callee)) addWrapper(callee);
+  for (let callee = work.pop(); callee !== undefined; callee = work.pop()) {
+    for (const caller of forwardingInto.get(callee) ?? []) addWrapper(caller);
+    for (const join of joinedInto.get(callee) ?? []) {
+      const registers = withDecoder(join.swept, (decoder) => registersByDataflow(context, decoder, join.swept, join.fn, join.pending.offset, flows));
+      recordArguments(join.pending.edge, registers, true);
+      if (join.pending.edge.forwardedParameters !== undefined) addWrapper(join.pending.edge.from);
+    }
+  }
+}
+
+function withDecoder<T>(swept: SweptSection, use: (decoder: Decoder) => T): T {
+  const decoder = new Decoder(64, swept.data, DecoderOptions.None);
+  try {
+    return use(decoder);
   } finally {
     decoder.free();
   }
@@ -574,7 +638,7 @@ function latestTargetIn(sortedTargets: number[], after: number, upTo: number): n
 }
 
 /** What does rax hold at the syscall? The basic block first; where other paths join, the function. */
-function resolveSite(context: ScanContext, decoder: Decoder, swept: SweptSection, site: PendingSite, blockStart: number): SyscallSite {
+function resolveSite(context: ScanContext, decoder: Decoder, swept: SweptSection, site: PendingSite, blockStart: number, flows: FunctionFlows): SyscallSite {
   const base = swept.base;
   const fn = site.function;
   const result: SyscallSite = {
@@ -585,17 +649,17 @@ function resolveSite(context: ScanContext, decoder: Decoder, swept: SweptSection
     nr: null,
     ...(site.via !== undefined ? { via: site.via } : {}),
   };
-  const state = evaluateBlock(context, decoder, base, blockStart, site.offset, true);
-  let rax = state[0] ?? unknownValue('no state');
+  let state = evaluateBlock(context, decoder, base, blockStart, site.offset, true);
   let fromFunctionEntry = fn !== undefined && fn.start === base + blockStart;
+  if ((state[0]?.kind === 'entry' || state[RDI]?.kind === 'entry') && !fromFunctionEntry && fn !== undefined) {
+    // the value comes from before a join: follow every path through the function
+    state = registersByDataflow(context, decoder, swept, fn, site.offset, flows);
+    fromFunctionEntry = true;
+  }
+  const rax = state[0] ?? unknownValue('no state');
   const rdi = state[RDI];
   if (rdi?.kind === 'constant') result.firstArgument = { constant: rdi.value };
   else if (rdi?.kind === 'entry' && fromFunctionEntry && ARGUMENT_REGISTERS.has(GPR_NAMES[rdi.register] ?? 'rsp')) result.firstArgument = { parameter: GPR_NAMES[rdi.register] ?? 'rdi' };
-  if (rax.kind === 'entry' && !fromFunctionEntry && fn !== undefined) {
-    // the value comes from before a join: follow every path through the function
-    rax = raxByDataflow(context, decoder, swept, fn, site.offset);
-    fromFunctionEntry = true;
-  }
   if (rax.kind === 'constant') {
     result.nr = rax.value;
   } else if (rax.kind === 'entry') {
@@ -631,13 +695,50 @@ interface FunctionInstruction {
   callNeverReturns: boolean;
 }
 
+/** the registers at each block start of one function, once per function (FunctionFlows caches them) */
+interface FunctionFlow {
+  instructions: FunctionInstruction[];
+  blockStarts: number[];
+  states: Array<RegisterValue[] | undefined>;
+  firstIndex: (block: number) => number;
+  lastIndex: (block: number) => number;
+}
+
+/** per section: the dataflow of each function asked about, or why it cannot be followed */
+type FunctionFlows = Map<string, FunctionFlow | string>;
+
+/**
+ * The registers just before `offset` over every path through the function: 'entry' values are
+ * the function's parameters. Unknown everywhere when the function cannot be followed.
+ */
+function registersByDataflow(context: ScanContext, decoder: Decoder, swept: SweptSection, fn: CodeFunction, offset: number, flows: FunctionFlows): RegisterValue[] {
+  // function starts are section offsets in objects: the section is part of the key
+  const key = `${swept.section.index}:${fn.start}`;
+  let flow = flows.get(key);
+  if (flow === undefined) {
+    flow = functionDataflow(context, decoder, swept, fn);
+    flows.set(key, flow);
+  }
+  if (typeof flow === 'string') return GPR_NAMES.map(() => unknownValue(flow as string));
+  const { blockStarts, states, instructions, firstIndex, lastIndex } = flow;
+  let block = 0;
+  for (let candidate = 0; candidate < blockStarts.length && (blockStarts[candidate] ?? Infinity) <= offset; candidate++) block = candidate;
+  const state = [...(states[block] ?? GPR_NAMES.map(() => unknownValue('the place is reachable only through an indirect jump')))];
+  for (let index = firstIndex(block); index <= lastIndex(block); index++) {
+    const item = instructions[index];
+    if (item === undefined || item.offset >= offset) break;
+    applyAt(context, decoder, swept.base, item, state, true);
+  }
+  return state;
+}
+
 /**
  * Reaching constants over the function's control-flow graph (a small lattice: not yet reached,
- * one value, unknown), then rax just before the syscall at `siteOffset`. Sound on purpose:
- * calls clobber the caller-saved registers, blocks entered from other functions or reachable
- * only through indirect jumps start with everything unknown, and an indirect jump may reach any block.
+ * one value, unknown). Sound on purpose: calls clobber the caller-saved registers, blocks entered
+ * from other functions or reachable only through indirect jumps start with everything unknown,
+ * and an indirect jump may reach any block.
  */
-function raxByDataflow(context: ScanContext, decoder: Decoder, swept: SweptSection, fn: CodeFunction, siteOffset: number): RegisterValue {
+function functionDataflow(context: ScanContext, decoder: Decoder, swept: SweptSection, fn: CodeFunction): FunctionFlow | string {
   const { elf, instruction } = context;
   const base = swept.base;
   const functionStart = fn.start - base;
@@ -690,7 +791,7 @@ function raxByDataflow(context: ScanContext, decoder: Decoder, swept: SweptSecti
   const enteredFromOutside = new Set<number>();
   for (const item of instructions) {
     if (item.internalTarget !== null) {
-      if (!indexByOffset.has(item.internalTarget)) return unknownValue('a jump lands inside an instruction; the function cannot be followed');
+      if (!indexByOffset.has(item.internalTarget)) return 'a jump lands inside an instruction; the function cannot be followed';
       leaders.add(item.internalTarget);
     }
     if (item.flow !== FlowControl.Next) leaders.add(item.end);
@@ -767,16 +868,7 @@ function raxByDataflow(context: ScanContext, decoder: Decoder, swept: SweptSecti
     }
   }
 
-  // replay the syscall's block up to the syscall
-  let siteBlock = 0;
-  for (let block = 0; block < blockStarts.length && (blockStarts[block] ?? Infinity) <= siteOffset; block++) siteBlock = block;
-  const state = [...(states[siteBlock] ?? allUnknown('the syscall is reachable only through an indirect jump'))];
-  for (let index = firstIndex(siteBlock); index <= lastIndex(siteBlock); index++) {
-    const item = instructions[index];
-    if (item === undefined || item.offset >= siteOffset) break;
-    applyAt(context, decoder, base, item, state, true);
-  }
-  return state[0] ?? unknownValue('no state');
+  return { instructions, blockStarts, states, firstIndex, lastIndex };
 }
 
 /** control reaches the next instruction: not after a jump, a return, a trap or a call that never returns */

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { Decoder, DecoderOptions, Instruction, Mnemonic } from 'iced-x86';
 import { parseArchive } from './archive.js';
 import { parseElf, type ElfFile } from './elf.js';
+import { BOUNCE_SOURCE, bounceCheck, bounceHeader } from './musl-ukl-bounce.js';
 import { UklError } from './ukl-error.js';
 
 /**
@@ -20,7 +21,8 @@ import { UklError } from './ukl-error.js';
  * - threads: the child of `clone` would return through `ret` on its fresh stack; an app that
  *   links `pthread_create` is refused when its UKL.a is built;
  * - the app's own `__thread` variables: the UKL exec reads no ELF header (auxv AT_PHNUM is 0),
- *   so musl finds no TLS segment and uses its built-in TLS area; refused at UKL.a time too;
+ *   so musl finds no TLS segment and makes a thread area for its own data only; refused at
+ *   UKL.a time too;
  * - fork, vfork, posix_spawn, system: one address space; linking them gives a warning.
  */
 
@@ -47,7 +49,7 @@ export interface UklMuslOptions {
 }
 
 /** bumped when the transformation below changes: a new cache entry */
-const TRANSFORM_VERSION = 1;
+const TRANSFORM_VERSION = 3;
 const UKL_SYSCALL = 'call entry_SYSCALL_64';
 /** UKL's app flags (docs/ukl-and-peers.md §1.2), for all of musl */
 const MUSL_CFLAGS = '-O2 -mcmodel=kernel -mno-red-zone -fno-PIC -fno-PIE -fno-stack-protector';
@@ -187,26 +189,60 @@ function unpackSource(source: string, work: string): string {
 /**
  * Every system call of the x86_64 port through UKL's entry: the inline macros, and each
  * assembly line that is a `syscall` instruction (cancellation points, clone, thread area,
- * signal return, vfork, unmapself). crt1's `_start` stops naming `_DYNAMIC`: a static program
- * has none, and the weak reference would resolve to 0, out of a PC-relative reach from
- * kernel addresses.
+ * signal return, vfork, unmapself). Three more changes for code that runs in kernel mode:
+ * - crt1's `_start` stops naming `_DYNAMIC`: a static program has none, and the weak reference
+ *   would resolve to 0, out of a PC-relative reach from kernel addresses;
+ * - the thread area is always mmap'ed: `arch_prctl(ARCH_SET_FS)` refuses an address at or
+ *   above TASK_SIZE_MAX, so musl's built-in area (in the app's .bss, inside the kernel image)
+ *   cannot be the thread pointer; without this, the FS base stays the one of the program that
+ *   exec'ed the app (UKL's exec keeps it) and the first errno access faults;
+ * - `a_crash` is `ud2`, not `hlt`: in kernel mode `hlt` only waits for the next interrupt and
+ *   execution goes on; `ud2` oopses, a failure the boot report shows;
+ * - strings and scalars in the app's static data are copied to the stack for the system calls
+ *   whose kernel side range-checks them (musl-ukl-bounce.ts).
  */
 export function transformForUkl(tree: string): { files: string[] } {
   const files: string[] = [];
   const edit = (path: string, change: (text: string) => string): void => {
-    const text = readFileSync(path, 'utf8');
+    const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
     const changed = change(text);
     if (changed !== text) {
       writeFileSync(path, changed);
-      files.push(path.slice(tree.length + 1));
+      const name = path.slice(tree.length + 1);
+      if (!files.includes(name)) files.push(name);
     }
   };
-  edit(join(tree, 'arch', 'x86_64', 'syscall_arch.h'), (t) => t.replaceAll('"syscall"', `"${UKL_SYSCALL}"`));
-  edit(join(tree, 'arch', 'x86_64', 'crt_arch.h'), (t) => t.replace('lea _DYNAMIC(%rip),%rsi', 'xor %esi,%esi'));
+  const mustEdit = (path: string, from: string | RegExp, to: string): void => {
+    edit(join(tree, path), (t) => {
+      const changed = t.replace(from, to);
+      if (changed === t) throw new UklError('compile-failed', `musl-ukl: ${path} does not have the code the UKL transformation changes (${String(from)}): not musl 1.2.x?`);
+      return changed;
+    });
+  };
+  mustEdit('arch/x86_64/syscall_arch.h', /"syscall"/g, `"${UKL_SYSCALL}"`);
+  bounceKernelHalfArguments(tree, edit);
+  mustEdit('arch/x86_64/crt_arch.h', 'lea _DYNAMIC(%rip),%rsi', 'xor %esi,%esi');
+  mustEdit('arch/x86_64/atomic_arch.h', /(a_crash\(\)\s*\{\s*__asm__ __volatile__\(\s*)"hlt"/, '$1"ud2"');
+  mustEdit('src/env/__init_tls.c', 'if (libc.tls_size > sizeof builtin_tls) {', 'if (1) { /* UKL: the thread pointer must be a user address */');
   for (const file of listFiles(tree).filter((f) => /\/x86_64\/[^/]+\.s$/i.test(f))) {
     edit(join(tree, file), (t) => t.replace(/^(\s*)syscall\b/gm, `$1${UKL_SYSCALL}`));
   }
   return { files };
+}
+
+/** every `__syscallN` of syscall_arch.h first asks whether its call needs a bounce (musl-ukl-bounce.ts) */
+function bounceKernelHalfArguments(tree: string, edit: (path: string, change: (text: string) => string) => void): void {
+  const header = join(tree, 'arch', 'x86_64', 'syscall_arch.h');
+  edit(header, (text) => {
+    let found = 0;
+    const checked = text.replace(/(static __inline long __syscall(\d)\(long n[^)]*\)\s*\{\n)/g, (fn: string, _: string, count: string) => {
+      found++;
+      return fn + bounceCheck(Number(count));
+    });
+    if (found !== 7) throw new UklError('compile-failed', `musl-ukl: arch/x86_64/syscall_arch.h has ${found} of the 7 __syscallN functions the UKL transformation changes: not musl 1.2.x?`);
+    return bounceHeader(UKL_SYSCALL) + checked;
+  });
+  edit(join(tree, 'src', 'internal', 'ukl_bounce.c'), () => BOUNCE_SOURCE);
 }
 
 /** the built objects must not execute `syscall` anywhere: that would trap in kernel mode */
