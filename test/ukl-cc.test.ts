@@ -9,6 +9,7 @@ import { main } from '../src/cli/main.js';
 import { parseArchive } from '../src/lto/archive.js';
 import { parseElf } from '../src/lto/elf.js';
 import { countSyscallInstructions, transformForUkl } from '../src/lto/musl-ukl.js';
+import { BOUNCED_SYSCALLS } from '../src/lto/musl-ukl-bounce.js';
 import { archiveObjects } from '../src/lto/ukl-archive.js';
 import { planCc } from '../src/lto/ukl-cc.js';
 import { UklError } from '../src/lto/ukl-error.js';
@@ -81,6 +82,7 @@ describe('musl for UKL', () => {
     expect(arch.match(/\{\n\tif \(__ukl_bounce_spec\(n\)\) return __ukl_syscall_bounce\(n, /g)).toHaveLength(7);
     expect(arch).toContain('__ukl_syscall_bounce(n, a1, a2, 0, 0, 0, 0);');
     expect(arch).toMatch(/case SYS_open: return 1;/);
+    for (const name of BOUNCED_SYSCALLS) expect(arch).toContain(`case SYS_${name}: return `);
     expect(arch).toMatch(/case SYS_accept: return 32;/);
     expect(readFileSync(join(tree, 'arch/x86_64/atomic_arch.h'), 'utf8')).toContain('__asm__ __volatile__( "ud2"');
     expect(readFileSync(join(tree, 'src/env/__init_tls.c'), 'utf8')).toMatch(/^\tif \(1\) \{/);

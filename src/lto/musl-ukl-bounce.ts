@@ -43,7 +43,7 @@ const BOUNCED: Record<string, ReadonlyArray<[number, Kind]>> = {
   recvfrom: [[5, 'int']], getsockopt: [[4, 'int']], wait4: [[1, 'int']], socketpair: [[3, 'int-pair']],
 };
 
-/** the system calls that are bounced (for the README and tests) */
+/** the system calls that are bounced */
 export const BOUNCED_SYSCALLS: readonly string[] = Object.keys(BOUNCED);
 
 /** 2 bits per argument, argument 0 lowest */
