@@ -35,7 +35,7 @@ async function withCache<T>(use: () => Promise<T>): Promise<T> {
 async function cli(args: string[]): Promise<{ code: number; err: string; out: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const io: CliIO = { out: (l) => out.push(l), err: (l) => err.push(l), info: (l) => err.push(l), isTTY: false };
+  const io: CliIO = { out: (l) => out.push(l), err: (l) => err.push(l), info: (l) => err.push(l) };
   const code = await main(args, io);
   return { code, out: out.join('\n'), err: err.join('\n') };
 }

@@ -245,7 +245,7 @@ describe('syscall names', () => {
 function captureIO(): { io: CliIO; out: string[]; err: string[] } {
   const out: string[] = [];
   const err: string[] = [];
-  return { io: { out: (l) => out.push(l), err: (l) => err.push(l), info: (l) => err.push(l), isTTY: false }, out, err };
+  return { io: { out: (l) => out.push(l), err: (l) => err.push(l), info: (l) => err.push(l) }, out, err };
 }
 
 describe("UKL.a: the app linked into UKL's prefixed archive", () => {

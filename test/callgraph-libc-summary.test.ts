@@ -7,6 +7,8 @@ import { analyzeStaticExecutable } from '../src/callgraph/analyze.js';
 import { CallGraph } from '../src/callgraph/graph.js';
 import { LibcSummarySchema, stronglyConnectedComponents, summarizeLibc, summaryEntry, summaryPath } from '../src/callgraph/libc-summary.js';
 import { runLibcSummary } from '../src/cli/analyze.js';
+import { createProgress } from '../src/cli/progress.js';
+import { main } from '../src/cli/main.js';
 import type { CliIO } from '../src/cli/common.js';
 
 const hasGcc = spawnSync('gcc', ['--version']).status === 0;
@@ -98,7 +100,7 @@ for (const [libc, available, wrapper, compiler] of [
     it('the CLI prints paths, and names a function the libc lacks (exit 2)', async () => {
       const out: string[] = [];
       const err: string[] = [];
-      const io: CliIO = { out: (l) => out.push(l), err: (l) => err.push(l), info: (l) => err.push(l), isTTY: false };
+      const io: CliIO = { out: (l) => out.push(l), err: (l) => err.push(l), info: (l) => err.push(l) };
       const previous = process.env.XDG_CACHE_HOME;
       process.env.XDG_CACHE_HOME = join(dir, 'xdg');
       try {
@@ -106,6 +108,17 @@ for (const [libc, available, wrapper, compiler] of [
         expect(out.join('\n')).toMatch(/^ *41 socket +\S*socket$/m);
         expect(await runLibcSummary(['no_such_function_here', '--libc', libc], io)).toBe(2);
         expect(err.at(-1)).toMatch(/defines no function no_such_function_here/);
+        // in a pipe the long step shows as timestamped lines on stderr; --quiet silences them, stdout stays the result
+        const stderr: string[] = [];
+        const piped = { write: (text: string) => stderr.push(text) > 0 };
+        const lines: string[] = [];
+        expect(await main(['libc-summary', 'socket', '--libc', libc], { out: (l) => lines.push(l), err: (l) => lines.push(l), info: (l) => lines.push(l), progress: createProgress(piped) })).toBe(0);
+        expect(stderr).toEqual([expect.stringMatching(/^\[\d\d:\d\d:\d\d\] summarising \S+ \(once per libc\.a\)\n$/), expect.stringMatching(/^\[\d\d:\d\d:\d\d\] summarising \S+ \(once per libc\.a\): done in \d+\.\d s\n$/)]);
+        stderr.length = 0;
+        const quiet: string[] = [];
+        expect(await main(['libc-summary', 'socket', '--libc', libc, '--quiet'], { out: (l) => quiet.push(l), err: (l) => quiet.push(l), info: (l) => quiet.push(l), progress: createProgress(piped) })).toBe(0);
+        expect(stderr).toEqual([]);
+        expect(quiet).toEqual(lines);
       } finally {
         if (previous === undefined) delete process.env.XDG_CACHE_HOME;
         else process.env.XDG_CACHE_HOME = previous;

@@ -16,7 +16,7 @@ const available = tree !== null || process.env.CI === 'true';
 function capture(): { io: CliIO; out: string[]; err: string[] } {
   const out: string[] = [];
   const err: string[] = [];
-  return { io: { out: (l) => out.push(l), err: (l) => err.push(l), info: () => {}, isTTY: false }, out, err };
+  return { io: { out: (l) => out.push(l), err: (l) => err.push(l), info: () => {} }, out, err };
 }
 
 describe.skipIf(!available)('ukl-trim APP (the main command)', () => {

@@ -13,7 +13,7 @@ const bad = resolve('fixtures/kernel-bad');
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const io: CliIO = { out: (l) => out.push(l), err: (l) => err.push(l), info: (l) => err.push(l), isTTY: false };
+  const io: CliIO = { out: (l) => out.push(l), err: (l) => err.push(l), info: (l) => err.push(l) };
   const cache = mkdtempSync(join(tmpdir(), 'ukl-cli-cache-'));
   const prev = process.env.XDG_CACHE_HOME;
   process.env.XDG_CACHE_HOME = cache;

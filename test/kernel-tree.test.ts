@@ -3,7 +3,6 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTtyProgress, renderProgress } from '../src/cli/progress.js';
 import {
   DEBIAN_KERNEL_TARBALL,
   KernelTreeError,
@@ -351,37 +350,5 @@ describe('errors', () => {
     const cacheDir = scratch('cache');
     await expectTreeError(resolveKernelTree({ kernel: tarball, env: { PATH: tarOnly }, cacheDir }), 'tool-missing', /xz-utils/);
     expect(readdirSync(join(cacheDir, 'trees'))).toEqual([]);
-  });
-});
-
-describe('createTtyProgress', () => {
-  function fakeStream(isTTY: boolean): { isTTY: boolean; written: string[]; write(text: string): boolean } {
-    const written: string[] = [];
-    return { isTTY, written, write: (text: string) => written.push(text) > 0 };
-  }
-
-  it('draws one rewriting line on a terminal and clears it when done', () => {
-    const stream = fakeStream(true);
-    const progress = createTtyProgress(stream);
-    progress.update({ phase: 'extract', done: 0, total: 200_000_000 });
-    progress.update({ phase: 'extract', done: 84_000_000, total: 200_000_000 });
-    progress.done();
-    expect(stream.written).toHaveLength(3);
-    expect(stream.written[1]).toMatch(/^\rextract 42% \(84\.0\/200\.0 MB\)/);
-    expect(stream.written.every((text) => !text.includes('\n'))).toBe(true);
-    expect(stream.written[2]).toBe('\r\x1b[K');
-  });
-
-  it('writes nothing when the stream is not a terminal', () => {
-    const stream = fakeStream(false);
-    const progress = createTtyProgress(stream);
-    progress.update({ phase: 'extract', done: 5, total: 10 });
-    progress.done();
-    expect(stream.written).toEqual([]);
-  });
-
-  it('renders a count when the total is unknown', () => {
-    expect(renderProgress({ phase: 'extract', done: 2_500_000 })).toBe('extract 2.5 MB');
-    expect(renderProgress({ phase: 'wait', done: 0 })).toBe('wait…');
   });
 });

@@ -21,7 +21,7 @@ const work = mkdtempSync(join(tmpdir(), 'ukl-cc-'));
 function capture(): { io: CliIO; out: string[]; err: string[] } {
   const out: string[] = [];
   const err: string[] = [];
-  return { io: { out: (l) => out.push(l), err: (l) => err.push(l), info: (l) => err.push(l), isTTY: false }, out, err };
+  return { io: { out: (l) => out.push(l), err: (l) => err.push(l), info: (l) => err.push(l) }, out, err };
 }
 
 describe('ukl-trim cc: reading a gcc command line', () => {

@@ -428,11 +428,13 @@ async function uklVsInitramfsBench(plainTree: string, work: string): Promise<voi
       ukl: image.mode === 'ukl',
     });
     const rtt = times.length > 0 ? median(times) : Number.NaN;
-    results.push({ echo: boot.echoSeconds, rtt });
-    rows.push(`  ${run.name.padEnd(34)} =y ${String(run.y).padStart(4)}   bzImage ${image.bzImageBytes}   ${boot.ok ? `QEMU start → marker ${boot.markerSeconds} s, 200 round trips done ${boot.echoSeconds} s, round trip median ${rtt.toFixed(3)} ms` : `FAILED: ${boot.failure} ${boot.message ?? ''}`}`);
+    // the first echo came back when the other 199 round trips had still to run
+    const firstEcho = boot.echoSeconds === null ? null : boot.echoSeconds - times.slice(1).reduce((a, b) => a + b, 0) / 1000;
+    results.push({ echo: firstEcho, rtt });
+    rows.push(`  ${run.name.padEnd(34)} =y ${String(run.y).padStart(4)}   bzImage ${image.bzImageBytes}   ${boot.ok ? `QEMU start → marker ${boot.markerSeconds} s, → first echo ${firstEcho?.toFixed(2)} s, round trip median ${rtt.toFixed(3)} ms (200 on one connection)` : `FAILED: ${boot.failure} ${boot.message ?? ''}`}`);
   }
   const [u, i] = results as [(typeof results)[0], (typeof results)[0]];
-  rows.push(`  UKL / initramfs: round trip ${(u.rtt / i.rtt).toFixed(2)}x, time to the last echo ${u.echo && i.echo ? (u.echo / i.echo).toFixed(2) : '-'}x`);
+  rows.push(`  UKL / initramfs: round trip ${(u.rtt / i.rtt).toFixed(2)}x, QEMU start → first echo ${u.echo && i.echo ? (u.echo / i.echo).toFixed(2) : '-'}x`);
   process.stdout.write(`echo server, unikernel against process (TCG, one run):\n${rows.join('\n')}\n`);
 }
 

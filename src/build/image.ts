@@ -39,8 +39,12 @@ export class ImageBuildError extends Error {
 }
 
 export interface BuildHooks {
-  /** each line make prints (progress) */
+  /** each step as it starts: 'building UKL.a', 'building the kernel', 'writing the initramfs' */
+  onPhase?: (phase: string) => void;
+  /** each line make prints */
   onBuildLine?: (line: string) => void;
+  /** files compiled so far, and how many the last full build in the folder compiled */
+  onBuildProgress?: (compiled: number, expected: number | null) => void;
   /** things worth knowing that do not stop the build (e.g. an ordinary libc in UKL.a) */
   onWarning?: (text: string) => void;
 }
@@ -108,6 +112,7 @@ export async function buildImage(p: BuildImageParams & BuildHooks): Promise<Buil
   mkdirSync(out, { recursive: true });
   const objDir = p.buildDir ?? join(out, 'kernel');
   const kernel = await buildKernelInto(tree, config, objDir, out, p);
+  p.onPhase?.('writing the initramfs');
   const initramfs = await initramfsInto(initramfsOptions);
 
   return imageReport('initramfs', out, objDir, kernel, initramfs);
@@ -115,6 +120,7 @@ export async function buildImage(p: BuildImageParams & BuildHooks): Promise<Buil
 
 /** make O=objDir bzImage, then bzImage and build.log copied into out */
 async function buildKernelInto(tree: string, config: string, objDir: string, out: string, hooks: BuildHooks, extraKey?: string): Promise<KernelBuildResult> {
+  hooks.onPhase?.('building the kernel');
   let kernel: KernelBuildResult;
   try {
     kernel = await buildKernel({
@@ -124,6 +130,7 @@ async function buildKernelInto(tree: string, config: string, objDir: string, out
       outDir: objDir,
       targets: ['bzImage'],
       ...(hooks.onBuildLine ? { onLine: hooks.onBuildLine } : {}),
+      ...(hooks.onBuildProgress ? { onProgress: hooks.onBuildProgress } : {}),
       ...(extraKey !== undefined ? { extraKey } : {}),
     });
   } catch (e) {
@@ -196,6 +203,7 @@ export async function buildUklImage(p: BuildUklImageParams & BuildHooks): Promis
     } else {
       const sources = p.app.filter((f) => /\.(c|S|s)$/.test(f));
       const objects = p.app.filter((f) => !sources.includes(f));
+      p.onPhase?.('building UKL.a');
       const built = await buildUklArchive({ sources, objects, out: archive, ...(p.libc !== undefined ? { libc: p.libc } : {}) });
       undefinedSymbols = built.undefinedSymbols;
       warnings.push(...built.warnings);
@@ -217,6 +225,7 @@ export async function buildUklImage(p: BuildUklImageParams & BuildHooks): Promis
   const archiveHash = createHash('sha256').update(readFileSync(archive)).digest('hex');
   const kernel = await buildKernelInto(tree, kernelConfig.config, objDir, out, p, `UKL.a ${archiveHash}`);
 
+  p.onPhase?.('writing the initramfs');
   let trigger: string;
   try {
     trigger = compileUklTrigger();

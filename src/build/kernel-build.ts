@@ -29,6 +29,11 @@ export interface KernelBuildOptions {
   jobs?: number;
   onLine?: (line: string) => void;
   /**
+   * after each file compiled: how many so far, and how many the last full build in this folder
+   * compiled (null before the first one)
+   */
+  onProgress?: (compiled: number, expected: number | null) => void;
+  /**
    * what else the build depends on beyond tree, config and targets (UKL mode: the hash of
    * UKL.a); when it changed since the last build, vmlinux is relinked
    */
@@ -61,6 +66,9 @@ function buildEnvironment(): NodeJS.ProcessEnv {
   return { ...process.env, KBUILD_BUILD_USER: process.env.KBUILD_BUILD_USER ?? 'ukl-trim', KBUILD_BUILD_HOST: process.env.KBUILD_BUILD_HOST ?? 'ukl-trim' };
 }
 
+/** kbuild's short log line for one compiled file (`  CC      kernel/fork.o`) */
+const COMPILE_LINE = /^\s+(CC|AS)\s+\S+\.o$/;
+
 /** where make leaves a target (bzImage under arch/x86/boot, the rest at the top) */
 function targetPath(outDir: string, target: string): string {
   return target === 'bzImage' ? join(outDir, 'arch', 'x86', 'boot', 'bzImage') : join(outDir, target);
@@ -84,6 +92,11 @@ export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuild
   // program"): drop the linked images so they are linked again
   if (opts.extraKey !== undefined) for (const image of ['vmlinux', join('arch', 'x86', 'boot', 'bzImage')]) rmSync(join(outDir, image), { force: true });
   writeFileSync(join(outDir, '.config'), config);
+  const countFile = join(outDir, '.ukl-trim-compiled');
+  // no object of the first directory make builds: everything is compiled, a count worth keeping
+  const full = !existsSync(join(outDir, 'init', 'main.o'));
+  const expected = existsSync(countFile) ? Number(readFileSync(countFile, 'utf8')) || null : null;
+  let compiled = 0;
   const logPath = join(outDir, 'build.log');
   const log = createWriteStream(logPath);
   const t0 = performance.now();
@@ -96,11 +109,14 @@ export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuild
     let pending = '';
     const onData = (b: Buffer): void => {
       log.write(b);
-      if (!opts.onLine) return;
+      if (!opts.onLine && !opts.onProgress) return;
       pending += b.toString('utf8');
       const parts = pending.split('\n');
       pending = parts.pop() ?? '';
-      for (const p of parts) opts.onLine(p);
+      for (const p of parts) {
+        opts.onLine?.(p);
+        if (COMPILE_LINE.test(p)) opts.onProgress?.(++compiled, expected);
+      }
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
@@ -114,5 +130,6 @@ export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuild
     throw new KernelBuildError(`kernel build failed (log: ${logPath})\n${firstErrors(text)}`, logPath);
   }
   writeFileSync(stamp, key);
+  if (full) writeFileSync(countFile, `${compiled}\n`);
   return { outDir, seconds, log: logPath, reused: false };
 }

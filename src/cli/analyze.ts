@@ -6,7 +6,7 @@ import { SyscallMapError } from '../kernel/syscalls.js';
 import { summarizeLibc, summaryEntry, summaryPath } from '../callgraph/libc-summary.js';
 import { ArchiveError } from '../lto/archive.js';
 import { ElfError } from '../lto/elf.js';
-import { checkLibcOption, resolveKernelForCli, UsageError, type CliIO } from './common.js';
+import { checkLibcOption, progressOf, resolveKernelForCli, UsageError, type CliIO } from './common.js';
 
 export const ANALYZE_USAGE = `usage: ukl-trim analyze INPUT... [--libc glibc|musl|PATH] [--json] [--kernel DIR]
   every syscall the application can reach, each with one call path from a root, the sites whose
@@ -104,8 +104,9 @@ async function libcSummaryCommand(argv: string[], io: CliIO): Promise<number> {
   const libc = values.libc;
   checkLibcOption(libc);
   const kernelTree = values.kernel === undefined ? undefined : await resolveKernelForCli(values.kernel, io, values.patch ?? []);
-  if (io.isTTY) io.info(`… summarising ${libc} (once per libc.a)`);
+  progressOf(io).begin(`summarising ${libc ?? 'glibc'} (once per libc.a)`);
   const summary = summarizeLibc(libc, kernelTree === undefined ? {} : { kernelTree });
+  progressOf(io).end();
   const found = positionals.map((name) => ({ name, hit: summaryEntry(summary, name) }));
   const missing = found.filter((f) => f.hit === undefined).map((f) => f.name);
   if (missing.length > 0) throw new UsageError(`${summary.libc} defines no function ${missing.join(', ')}`);

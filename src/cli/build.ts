@@ -11,7 +11,7 @@ import {
   type BuildUklImageParams,
 } from '../build/image.js';
 import { bootKernel, BootReportSchema } from '../build/qemu.js';
-import { resolveKernelForCli, UsageError, type CliIO } from './common.js';
+import { progressOf, resolveKernelForCli, UsageError, type CliIO } from './common.js';
 
 export const BUILD_USAGE = `usage: ukl-trim build --kernel DIR|TARBALL [--patch FILE]... --config FILE --app FILE --out DIR [--mode initramfs|ukl]
                       [--app-arg ARG]... [--ip ADDR/PREFIX] [--gateway ADDR|none] [--build-dir DIR]
@@ -110,13 +110,10 @@ export async function imageForCli(
   params: ({ mode: 'initramfs' } & BuildImageParams) | ({ mode: 'ukl' } & BuildUklImageParams),
   io: CliIO,
 ): Promise<BuildReport | number> {
-  let steps = 0;
+  const progress = progressOf(io);
   const hooks: BuildHooks = {
-    onBuildLine: (line) => {
-      if (!io.isTTY) return;
-      steps += 1;
-      process.stderr.write(`\rkernel build [${steps}] ${line.trim().slice(0, 70)}\x1b[K`);
-    },
+    onPhase: (phase) => progress.begin(phase),
+    onBuildProgress: (compiled, expected) => progress.detail(expected === null ? `${compiled} files compiled` : `${compiled} files compiled (the last full build in this folder: ${expected})`),
     onWarning: (text) => io.info(`ukl-trim: warning: ${text}`),
   };
   try {
@@ -127,7 +124,7 @@ export async function imageForCli(
     io.err(`ukl-trim: ${e.message}`);
     return 1;
   } finally {
-    if (io.isTTY && steps > 0) process.stderr.write('\r\x1b[K');
+    progress.end();
   }
 }
 

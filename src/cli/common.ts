@@ -1,12 +1,18 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { silentProgress, type Progress } from './progress.js';
 
 export interface CliIO {
   out(line: string): void;
   err(line: string): void;
   /** informational message (stderr), suppressed with --quiet */
   info(line: string): void;
-  isTTY: boolean;
+  /** long work (stderr): a live line on a terminal, timestamped lines otherwise, nothing with --quiet */
+  progress?: Progress;
+}
+
+export function progressOf(io: CliIO): Progress {
+  return io.progress ?? silentProgress;
 }
 
 /** A mistake on the command line: printed as one line, exit code 2. */
@@ -37,11 +43,10 @@ export async function resolveKernelForCli(kernel: string | undefined, io: CliIO,
     }
   }
   const { resolveKernelTree } = await import('../kernel/tree.js');
-  const { createTtyProgress } = await import('./progress.js');
-  const progress = createTtyProgress(process.stderr);
-  const t = await resolveKernelTree({ ...(kernel ? { kernel } : {}), patches, progress: (p) => progress.update(p) });
-  progress.done();
-  void io;
+  const { reportBytes } = await import('./progress.js');
+  const progress = progressOf(io);
+  const t = await resolveKernelTree({ ...(kernel ? { kernel } : {}), patches, progress: reportBytes(progress) });
+  progress.end();
   return t.root;
 }
 

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { KconfigError } from '../kconfig/errors.js';
 import { resolveKernelForCli, UsageError, type CliIO } from './common.js';
+import { createProgress, silentProgress } from './progress.js';
 
 const USAGE = `usage: ukl-trim APP... [options]   the smallest kernel config for APP (see 'ukl-trim minimize --help')
        ukl-trim <command> [options]
@@ -16,12 +17,14 @@ commands:
   cc        a compiler driver for UKL apps: make CC='ukl-trim cc' (see 'ukl-trim cc --help')
   lsp       the language server for editors (stdio)
   tree      print the kernel tree in use (extracting a tarball into the cache once): tree [--kernel DIR|TARBALL [--patch FILE]...]
-  help      show this text`;
+  help      show this text
+--quiet (any command but cc): no progress lines and notes on stderr`;
 
 const TREE_USAGE = 'usage: ukl-trim tree [--kernel DIR|TARBALL [--patch FILE]...]';
 
 export async function main(argv: string[], io: CliIO): Promise<number> {
-  const [cmd, ...rest] = argv;
+  const args = withoutQuiet(argv, io);
+  const [cmd, ...rest] = args;
   try {
     switch (cmd) {
       // subcommands load their modules on demand: startup time matters for `conf`
@@ -57,7 +60,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
         return cmd === undefined ? 2 : 0;
       default:
         // `ukl-trim app.o ...`: the main job; an option first (`ukl-trim --kernel K app`) too
-        if (cmd.startsWith('-') || existsSync(cmd) || cmd.includes('/') || /\.(o|a|bc|elf)$/.test(cmd)) return await (await import('./minimize.js')).runMinimize(argv, io);
+        if (cmd.startsWith('-') || existsSync(cmd) || cmd.includes('/') || /\.(o|a|bc|elf)$/.test(cmd)) return await (await import('./minimize.js')).runMinimize(args, io);
         throw new UsageError(`unknown command '${cmd}' (and no such file)\n${USAGE}`);
     }
   } catch (e) {
@@ -89,6 +92,17 @@ export function processIO(): CliIO {
     out: (l) => process.stdout.write(`${l}\n`),
     err: (l) => process.stderr.write(`${l}\n`),
     info: (l) => process.stderr.write(`${l}\n`),
-    isTTY: Boolean(process.stderr.isTTY),
+    progress: createProgress(process.stderr),
   };
+}
+
+/**
+ * `--quiet` anywhere (but in `cc`, whose arguments are the compiler's): no progress and no
+ * informational lines; results and errors still print.
+ */
+function withoutQuiet(argv: string[], io: CliIO): string[] {
+  if (argv[0] === 'cc' || !argv.includes('--quiet')) return argv;
+  io.progress = silentProgress;
+  io.info = () => {};
+  return argv.filter((a) => a !== '--quiet');
 }

@@ -15,7 +15,7 @@ import { profileNames } from '../minimize/profiles.js';
 import { RequirementError } from '../minimize/requirements.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { imageForCli } from './build.js';
-import { checkLibcOption, resolveKernelForCli, UsageError, type CliIO } from './common.js';
+import { checkLibcOption, progressOf, resolveKernelForCli, UsageError, type CliIO } from './common.js';
 
 export const MINIMIZE_USAGE = `usage: ukl-trim APP... [--kernel DIR|TARBALL [--patch FILE]...] [--arch x86_64] [--libc glibc|musl|musl-ukl|none|PATH]
                 [--mode initramfs|ukl] [--profile ${profileNames().join('|')}|none]
@@ -136,10 +136,9 @@ async function minimizeCommand(argv: string[], io: CliIO): Promise<number> {
     enable: values.enable ?? [],
     disable: values.disable ?? [],
     oneMinimal: !values['no-check'],
-    onProgress: (m) => {
-      if (io.isTTY) io.info(`… ${m}`);
-    },
+    onProgress: (m) => progressOf(io).begin(m),
   });
+  progressOf(io).end();
   const out = resolve(values.output);
   const hadOld = existsSync(out);
   const written = writeFileAtomic(out, result.config, { keepOld: true });
@@ -162,6 +161,7 @@ async function minimizeCommand(argv: string[], io: CliIO): Promise<number> {
     }
     if (typeof build === 'number') return build;
     if (values.boot) {
+      progressOf(io).begin(`booting under QEMU (waiting up to ${timeout} s)`);
       boot = BootReportSchema.parse(
         await bootKernel({
           image: build.bzImage,
@@ -172,6 +172,7 @@ async function minimizeCommand(argv: string[], io: CliIO): Promise<number> {
           ukl: mode === 'ukl',
         }),
       );
+      progressOf(io).end();
     }
   }
 

@@ -11,63 +11,134 @@ export interface ProgressStream {
   write(text: string): unknown;
 }
 
-/** `update` is the progress callback (safe to pass unbound); `done` clears the line when the work is over. */
-export interface TtyProgress {
-  update(report: ProgressReport): void;
-  done(): void;
+/**
+ * Long work as phases: a live line that rewrites itself on a terminal; plain timestamped lines
+ * in pipes and CI logs (each phase as it starts and ends with its duration, and where it is at
+ * most every `interval`); nothing with --quiet.
+ */
+export interface Progress {
+  /** a phase starts (the one before, if still open, ends) */
+  begin(phase: string): void;
+  /** how far the open phase is, e.g. "812 objects compiled" */
+  detail(text: string): void;
+  /** the open phase is over */
+  end(): void;
 }
 
-// redraw at most this often unless the whole percentage changes, so a fast stream does not flood the terminal
+export type ProgressMode = 'live' | 'lines' | 'off';
+
+export interface ProgressOptions {
+  /** default: live on a terminal, lines otherwise */
+  mode?: ProgressMode;
+  /** plain lines: the least time between two detail lines of one phase (default 20 s) */
+  intervalMs?: number;
+  now?: () => number;
+}
+
+// a live line is redrawn at most this often, so a fast stream does not flood the terminal
 const MIN_REDRAW_MS = 100;
+const LINE_INTERVAL_MS = 20_000;
 
-/**
- * A one-line progress display that rewrites itself with `\r` on a terminal and stays silent
- * otherwise (pipes, CI logs and files get no control characters).
- */
-export function createTtyProgress(stream: ProgressStream): TtyProgress {
-  const onTerminal = stream.isTTY === true;
-  let shownText = '';
-  let shownPhase = '';
-  let shownPercent: number | undefined;
+export const silentProgress: Progress = { begin: () => {}, detail: () => {}, end: () => {} };
+
+export function createProgress(stream: ProgressStream, opts: ProgressOptions = {}): Progress {
+  const mode = opts.mode ?? (stream.isTTY === true ? 'live' : 'lines');
+  if (mode === 'off') return silentProgress;
+  const now = opts.now ?? Date.now;
+  return mode === 'live' ? liveProgress(stream, now) : lineProgress(stream, now, opts.intervalMs ?? LINE_INTERVAL_MS);
+}
+
+/** `[22:53:05] kernel build: 812 objects compiled` */
+function lineProgress(stream: ProgressStream, now: () => number, intervalMs: number): Progress {
+  let open: { phase: string; started: number; lastDetail: number } | undefined;
+  const say = (text: string): void => {
+    stream.write(`[${clock(now())}] ${text}\n`);
+  };
+  const end = (): void => {
+    if (open === undefined) return;
+    say(`${open.phase}: done in ${seconds(now() - open.started)}`);
+    open = undefined;
+  };
+  return {
+    begin(phase) {
+      end();
+      open = { phase, started: now(), lastDetail: now() };
+      say(phase);
+    },
+    detail(text) {
+      if (open === undefined || now() - open.lastDetail < intervalMs) return;
+      open.lastDetail = now();
+      say(`${open.phase}: ${text}`);
+    },
+    end,
+  };
+}
+
+/** one line rewritten with `\r`, cleared when the phase ends */
+function liveProgress(stream: ProgressStream, now: () => number): Progress {
+  let phase: string | undefined;
+  let shown = '';
   let shownAt = 0;
-
-  const update = (p: ProgressReport): void => {
-    if (!onTerminal) return;
-    const text = renderProgress(p);
-    if (text === shownText) return;
-    const percent = percentOf(p);
-    const now = Date.now();
-    const sameStep = shownText !== '' && percent === shownPercent && p.phase === shownPhase;
-    if (sameStep && now - shownAt < MIN_REDRAW_MS) return;
+  const draw = (text: string, force: boolean): void => {
+    if (text === shown || (!force && now() - shownAt < MIN_REDRAW_MS)) return;
     // \x1b[K clears what a longer previous line left on the right
     stream.write(`\r${text}\x1b[K`);
-    shownText = text;
-    shownPhase = p.phase;
-    shownPercent = percent;
-    shownAt = now;
+    shown = text;
+    shownAt = now();
   };
-
-  const done = (): void => {
-    if (onTerminal && shownText !== '') stream.write('\r\x1b[K');
-    shownText = '';
-    shownPercent = undefined;
+  return {
+    begin(next) {
+      phase = next;
+      draw(`… ${next}`, true);
+    },
+    detail(text) {
+      if (phase !== undefined) draw(`… ${phase}: ${text}`, false);
+    },
+    end() {
+      if (shown !== '') stream.write('\r\x1b[K');
+      phase = undefined;
+      shown = '';
+    },
   };
+}
 
-  return { update, done };
+/** a byte-counting step (tree extraction) as a phase: begun at its first report, detailed after */
+export function reportBytes(progress: Progress): (report: ProgressReport) => void {
+  let phase: string | undefined;
+  return (report) => {
+    if (report.phase !== phase) {
+      phase = report.phase;
+      progress.begin(report.phase);
+    }
+    if (report.done > 0) progress.detail(renderAmount(report));
+  };
 }
 
 /** `extract 42% (58.0/138.0 MB)`, or `extract 58.0 MB` when the total is unknown. */
 export function renderProgress(p: ProgressReport): string {
-  const percent = percentOf(p);
-  if (percent === undefined || p.total === undefined) return p.done > 0 ? `${p.phase} ${megabytes(p.done)} MB` : `${p.phase}…`;
-  return `${p.phase} ${percent}% (${megabytes(p.done)}/${megabytes(p.total)} MB)`;
+  return p.done > 0 || percentOf(p) !== undefined ? `${p.phase} ${renderAmount(p)}` : `${p.phase}…`;
 }
 
-function percentOf(p: ProgressReport | undefined): number | undefined {
-  if (!p || p.total === undefined || p.total <= 0) return undefined;
+/** `42% (58.0/138.0 MB)` or `58.0 MB` */
+function renderAmount(p: ProgressReport): string {
+  const percent = percentOf(p);
+  if (percent === undefined || p.total === undefined) return `${megabytes(p.done)} MB`;
+  return `${percent}% (${megabytes(p.done)}/${megabytes(p.total)} MB)`;
+}
+
+function percentOf(p: ProgressReport): number | undefined {
+  if (p.total === undefined || p.total <= 0) return undefined;
   return Math.min(100, Math.floor((p.done / p.total) * 100));
 }
 
 function megabytes(bytes: number): string {
   return (bytes / 1_000_000).toFixed(1);
+}
+
+function clock(ms: number): string {
+  return new Date(ms).toISOString().slice(11, 19);
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
 }

@@ -77,7 +77,7 @@ describe.skipIf(!available)('initramfs mode: echo server on a tinyconfig kernel 
 
   it('ukl-trim boot --json with ukl.ip/ukl.args on the command line: exit 0 and the report fields', async () => {
     const out: string[] = [];
-    const io: CliIO = { out: (l) => out.push(l), err: (l) => out.push(l), info: () => {}, isTTY: false };
+    const io: CliIO = { out: (l) => out.push(l), err: (l) => out.push(l), info: () => {} };
     // the kernel command line overrides the image's defaults: another address and the app's port
     const args = ['boot', '--image', bzImage, '--initrd', initrd, '--append', 'ukl.ip=10.0.2.16/24 ukl.args=7778', '--expect', 'echo-server: listening on 7778'];
     const code = await main([...args, '--tcp-echo', '7778', '--timeout', String(BOOT_TIMEOUT_SECONDS), '--json'], io);
@@ -93,7 +93,7 @@ describe.skipIf(!available)('initramfs mode: echo server on a tinyconfig kernel 
     const configFile = join(work, 'kernel.config');
     writeFileSync(configFile, kernelConfig);
     const lines: string[] = [];
-    const io: CliIO = { out: (l) => lines.push(l), err: (l) => lines.push(l), info: () => {}, isTTY: false };
+    const io: CliIO = { out: (l) => lines.push(l), err: (l) => lines.push(l), info: () => {} };
     const code = await main(['build', '--kernel', tree, '--config', configFile, '--app', echo, '--app-arg', String(GUEST_PORT), '--out', out, '--build-dir', buildDir, '--json'], io);
     expect(code, lines.join('\n')).toBe(0);
     const report = JSON.parse(lines.join('\n')) as { bzImageBytes: number; initramfsBytes: number; vmlinux: { text: number; data: number; bss: number }; reused: boolean };

@@ -53,7 +53,7 @@ describe.skipIf(!available)('ukl-trim end to end: minimised kernels that boot an
     compile(['-O2', '-c', '-o', object, 'examples/echo-server/echo.c']);
     const out = join(cacheHome(), 'e2e-kernels', 'minimized-echo');
     const lines: string[] = [];
-    const io: CliIO = { out: (l) => lines.push(l), err: (l) => lines.push(l), info: () => {}, isTTY: false };
+    const io: CliIO = { out: (l) => lines.push(l), err: (l) => lines.push(l), info: () => {} };
     const args = [object, '--kernel', tree, '--libc', 'glibc', '-o', join(work, 'echo.config'), '--fragment', join(work, 'echo.fragment')];
     const boot = ['--build', out, '--boot', '--app-arg', '7777', '--expect', 'echo-server: listening on 7777', '--tcp-echo', '7777', '--timeout', String(BOOT_TIMEOUT_SECONDS)];
     const code = await main([...args, ...boot, '--explain', 'EPOLL', '--json'], io);

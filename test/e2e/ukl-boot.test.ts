@@ -38,7 +38,7 @@ interface Run {
 
 async function ukltrim(args: string[]): Promise<Run> {
   const lines: string[] = [];
-  const io: CliIO = { out: (l) => lines.push(l), err: (l) => lines.push(l), info: () => {}, isTTY: false };
+  const io: CliIO = { out: (l) => lines.push(l), err: (l) => lines.push(l), info: () => {} };
   const code = await main([...args, '--json'], io);
   const text = lines.join('\n');
   const start = text.indexOf('{');
