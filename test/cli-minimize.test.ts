@@ -56,8 +56,24 @@ describe.skipIf(!available)('ukl-trim APP (the main command)', () => {
     const cc = spawnSync('gcc', ['-static', '-O2', '-o', program, source], { encoding: 'utf8' });
     expect(cc.status, cc.stderr).toBe(0);
     const { io, out, err } = capture();
-    expect(await main([program, '--kernel', tree, '-o', join(dir, 'computed.config'), '--no-check'], io), err.join('\n')).toBe(0);
-    expect(out.join('\n')).toMatch(/^warning: syscall site in main .* may be any syscall/m);
+    expect(await main([program, '--kernel', tree, '-o', join(dir, 'computed.config'), '--no-check', '--assume-syscall', 'timerfd_create', '--explain', 'TIMERFD'], io), err.join('\n')).toBe(0);
+    const text = out.join('\n');
+    expect(text).toMatch(/^warning: syscall site in main .* may be any syscall/m);
+    expect(text).toMatch(/^unresolved: 1 place the analysis could not rule out .*--assume-syscall NAME.*--strict$/m);
+    // the user's assumption is required, and its reason says whose it is
+    expect(readFileSync(join(dir, 'computed.config'), 'utf8')).toMatch(/^CONFIG_TIMERFD=y$/m);
+    expect(text).toMatch(/^TIMERFD: required by syscall timerfd_create, assumed by the user \(--assume-syscall\)$/m);
+
+    // --strict: the same app is refused, with the place, and nothing is written
+    const strict = capture();
+    const config = join(dir, 'strict.config');
+    expect(await main([program, '--kernel', tree, '-o', config, '--strict'], strict.io)).toBe(2);
+    expect(strict.err).toHaveLength(1);
+    expect(strict.err[0]).toMatch(/^ukl-trim: --strict: the analysis leaves 1 place unresolved \(main at 0x[0-9a-f]+: may be any syscall.*\); add what they need with --assume-syscall NAME/);
+    expect(existsSync(config)).toBe(false);
+    const unknown = capture();
+    expect(await main([program, '--kernel', tree, '-o', config, '--assume-syscall', 'no_such_call'], unknown.io)).toBe(2);
+    expect(unknown.err).toEqual([expect.stringMatching(/^ukl-trim: --assume-syscall no_such_call: x86_64 6\.1\.\d+ has no such syscall$/)]);
   }, 300_000);
 
   it('an --enable that needs a --disabled option: exit 2, the chain named, no file written', async () => {

@@ -8,7 +8,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { cacheHome, loadKconfig, loadKconfigAsync, tinyconfig } from '../kconfig/load.js';
+import { loadKconfig, loadKconfigAsync, tinyconfig } from '../kconfig/load.js';
+import { cacheHome } from '../util/cache-home.js';
 import { mergeConfigFragments } from '../kconfig/merge.js';
 import { minimizeConfig } from '../minimize/minimize.js';
 import { analyzeApplication, analyzeStaticExecutable } from '../callgraph/analyze.js';
@@ -60,8 +61,8 @@ const median = (xs: number[]): number => {
   return s[Math.floor(s.length / 2)] as number;
 };
 
-/** BENCH_ONLY=conf,lsp,analysis,minimizer,ukl,ukl-vs-initramfs runs only those parts (default: all) */
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'conf,lsp,analysis,minimizer,ukl,ukl-vs-initramfs').split(',').map((s) => s.trim()));
+/** BENCH_ONLY=conf,lsp,analysis,minimizer,builds,ukl,ukl-vs-initramfs runs only those parts (default: all) */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'conf,lsp,analysis,minimizer,builds,ukl,ukl-vs-initramfs').split(',').map((s) => s.trim()));
 
 async function main(): Promise<void> {
   const tree = (await resolveKernelTree({})).root;
@@ -71,6 +72,7 @@ async function main(): Promise<void> {
     if (ONLY.has('lsp')) await lspBench(tree, work);
     if (ONLY.has('analysis')) await analysisBench(tree, work);
     if (ONLY.has('minimizer')) await minimizerBench(tree, work);
+    if (ONLY.has('builds')) await buildReuseBench(tree, work);
     if (ONLY.has('ukl')) await uklBench(work);
     if (ONLY.has('ukl-vs-initramfs')) await uklVsInitramfsBench(tree, work);
   } finally {
@@ -384,6 +386,44 @@ async function uklBench(work: string): Promise<void> {
   rows.push(`  ours / hand-made: =y ${(a.y / b.y).toFixed(2)}x (target <= 0.65x), bzImage ${(a.bytes / b.bytes).toFixed(2)}x (target <= 0.70x), echo ${a.echo && b.echo ? (a.echo / b.echo).toFixed(2) : '-'}x`);
   rows.push(`  UKL's own stock config (documented, not built here): 1,528 options =y; minimising took ${minimizeSeconds.toFixed(1)} s`);
   process.stdout.write(`UKL mode, samples/ukl (libc-free, TCG; ${loaded.kbuild.kernelVersion}):\n${rows.join('\n')}\n`);
+}
+
+/**
+ * Builds that reuse work (issue 16), in one run with an empty compiler cache: the echo server's
+ * kernel cold, then the same app's kernel with one option more in the same folder (kbuild's own
+ * incremental build, ccache behind it), then another fixture app's kernel in a new folder (ccache
+ * only). Target: the second and third ≤ 0.35x the first.
+ */
+async function buildReuseBench(tree: string, work: string): Promise<void> {
+  const root = join(here, '..', '..');
+  const cacheRoot = mkdtempSync(join(work, 'cold-cache-'));
+  const program = (name: string, source: string): string => {
+    const out = join(work, name);
+    const cc = spawnSync('gcc', ['-static', '-O2', '-o', out, source], { encoding: 'utf8' });
+    if (cc.status !== 0) throw new Error(`gcc ${source}: ${cc.stderr}`);
+    return out;
+  };
+  const echo = program('echo-builds', join(root, 'examples', 'echo-server', 'echo.c'));
+  const other = program('timerfd-builds', join(root, 'fixtures', 'apps', 'timerfd-eventfd-signalfd.c'));
+  const loaded = await loadKconfigAsync({ tree, arch: 'x86_64' });
+  const first = await minimizeConfig({ loaded, app: echo });
+  const neighbour = await minimizeConfig({ loaded, app: echo, enable: ['UNIX'] });
+  const third = await minimizeConfig({ loaded, app: other });
+  const rows: string[] = [];
+  let cold = Number.NaN;
+  for (const [name, config, dir] of [
+    ['echo server, cold', first.config, 'echo'],
+    ['echo server + UNIX, same folder', neighbour.config, 'echo'],
+    ['timerfd app, new folder', third.config, 'timerfd'],
+  ] as const) {
+    process.stderr.write(`building: ${name}
+`);
+    const b = await buildKernel({ tree, arch: 'x86_64', config, outDir: join(work, 'builds', dir), targets: ['bzImage'], cacheRoot });
+    if (Number.isNaN(cold)) cold = b.seconds;
+    const cache = b.compilerCache === null ? 'no ccache' : `ccache ${b.compilerCache.hits} hits, ${b.compilerCache.misses} misses`;
+    rows.push(`  ${name.padEnd(34)} ${b.seconds.toFixed(0).padStart(4)} s   ${(b.seconds / cold).toFixed(2)}x   ${cache}`);
+  }
+  process.stdout.write(`kernel builds that reuse work (2 cores; target <= 0.35x for the 2nd and 3rd):\n${rows.join('\n')}\n`);
 }
 
 /**

@@ -61,6 +61,8 @@ export const BuildReportSchema = z.object({
   buildDir: z.string(),
   /** the build folder already held a finished build of the same config */
   reused: z.boolean(),
+  /** ccache in this build (null without ccache, or when the build was reused) */
+  compilerCache: z.object({ hits: z.number().int(), misses: z.number().int() }).nullable(),
   log: z.string(),
   /** UKL mode: the app archive linked into vmlinux, and what the kernel link must provide */
   ukl: z
@@ -267,6 +269,7 @@ function imageReport(mode: BuildReport['mode'], out: string, objDir: string, ker
     buildSeconds: Math.round(kernel.seconds * 10) / 10,
     buildDir: objDir,
     reused: kernel.reused,
+    compilerCache: kernel.compilerCache,
     log: join(out, 'build.log'),
     ...(ukl !== undefined ? { ukl } : {}),
   });

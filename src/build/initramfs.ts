@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync }
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeBytesAtomic } from '../util/fs.js';
-import { cacheHome } from '../kconfig/load.js';
+import { cacheHome } from '../util/cache-home.js';
 import { writeCpioNewc, type CpioEntry } from './cpio.js';
 import { ElfError, EM_X86_64, ET_DYN, ET_EXEC, readElfSummary } from './elf.js';
 

@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { cacheHome } from '../util/cache-home.js';
+import { compilerCache, readCompilerCacheStats, type CompilerCacheStats } from './ccache.js';
 
 /**
  * An out-of-tree kernel build (`make O=DIR`) from a given .config, with the full log kept and,
@@ -38,6 +40,8 @@ export interface KernelBuildOptions {
    * UKL.a); when it changed since the last build, vmlinux is relinked
    */
   extraKey?: string;
+  /** where the compiler cache lives (default ukl-trim's cache folder; $UKL_TRIM_CCACHE=off turns it off) */
+  cacheRoot?: string;
 }
 
 export interface KernelBuildResult {
@@ -45,6 +49,8 @@ export interface KernelBuildResult {
   seconds: number;
   log: string;
   reused: boolean;
+  /** ccache's hits and misses in this build; null without ccache */
+  compilerCache: CompilerCacheStats | null;
 }
 
 function firstErrors(log: string): string {
@@ -84,7 +90,7 @@ export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuild
   const key = createHash('sha256').update(`${tree}\0${arch}\0${targets.join(' ')}\0${config}${opts.extraKey !== undefined ? `\0${opts.extraKey}` : ''}`).digest('hex');
   const built = targets.every((t) => existsSync(targetPath(outDir, t)));
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === key && built) {
-    return { outDir, seconds: 0, log: join(outDir, 'build.log'), reused: true };
+    return { outDir, seconds: 0, log: join(outDir, 'build.log'), reused: true, compilerCache: null };
   }
   // a build that stops half-way must not leave the previous build's stamp behind
   rmSync(stamp, { force: true });
@@ -101,10 +107,12 @@ export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuild
   const log = createWriteStream(logPath);
   const t0 = performance.now();
   const jobs = opts.jobs ?? availableParallelism();
+  const environment = buildEnvironment();
+  const cache = compilerCache({ tree, outDir, cacheRoot: opts.cacheRoot ?? cacheHome(), env: environment });
   const code = await new Promise<number>((resolve, reject) => {
     const child = spawn('make', ['-C', tree, `O=${outDir}`, `ARCH=${arch}`, `-j${jobs}`, 'olddefconfig', ...targets], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: buildEnvironment(),
+      env: cache?.env ?? environment,
     });
     let pending = '';
     const onData = (b: Buffer): void => {
@@ -131,5 +139,5 @@ export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuild
   }
   writeFileSync(stamp, key);
   if (full) writeFileSync(countFile, `${compiled}\n`);
-  return { outDir, seconds, log: logPath, reused: false };
+  return { outDir, seconds, log: logPath, reused: false, compilerCache: cache === null ? null : readCompilerCacheStats(cache.statsLog) };
 }

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import * as z from 'zod';
-import { cacheHome } from '../kconfig/load.js';
+import { cacheHome } from '../util/cache-home.js';
 import { readElfFile } from '../lto/elf.js';
 import { LinkError, linkWithStubs } from '../lto/link.js';
 import { writeBytesAtomic } from '../util/fs.js';

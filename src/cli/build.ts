@@ -97,7 +97,7 @@ export async function runBuild(argv: string[], io: CliIO): Promise<number> {
   io.out(`bzImage    ${report.bzImage}  ${thousands(report.bzImageBytes)} bytes`);
   io.out(`initramfs  ${report.initramfs}  ${thousands(report.initramfsBytes)} bytes`);
   io.out(`vmlinux    text ${thousands(report.vmlinux.text)}  data ${thousands(report.vmlinux.data)}  bss ${thousands(report.vmlinux.bss)}`);
-  io.out(`build      ${report.reused ? `reused (same config already built in ${report.buildDir})` : `${report.buildSeconds} s`}  log ${report.log}`);
+  io.out(`build      ${report.reused ? `reused (same config already built in ${report.buildDir})` : `${report.buildSeconds} s${ccacheNote(report)}`}  log ${report.log}`);
   return 0;
 }
 
@@ -126,6 +126,11 @@ export async function imageForCli(
   } finally {
     progress.end();
   }
+}
+
+/** `, ccache 812 hits 40 misses` when the build went through ccache */
+export function ccacheNote(report: BuildReport): string {
+  return report.compilerCache ? `, ccache ${report.compilerCache.hits} hits ${report.compilerCache.misses} misses` : '';
 }
 
 function positiveNumber(text: string | undefined, option: string, fallback: number, integer = false): number {

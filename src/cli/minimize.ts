@@ -14,14 +14,14 @@ import { MinimizeError, minimizeConfig } from '../minimize/minimize.js';
 import { profileNames } from '../minimize/profiles.js';
 import { RequirementError } from '../minimize/requirements.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { imageForCli } from './build.js';
+import { ccacheNote, imageForCli } from './build.js';
 import { checkLibcOption, progressOf, resolveKernelForCli, UsageError, type CliIO } from './common.js';
 
 export const MINIMIZE_USAGE = `usage: ukl-trim APP... [--kernel DIR|TARBALL [--patch FILE]...] [--arch x86_64] [--libc glibc|musl|musl-ukl|none|PATH]
                 [--mode initramfs|ukl] [--profile ${profileNames().join('|')}|none]
                 [--enable SYM]... [--disable SYM]... [-o FILE] [--fragment FILE] [--explain SYM]...
                 [--build OUT [--boot [--expect REGEX] [--tcp-echo PORT] [--timeout S]] [--app-arg ARG]...]
-                [--no-check] [--json]
+                [--assume-syscall NAME]... [--strict] [--no-check] [--json]
   the smallest kernel .config that provides every syscall, socket family and pseudo-file the app
   can reach, plus what booting it needs (the profile), each option with its reason.
   APP: a static executable, or objects / LTO objects / bitcode / archives linked with --libc.
@@ -31,7 +31,10 @@ export const MINIMIZE_USAGE = `usage: ukl-trim APP... [--kernel DIR|TARBALL [--p
   --tcp-echo or --expect, which the app itself must answer.
   -o FILE (default .config; an existing one is kept as FILE.old), --fragment FILE: the minimal
   form (savedefconfig). --build OUT builds the kernel and initramfs like 'ukl-trim build';
-  --boot then boots them under QEMU like 'ukl-trim boot'. --no-check skips the 1-minimality pass.`;
+  --boot then boots them under QEMU like 'ukl-trim boot'. --no-check skips the 1-minimality pass.
+  Places the analysis cannot resolve (a syscall number or socket family it cannot compute) are
+  listed; --assume-syscall NAME requires a syscall as if reached, --strict refuses (exit 2, nothing
+  written) while any place is unresolved.`;
 
 /** UKL's init line just before it execs the trigger (src/build/init/init.c) */
 const UKL_BOOTED = /^UKL BOOTED$/;
@@ -81,6 +84,8 @@ async function minimizeCommand(argv: string[], io: CliIO): Promise<number> {
       timeout: { type: 'string' },
       'app-arg': { type: 'string', multiple: true },
       'no-check': { type: 'boolean' },
+      'assume-syscall': { type: 'string', multiple: true },
+      strict: { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -136,6 +141,8 @@ async function minimizeCommand(argv: string[], io: CliIO): Promise<number> {
     enable: values.enable ?? [],
     disable: values.disable ?? [],
     oneMinimal: !values['no-check'],
+    assumeSyscalls: values['assume-syscall'] ?? [],
+    ...(values.strict ? { strict: true } : {}),
     onProgress: (m) => progressOf(io).begin(m),
   });
   progressOf(io).end();
@@ -187,8 +194,11 @@ async function minimizeCommand(argv: string[], io: CliIO): Promise<number> {
     io.out(`solver: ${r.solver.variables} variables, ${r.solver.constraints} constraints, ${r.solver.status} in ${r.solver.seconds} s; total ${r.seconds.total} s`);
     io.out(`check: olddefconfig-stable ${r.check.stable ? 'yes' : 'NO'}, model = engine ${r.check.modelMismatches.length === 0 ? 'yes' : `no (${r.check.modelMismatches.length})`}, 1-minimal ${r.check.oneMinimal.checked ? `yes (${r.check.oneMinimal.flipsTried} flips tried${r.check.oneMinimal.improvements.length ? `, ${r.check.oneMinimal.improvements.length} improvements taken` : ''})` : 'not checked'}`);
     for (const w of r.warnings) io.out(`warning: ${w}`);
+    if (r.unresolved.length > 0) {
+      io.out(`unresolved: ${r.unresolved.length} place${r.unresolved.length > 1 ? 's' : ''} the analysis could not rule out (above); the kernel may lack what they need: add it with --assume-syscall NAME or --enable SYM, or refuse such results with --strict`);
+    }
     for (const s of values.explain ?? []) for (const line of result.explain(s)) io.out(line);
-    if (build && typeof build !== 'number') io.out(`bzImage ${build.bzImage} ${build.bzImageBytes} bytes; vmlinux text ${build.vmlinux.text}; build ${build.reused ? 'reused' : `${build.buildSeconds} s`}`);
+    if (build && typeof build !== 'number') io.out(`bzImage ${build.bzImage} ${build.bzImageBytes} bytes; vmlinux text ${build.vmlinux.text}; build ${build.reused ? 'reused' : `${build.buildSeconds} s${ccacheNote(build)}`}`);
     if (boot) {
       io.out(boot.ok ? `boot: ok, marker after ${boot.markerSeconds} s${boot.echoSeconds !== null && boot.echoSeconds !== undefined ? `, echo after ${boot.echoSeconds} s` : ''}` : `boot: FAILED (${boot.failure}): ${boot.message}`);
       if (!boot.ok) for (const l of boot.consoleTail.slice(-15)) io.out(`  | ${l}`);

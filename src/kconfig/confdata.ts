@@ -378,3 +378,8 @@ export function writeAutoconf(ev: Evaluator, mainmenu: string, prefix = 'CONFIG_
 export function configError(message: string, file?: string, line?: number): KconfigError {
   return new KconfigError('config', message, file ? { file, line: line ?? 0, column: 0 } : undefined);
 }
+
+/** the options a .config text sets to y, in file order */
+export function enabledOptions(config: string): string[] {
+  return [...config.matchAll(/^CONFIG_(\w+)=y$/gm)].map((m) => m[1] as string);
+}

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { arch as hostArch } from 'node:os';
 import { join } from 'node:path';
 import { KconfigError } from './errors.js';
-import { kernelVersionFromMakefile } from '../kernel/version.js';
+import { kernelVersionFromMakefile } from '../util/kernel-version.js';
 
 /**
  * What the kernel's top-level Makefile hands to conf: ARCH/SRCARCH, the toolchain variables,

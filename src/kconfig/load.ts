@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { defaultDefconfigPath, defconfigList, kbuildEnvironment, type KbuildEnvironment, type ToolchainOptions } from './env.js';
+import { cacheHome } from '../util/cache-home.js';
 import { KconfigError } from './errors.js';
 import { Kconfig } from './kconfig.js';
 import { mergeConfigFragments } from './merge.js';
@@ -38,11 +38,6 @@ export interface LoadedKconfig {
   probe: { calls: number; cached: number; executed: number; file: string | null };
   /** reads a file of the tree the way conf opens it (relative to the tree) */
   readTreeFile(rel: string): string;
-}
-
-export function cacheHome(env: NodeJS.ProcessEnv = process.env): string {
-  const xdg = env.XDG_CACHE_HOME;
-  return join(xdg && xdg.startsWith('/') ? xdg : join(homedir() || tmpdir(), '.cache'), 'ukl-trim');
 }
 
 /** Content hash of the tree's top-level helper scripts: probes call them, so they key the cache. */

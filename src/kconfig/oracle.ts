@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cacheHome } from './load.js';
+import { cacheHome } from '../util/cache-home.js';
 import { kernelVersion } from './env.js';
 
 /**

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod';
-import { cacheHome } from '../kconfig/load.js';
+import { cacheHome } from '../util/cache-home.js';
 import type { Kconfig } from '../kconfig/kconfig.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { and, FALSE, not, or, orAll, simplify, sym, TRUE, toKconfig, unknownsOf, type Cond } from './cond.js';

@@ -8,8 +8,8 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { cacheHome } from '../kconfig/load.js';
-import { kernelVersionFromMakefile, makefileVariable } from './version.js';
+import { cacheHome } from '../util/cache-home.js';
+import { kernelVersionFromMakefile, makefileVariable } from '../util/kernel-version.js';
 
 /** Where a tree came from: `--kernel` (a directory or a tarball), `UKL_TRIM_KERNEL`, or Debian's source package. */
 export type KernelTreeSource = 'dir' | 'tarball' | 'env' | 'debian';

@@ -7,7 +7,7 @@ import type { ElfFile } from './elf.js';
 import { parseElf, readElfFile, relocationTypeName, SHN_UNDEF } from './elf.js';
 import { buildUklMusl, MUSL_UKL } from './musl-ukl.js';
 import { UklError } from './ukl-error.js';
-import { cacheHome } from '../kconfig/load.js';
+import { cacheHome } from '../util/cache-home.js';
 
 
 /**

@@ -3,6 +3,7 @@ import type { Highs } from 'highs';
 import { z } from 'zod';
 import { analyzeApplication, type AnalysisReport } from '../callgraph/analyze.js';
 import { analyzeUklApplication } from '../callgraph/ukl-app.js';
+import { enabledOptions } from '../kconfig/confdata.js';
 import { KconfigError } from '../kconfig/errors.js';
 import type { Kconfig } from '../kconfig/kconfig.js';
 import { loadKconfigAsync, type LoadedKconfig } from '../kconfig/load.js';
@@ -12,10 +13,10 @@ import { resolveKernelTree } from '../kernel/tree.js';
 import { KconfigModel, type Lit } from './model.js';
 import { NETWORK_FAMILIES, PROFILES, profileRequirements } from './profiles.js';
 import { explainEnabled, positiveSymbols, reasonChain, ReasonSchema, type Reason } from './reasons.js';
-import { dedupe, RequirementSchema, requirementsFromAnalysis, type Requirement } from './requirements.js';
+import { assumedSyscallRequirement, dedupe, RequirementSchema, requirementsFromAnalysis, unresolvedOf, type Requirement } from './requirements.js';
 import { deriveCodeWeights, IMAGE_SIZE_COSTS, type CodeWeights } from './weights.js';
 
-export type MinimizeErrorCode = 'conflict' | 'unsatisfiable' | 'unknown-symbol' | 'bad-input' | 'solver' | 'internal';
+export type MinimizeErrorCode = 'conflict' | 'unsatisfiable' | 'unknown-symbol' | 'bad-input' | 'unresolved' | 'solver' | 'internal';
 
 /** A minimisation that cannot give an answer, with the chain that explains why. */
 export class MinimizeError extends Error {
@@ -55,6 +56,12 @@ export const MinimizeReportSchema = z.object({
     /** every `=y` line of the fragment was turned off in turn with the exact engine */
     oneMinimal: z.object({ checked: z.boolean(), flipsTried: z.number().int(), improvements: z.array(z.string()) }),
   }),
+  /**
+   * what the analysis could not rule out: syscall sites that may be any syscall and socket()
+   * calls whose family is not a constant. Only what was proved is required; --assume-syscall
+   * adds what these might need, --strict refuses a result with any.
+   */
+  unresolved: z.array(z.object({ kind: z.enum(['syscall-site', 'socket-family']), function: z.string().nullable(), address: z.number(), reason: z.string() })),
   warnings: z.array(z.string()),
   seconds: z.object({ load: z.number(), analysis: z.number(), model: z.number(), solve: z.number(), check: z.number(), total: z.number() }),
 });
@@ -85,6 +92,10 @@ export interface MinimizeOptions {
   disable?: readonly string[];
   /** turn off each `=y` of the fragment in turn with the exact engine, keeping improvements (default true) */
   oneMinimal?: boolean;
+  /** syscalls to require as if the app reached them (names of this kernel's table): for what the analysis cannot resolve */
+  assumeSyscalls?: readonly string[];
+  /** refuse (MinimizeError 'unresolved') when the analysis leaves a site or a family unresolved */
+  strict?: boolean;
   /** a Kconfig already loaded for this tree and arch (reused, e.g. by the language server) */
   loaded?: LoadedKconfig;
   onProgress?: (message: string) => void;
@@ -170,10 +181,20 @@ export async function minimizeConfig(opts: MinimizeOptions): Promise<MinimizeRes
     }
   }
   const requirements: Requirement[] = [];
-  if (analysis) {
+  const unresolved = analysis ? unresolvedOf(analysis) : [];
+  if (opts.strict && unresolved.length > 0) {
+    const first = unresolved.slice(0, 3).map((u) => `${u.function ?? '?'} at 0x${u.address.toString(16)}: ${u.reason}`);
+    throw new MinimizeError('unresolved', `--strict: the analysis leaves ${unresolved.length} place${unresolved.length > 1 ? 's' : ''} unresolved (${first.join('; ')}${unresolved.length > 3 ? '; …' : ''}); add what they need with --assume-syscall NAME or --enable SYM, or drop --strict`);
+  }
+  if (analysis || (opts.assumeSyscalls ?? []).length > 0) {
     progress('mapping syscalls to options');
     const map = await deriveSyscallMap({ tree, arch, kconfig: kc, kernelVersion: loaded.kbuild.kernelVersion });
-    requirements.push(...requirementsFromAnalysis(analysis, map, { warnings }));
+    if (analysis) requirements.push(...requirementsFromAnalysis(analysis, map, { warnings }));
+    for (const name of opts.assumeSyscalls ?? []) {
+      const assumed = assumedSyscallRequirement(map, name);
+      if (assumed === undefined) throw new MinimizeError('bad-input', `--assume-syscall ${name}: ${arch} ${map.kernelVersion} has no such syscall`);
+      if (assumed !== null) requirements.push(assumed);
+    }
   }
   const network = analysis ? analysis.socketFamilies.some((f) => NETWORK_FAMILIES.has(f)) : false;
   if (profile) requirements.push(...profileRequirements(profile, { network }));
@@ -337,6 +358,7 @@ export async function minimizeConfig(opts: MinimizeOptions): Promise<MinimizeRes
       seconds: tSolve,
     },
     check: { stable, requirementsHold: held.every(Boolean), modelMismatches: mismatches, oneMinimal: { checked: opts.oneMinimal !== false, flipsTried, improvements } },
+    unresolved,
     warnings,
     seconds: { load: tLoad, analysis: tAnalysis, model: tModel, solve: tSolve, check: tCheck, total: seconds(t0) },
   };
@@ -396,10 +418,6 @@ function buildObjective(kc: Kconfig, model: KconfigModel, weights: CodeWeights):
 }
 
 /** The options a .config sets to y. */
-export function enabledOptions(config: string): string[] {
-  return [...config.matchAll(/^CONFIG_(\w+)=y$/gm)].map((m) => m[1] as string);
-}
-
 /** A requirement that is constant false: say which of its options can never be on. */
 function impossible(kc: Kconfig, model: KconfigModel, req: Requirement, arch: string): MinimizeError {
   const what = req.kind === 'syscall' ? `syscall ${req.detail}${req.path?.length ? ` (reached by ${req.path.join(' → ')})` : ''}` : `${req.kind} ${req.detail}`;

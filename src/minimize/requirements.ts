@@ -14,6 +14,8 @@ export const RequirementSchema = z.object({
   detail: z.string(),
   /** for syscalls: app function → … → the function holding the syscall instruction */
   path: z.array(z.string()).optional(),
+  /** named by the user (--assume-syscall), not found by the analysis */
+  assumed: z.literal(true).optional(),
 });
 export type Requirement = z.infer<typeof RequirementSchema>;
 
@@ -96,10 +98,8 @@ export function requirementsFromAnalysis(analysis: AnalysisReport, map: SyscallM
         { expression: 'n', kind: 'syscall', detail: sc.name, path: sc.path },
       );
     }
-    let expression = info.condition;
-    if (info.stubCondition) expression = `(${expression ?? 'y'}) && !(${info.stubCondition})`;
-    if (expression === null) continue; // always built
-    out.push({ expression, kind: 'syscall', detail: info.name, path: sc.path });
+    const requirement = syscallRequirement(info, sc.path);
+    if (requirement !== null) out.push(requirement);
   }
   for (const fam of analysis.socketFamilies) {
     const opt = SOCKET_FAMILY_OPTIONS[fam];
@@ -125,6 +125,32 @@ export function requirementsFromAnalysis(analysis: AnalysisReport, map: SyscallM
     out.push({ expression: hit[1], kind: 'pseudo-file', detail: file });
   }
   return dedupe(out);
+}
+
+type SyscallEntry = SyscallMap['syscalls'][number];
+
+/** the syscall's condition (an -ENOSYS stub does not count), or null when it is always built */
+function syscallRequirement(info: SyscallEntry, path: string[]): Requirement | null {
+  let expression = info.condition;
+  if (info.stubCondition) expression = `(${expression ?? 'y'}) && !(${info.stubCondition})`;
+  if (expression === null) return null;
+  return { expression, kind: 'syscall', detail: info.name, path };
+}
+
+/** --assume-syscall NAME: required like a reached one, marked as assumed; null when always built, undefined for an unknown name */
+export function assumedSyscallRequirement(map: SyscallMap, name: string): Requirement | null | undefined {
+  const info = map.syscalls.find((s) => s.name === name || s.name === name.replace(/^sys_/, ''));
+  if (info === undefined) return undefined;
+  const requirement = syscallRequirement(info, []);
+  return requirement === null ? null : { expression: requirement.expression, kind: 'syscall', detail: requirement.detail, assumed: true };
+}
+
+/** the places the analysis could not turn into requirements */
+export function unresolvedOf(analysis: AnalysisReport): Array<{ kind: 'syscall-site' | 'socket-family'; function: string | null; address: number; reason: string }> {
+  return [
+    ...analysis.unresolved.map((u) => ({ kind: 'syscall-site' as const, function: u.function, address: u.address, reason: u.reason })),
+    ...analysis.unknownSocketFamilies.map((u) => ({ kind: 'socket-family' as const, function: u.function, address: u.address, reason: 'socket() takes a family that is not a constant' })),
+  ];
 }
 
 /** One requirement per kind, expression and detail, keeping the shortest witness. */

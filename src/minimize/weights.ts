@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { z } from 'zod';
 import type { Kconfig } from '../kconfig/kconfig.js';
-import { cacheHome } from '../kconfig/load.js';
+import { cacheHome } from '../util/cache-home.js';
 import { and, simplify, toKconfig, TRUE, type Cond } from '../kernel/cond.js';
 import { KbuildMap, kbuildContextFor } from '../kernel/kbuild.js';
 import { srcarchOf } from '../kconfig/env.js';

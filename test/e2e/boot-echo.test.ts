@@ -10,7 +10,8 @@ import { buildKernel } from '../../src/build/kernel-build.js';
 import { bootKernel } from '../../src/build/qemu.js';
 import { main } from '../../src/cli/main.js';
 import type { CliIO } from '../../src/cli/common.js';
-import { cacheHome, loadKconfig, tinyconfig } from '../../src/kconfig/load.js';
+import { loadKconfig, tinyconfig } from '../../src/kconfig/load.js';
+import { cacheHome } from '../../src/util/cache-home.js';
 import { mergeConfigFragments } from '../../src/kconfig/merge.js';
 import { kernelTreeForTests } from '../../src/kconfig/oracle.js';
 import { minimizeConfig } from '../../src/minimize/minimize.js';
@@ -156,7 +157,9 @@ describe.skipIf(!available)('initramfs mode: echo server on a tinyconfig kernel 
     const config = loaded.kconfig.olddefconfig(mergeConfigFragments(minimized.config, ['# CONFIG_SERIAL_8250 is not set\n']));
     expect(config).not.toMatch(/^CONFIG_SERIAL_8250_CONSOLE=y/m);
     const build = await buildKernel({ tree, arch: 'x86_64', config, outDir: join(cacheHome(), 'e2e-kernels', 'no-console'), targets: ['bzImage'] });
-    console.log(`no-console kernel: build ${build.reused ? 'reused' : `${build.seconds.toFixed(0)} s`}`);
+    console.log(`no-console kernel: build ${build.reused ? 'reused' : `${build.seconds.toFixed(0)} s, ccache ${build.compilerCache?.hits} hits ${build.compilerCache?.misses} misses`}`);
+    // every compile goes through ccache (setup.sh installs it; CI requires it)
+    if (!build.reused) expect((build.compilerCache?.hits ?? 0) + (build.compilerCache?.misses ?? 0)).toBeGreaterThan(100);
     const report = await bootKernel({ image: join(build.outDir, 'arch', 'x86', 'boot', 'bzImage'), initrd, expect: /echo-server: listening/, timeoutSeconds: 15 });
     expect(report.failure).toBe('timeout');
     expect(report.consoleTail).toEqual([]);

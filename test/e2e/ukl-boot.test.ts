@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CliIO } from '../../src/cli/common.js';
 import { main } from '../../src/cli/main.js';
-import { cacheHome } from '../../src/kconfig/load.js';
+import { cacheHome } from '../../src/util/cache-home.js';
 import type { MinimizeReport } from '../../src/minimize/minimize.js';
 import { uklTreeForTests } from '../helpers/ukl-tree.js';
 

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildUklImage } from '../../src/build/image.js';
 import { bootKernel } from '../../src/build/qemu.js';
-import { cacheHome } from '../../src/kconfig/load.js';
+import { cacheHome } from '../../src/util/cache-home.js';
 import { archiveObjects } from '../../src/lto/ukl-archive.js';
 import { countSyscallInstructions } from '../../src/lto/musl-ukl.js';
 import { minimizeConfig } from '../../src/minimize/minimize.js';

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { cacheHome } from '../../src/kconfig/load.js';
+import { cacheHome } from '../../src/util/cache-home.js';
 
 /**
  * A Debian source package for the tests, fetched once into the cache with `apt-get source

@@ -1,4 +1,4 @@
-/** Reading the kernel version from a tree's top-level Makefile, shared by tree resolution and Kconfig. */
+/** Reading the kernel version from a tree's top-level Makefile: Kconfig (KERNELVERSION) and tree resolution both need it. */
 
 /** A `NAME = value` (or `:=`) assignment of the Makefile; undefined when absent or empty. */
 export function makefileVariable(makefile: string, name: string): string | undefined {

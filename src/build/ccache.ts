@@ -1,0 +1,85 @@
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { delimiter, join, resolve, sep } from 'node:path';
+
+/**
+ * ccache (Debian's package) in front of the kernel's compiler. The compiler stays `gcc` for
+ * make and Kconfig (a symlink named gcc that is ccache, first on PATH), so the config and the
+ * probes are what they are without it. Hits between builds in different folders need paths
+ * that do not name the folder: CCACHE_BASEDIR makes the tree's and the output's absolute paths
+ * relative, and CCACHE_NOHASHDIR keeps the working folder out of the hash when debug info is on.
+ * A neighbouring config still hits for every file its changed options do not reach (ccache's
+ * preprocessor mode hashes what the compiler sees, not autoconf.h as a whole).
+ */
+
+export interface CompilerCache {
+  /** the environment for make */
+  env: NodeJS.ProcessEnv;
+  /** ccache's per-compile results of this build (stats_log) */
+  statsLog: string;
+}
+
+export interface CompilerCacheStats {
+  hits: number;
+  misses: number;
+}
+
+const COMPILERS = ['gcc', 'cc'];
+
+/** the environment that puts ccache in front of gcc, or null when ccache is not installed or turned off */
+export function compilerCache(opts: { tree: string; outDir: string; cacheRoot: string; env: NodeJS.ProcessEnv }): CompilerCache | null {
+  const { env } = opts;
+  if (env.UKL_TRIM_CCACHE === 'off' || env.UKL_TRIM_CCACHE === '0') return null;
+  const ccache = findOnPath('ccache', env.PATH ?? '');
+  if (ccache === null) return null;
+  const shims = join(opts.cacheRoot, 'ccache-bin');
+  mkdirSync(shims, { recursive: true });
+  for (const name of COMPILERS) {
+    const link = join(shims, name);
+    if (!existsSync(link)) symlinkSync(ccache, link);
+  }
+  const statsLog = join(opts.outDir, '.ccache-stats.log');
+  rmSync(statsLog, { force: true });
+  return {
+    statsLog,
+    env: {
+      ...env,
+      PATH: `${shims}${delimiter}${env.PATH ?? ''}`,
+      CCACHE_DIR: env.CCACHE_DIR ?? join(opts.cacheRoot, 'ccache'),
+      CCACHE_BASEDIR: env.CCACHE_BASEDIR ?? commonAncestor(realpathSync(opts.tree), realpathSync(opts.outDir)),
+      CCACHE_NOHASHDIR: env.CCACHE_NOHASHDIR ?? '1',
+      CCACHE_STATSLOG: statsLog,
+    },
+  };
+}
+
+/** hits and misses of one build, from ccache's stats log (a `# file` line, then one result per line) */
+export function readCompilerCacheStats(statsLog: string): CompilerCacheStats | null {
+  if (!existsSync(statsLog)) return null;
+  let hits = 0;
+  let misses = 0;
+  for (const line of readFileSync(statsLog, 'utf8').split('\n')) {
+    if (line === 'direct_cache_hit' || line === 'preprocessed_cache_hit') hits++;
+    else if (line === 'cache_miss') misses++;
+  }
+  return { hits, misses };
+}
+
+function findOnPath(command: string, path: string): string | null {
+  for (const dir of path.split(delimiter)) {
+    if (dir === '') continue;
+    const candidate = join(dir, command);
+    // our own shims are named gcc and cc, never ccache: no loop
+    if (existsSync(candidate)) return realpathSync(candidate);
+  }
+  return null;
+}
+
+/** the deepest folder holding both ('/' when that is all they share: then system headers are rewritten too, harmless for the kernel's -nostdinc) */
+function commonAncestor(a: string, b: string): string {
+  const pa = resolve(a).split(sep);
+  const pb = resolve(b).split(sep);
+  let n = 0;
+  while (n < pa.length && n < pb.length && pa[n] === pb[n]) n++;
+  const common = pa.slice(0, n).join(sep);
+  return common === '' ? sep : common;
+}

@@ -1,0 +1,44 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compilerCache, readCompilerCacheStats } from '../src/build/ccache.js';
+
+const hasCcache = spawnSync('sh', ['-c', 'command -v ccache']).status === 0;
+const work = mkdtempSync(join(tmpdir(), 'ukl-ccache-'));
+
+describe('ccache for kernel builds', () => {
+  it('is off without ccache on PATH or with UKL_TRIM_CCACHE=off', () => {
+    const outDir = join(work, 'none');
+    mkdirSync(outDir);
+    expect(compilerCache({ tree: work, outDir, cacheRoot: work, env: { PATH: join(work, 'empty') } })).toBeNull();
+    expect(compilerCache({ tree: work, outDir, cacheRoot: work, env: { ...process.env, UKL_TRIM_CCACHE: 'off' } })).toBeNull();
+  });
+
+  it('counts hits and misses from the stats log', () => {
+    const log = join(work, 'stats.log');
+    writeFileSync(log, '# a.c\ncache_miss\ndirect_cache_miss\n# b.c\ndirect_cache_hit\nlocal_storage_hit\n# c.c\npreprocessed_cache_hit\n');
+    expect(readCompilerCacheStats(log)).toEqual({ hits: 2, misses: 1 });
+    expect(readCompilerCacheStats(join(work, 'none.log'))).toBeNull();
+  });
+
+  it.skipIf(!hasCcache && process.env.CI !== 'true')('a compile in another build folder of the same tree is a hit, while the compiler is still called gcc', () => {
+    const tree = join(work, 'tree');
+    mkdirSync(join(tree, 'kernel'), { recursive: true });
+    writeFileSync(join(tree, 'kernel', 'fork.c'), 'int forks(int n) { return n * 2; }\n');
+    const cacheRoot = join(work, 'cache');
+    const stats = [];
+    for (const name of ['first', 'second']) {
+      const outDir = join(work, 'builds', name, 'kernel');
+      mkdirSync(outDir, { recursive: true });
+      const cache = compilerCache({ tree, outDir, cacheRoot, env: process.env });
+      expect(cache).not.toBeNull();
+      // what make runs: `gcc` from PATH, the source by absolute path, the object in the build folder
+      const cc = spawnSync('gcc', ['-O2', '-c', '-o', 'fork.o', join(tree, 'kernel', 'fork.c')], { cwd: outDir, env: cache?.env, encoding: 'utf8' });
+      expect(cc.status, cc.stderr).toBe(0);
+      stats.push(readCompilerCacheStats(cache?.statsLog as string));
+    }
+    expect(stats).toEqual([{ hits: 0, misses: 1 }, { hits: 1, misses: 0 }]);
+  });
+});
