@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { parseArchive } from './archive.js';
 import { parseElf, type ElfFile } from './elf.js';
 import { BOUNCE_SOURCE, bounceCheck, bounceHeader } from './musl-ukl-bounce.js';
 import { UklError } from './ukl-error.js';
+import { runTool, type ToolResult } from '../util/tool.js';
 
 /**
  * A C library that runs inside UKL, built by ukl-trim itself: musl (MIT) from Debian's source
@@ -278,22 +279,16 @@ export function countSyscallInstructions(elf: ElfFile): number {
   return count;
 }
 
-function run(command: string, args: string[], cwd: string, onLine?: (line: string) => void): Promise<void> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
-    let tail = '';
-    const take = (b: Buffer): void => {
-      const text = b.toString('utf8');
-      tail = (tail + text).slice(-4000);
-      if (onLine) for (const line of text.split('\n')) if (line.trim() !== '') onLine(line);
-    };
-    child.stdout.on('data', take);
-    child.stderr.on('data', take);
-    child.on('error', (e) => reject(new UklError('tool-missing', `musl-ukl: cannot run ${command}: ${e.message}`)));
-    child.on('close', (code) => {
-      if (code === 0) return resolvePromise();
-      const error = tail.split('\n').find((l) => /error/i.test(l)) ?? tail.trim().split('\n').pop() ?? '';
-      reject(new UklError('compile-failed', `musl-ukl: ${command} ${args[0] ?? ''} failed in ${resolve(cwd)}: ${error}`));
-    });
-  });
+/** a step of the musl build; a failure names the step and its first error line */
+async function run(command: string, args: string[], cwd: string, onLine?: (line: string) => void): Promise<void> {
+  let result: ToolResult;
+  try {
+    result = await runTool(command, args, { cwd, ...(onLine ? { onLine } : {}) });
+  } catch (e) {
+    throw new UklError('tool-missing', `musl-ukl: cannot run ${command}: ${(e as Error).message}`);
+  }
+  if (result.code === 0) return;
+  const tail = `${result.stdout}\n${result.stderr}`.slice(-4000);
+  const error = tail.split('\n').find((l) => /error/i.test(l)) ?? tail.trim().split('\n').pop() ?? '';
+  throw new UklError('compile-failed', `musl-ukl: ${command} ${args[0] ?? ''} failed in ${resolve(cwd)}: ${error}`);
 }

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
@@ -8,6 +7,7 @@ import { parseElf, readElfFile, relocationTypeName, SHN_UNDEF } from './elf.js';
 import { buildUklMusl, MUSL_UKL } from './musl-ukl.js';
 import { UklError } from './ukl-error.js';
 import { cacheHome } from '../util/cache-home.js';
+import { runTool, type ToolResult } from '../util/tool.js';
 
 
 /**
@@ -183,7 +183,7 @@ export async function buildUklArchive(opts: BuildUklArchiveOptions): Promise<Bui
     const compiled: string[] = [];
     for (const [index, source] of sources.entries()) {
       const object = join(workDir, `${index}-${basename(source).replace(/\.[^.]*$/, '')}.o`);
-      const result = await runTool(cc, [...compileFlags, '-c', source, '-o', object], `compile ${basename(source)}`);
+      const result = await runStep(cc, [...compileFlags, '-c', source, '-o', object], `compile ${basename(source)}`);
       if (result.code !== 0) {
         throw new UklError('compile-failed', `UKL.a: compiling ${source} failed: ${firstErrorLine(result.stderr)}`);
       }
@@ -222,14 +222,14 @@ export async function buildUklArchive(opts: BuildUklArchiveOptions): Promise<Bui
         ...runtime.ends,
       );
     }
-    const link = await runTool('ld', ldArgs, 'ld -r');
+    const link = await runStep('ld', ldArgs, 'ld -r');
     if (link.code !== 0) throw new UklError('link-failed', `UKL.a: ld -r failed: ${firstErrorLine(link.stderr)}`);
 
     // 4. archive, prefix every symbol, give the kernel-provided ones their names back
     rmSync(tmpArchive, { force: true });
-    const ar = await runTool('ar', ['cr', tmpArchive, linked], 'ar');
+    const ar = await runStep('ar', ['cr', tmpArchive, linked], 'ar');
     if (ar.code !== 0) throw new UklError('link-failed', `UKL.a: ar failed: ${firstErrorLine(ar.stderr)}`);
-    const prefix = await runTool('objcopy', [`--prefix-symbols=${UKL_PREFIX}`, tmpArchive], 'objcopy --prefix-symbols');
+    const prefix = await runStep('objcopy', [`--prefix-symbols=${UKL_PREFIX}`, tmpArchive], 'objcopy --prefix-symbols');
     if (prefix.code !== 0) throw new UklError('link-failed', `UKL.a: objcopy --prefix-symbols failed: ${firstErrorLine(prefix.stderr)}`);
     const redefinitions = defaultRedefinitions();
     // libc-free: the calls the compiler itself emits go to the kernel's own implementations
@@ -237,7 +237,7 @@ export async function buildUklArchive(opts: BuildUklArchiveOptions): Promise<Bui
     for (const [from, to] of Object.entries(opts.redefinitions ?? {})) redefinitions.set(from, to);
     const listPath = join(workDir, 'redef_sym_names');
     writeFileSync(listPath, [...redefinitions].map(([from, to]) => `${from} ${to}\n`).join(''));
-    const redefine = await runTool('objcopy', [`--redefine-syms=${listPath}`, tmpArchive], 'objcopy --redefine-syms');
+    const redefine = await runStep('objcopy', [`--redefine-syms=${listPath}`, tmpArchive], 'objcopy --redefine-syms');
     if (redefine.code !== 0) throw new UklError('link-failed', `UKL.a: objcopy --redefine-syms failed: ${firstErrorLine(redefine.stderr)}`);
 
     // 5. check what was built
@@ -292,20 +292,20 @@ export async function buildUklArchive(opts: BuildUklArchiveOptions): Promise<Bui
 
 /** PIE by default shows as the predefined __PIE__ macro (gcc --enable-default-pie, clang on Debian) */
 async function compilerDefaultsToPie(cc: string): Promise<boolean> {
-  const result = await runTool(cc, ['-E', '-dM', '-x', 'c', '/dev/null'], 'probe the compiler');
+  const result = await runStep(cc, ['-E', '-dM', '-x', 'c', '/dev/null'], 'probe the compiler');
   if (result.code !== 0) throw new UklError('tool-missing', `UKL.a: ${cc} -E failed: ${firstErrorLine(result.stderr)}`);
   return /^#define __PIE__ /m.test(result.stdout);
 }
 
 /** a file the compiler's driver knows, or undefined (the driver echoes the bare name back) */
 async function printFileName(cc: string, name: string): Promise<string | undefined> {
-  const result = await runTool(cc, [`-print-file-name=${name}`], `locate ${name}`);
+  const result = await runStep(cc, [`-print-file-name=${name}`], `locate ${name}`);
   const path = result.stdout.trim();
   return result.code === 0 && isAbsolute(path) && existsSync(path) ? path : undefined;
 }
 
 async function locateLibgcc(cc: string): Promise<string> {
-  const result = await runTool(cc, ['-print-libgcc-file-name'], 'locate libgcc');
+  const result = await runStep(cc, ['-print-libgcc-file-name'], 'locate libgcc');
   const path = result.stdout.trim();
   if (result.code !== 0 || !isAbsolute(path) || !existsSync(path)) throw new UklError('tool-missing', `UKL.a: ${cc} -print-libgcc-file-name found no libgcc.a`);
   return path;
@@ -536,27 +536,14 @@ function summarizeSymbols(members: ElfFile[]): SymbolSummary {
 // ---------------------------------------------------------------------------------------------
 // Subprocesses
 
-interface ToolResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function runTool(command: string, args: string[], step: string): Promise<ToolResult> {
-  return new Promise((resolvePromise, reject) => {
-    // LC_ALL=C: plain ASCII quotes and English messages in the error lines we pass on
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => stdout.push(b));
-    child.stderr.on('data', (b: Buffer) => stderr.push(b));
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      reject(e.code === 'ENOENT' ? new UklError('tool-missing', `UKL.a: ${step}: ${command} not found`) : new UklError('tool-missing', `UKL.a: ${step}: cannot run ${command}: ${e.message}`));
-    });
-    child.on('close', (code) => {
-      resolvePromise({ code: code ?? 1, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') });
-    });
-  });
+/** a tool of the UKL.a build; one that cannot be started is UklError('tool-missing') naming the step */
+async function runStep(command: string, args: string[], step: string): Promise<ToolResult> {
+  try {
+    return await runTool(command, args);
+  } catch (e) {
+    const error = e as NodeJS.ErrnoException;
+    throw new UklError('tool-missing', error.code === 'ENOENT' ? `UKL.a: ${step}: ${command} not found` : `UKL.a: ${step}: cannot run ${command}: ${error.message}`);
+  }
 }
 
 /** the first line a tool marks as an error, else its first non-empty line */
