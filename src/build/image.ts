@@ -3,7 +3,7 @@ import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync,
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ArchiveError } from '../lto/archive.js';
-import { ElfError, SHN_UNDEF } from '../lto/elf.js';
+import { ElfError, isElf, SHN_UNDEF } from '../lto/elf.js';
 import { isUklArchive } from '../lto/link.js';
 import { readSectionSizes } from './elf.js';
 import { buildInitramfs, checkInitramfsOptions, checkInitramfsSettings, InitramfsError, type InitramfsOptions, type InitramfsResult } from './initramfs.js';
@@ -283,7 +283,7 @@ export function checkUklAppInputs(inputs: readonly string[]): void {
   for (const file of inputs) {
     if (!existsSync(file)) throw new ImageBuildError('bad-input', `${file}: no such file`);
     const head = readHead(file, 18);
-    const elfType = head.length >= 18 && head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46 ? head[16] : undefined;
+    const elfType = head.length >= 18 && isElf(head) ? head[16] : undefined;
     // ET_EXEC 2, ET_DYN 3
     if (elfType === 2 || elfType === 3) {
       throw new ImageBuildError('bad-input', `${file} is a linked program: UKL mode needs the app's sources or objects (compiled with -mno-red-zone -mcmodel=kernel -fno-PIC) or a UKL.a`);

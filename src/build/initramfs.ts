@@ -105,11 +105,6 @@ export function helperSourcePath(name: string): string {
   throw new InitramfsError(`${name} not found next to ${here}`, 'init-compile');
 }
 
-/** init.c: see helperSourcePath */
-export function initSourcePath(): string {
-  return helperSourcePath('init.c');
-}
-
 function compilerVersion(command: string): string | null {
   const r = spawnSync(command, ['--version'], { encoding: 'utf8' });
   if (r.error || r.status !== 0) return null;

@@ -1045,14 +1045,3 @@ function applyInstruction(instruction: Instruction, infoFactory: InstructionInfo
     info.free();
   }
 }
-
-/** the edge list grouped by calling function (null: code outside any symbol) */
-export function edgesByFunction(edges: readonly CallEdge[]): Map<string | null, CallEdge[]> {
-  const grouped = new Map<string | null, CallEdge[]>();
-  for (const edge of edges) {
-    const list = grouped.get(edge.from);
-    if (list === undefined) grouped.set(edge.from, [edge]);
-    else list.push(edge);
-  }
-  return grouped;
-}

@@ -182,4 +182,3 @@ function formatExplanation(ex: NonNullable<ReturnType<typeof explainSymbol>>): s
   return lines.join('\n');
 }
 
-export { KconfigError };

@@ -1,4 +1,4 @@
-import { KconfigError, type DiagnosticSink } from './errors.js';
+import type { DiagnosticSink } from './errors.js';
 import type { Evaluator } from './evaluate.js';
 import { F, type KSymbol, type MenuNode } from './model.js';
 
@@ -373,10 +373,6 @@ export function writeAutoconf(ev: Evaluator, mainmenu: string, prefix = 'CONFIG_
     }
   }
   return { autoConf: conf.join(''), autoconfH: h.join(''), rustcCfg: rust.join('') };
-}
-
-export function configError(message: string, file?: string, line?: number): KconfigError {
-  return new KconfigError('config', message, file ? { file, line: line ?? 0, column: 0 } : undefined);
 }
 
 /** the options a .config text sets to y, in file order */

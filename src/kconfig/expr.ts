@@ -152,34 +152,3 @@ export function exprToString(e: Expr | null): string {
       return `${wrap(e.left, 1)} || ${wrap(e.right, 1)}`;
   }
 }
-
-/** Every symbol an expression mentions (in order, without duplicates). */
-export function exprSymbols(e: Expr | null, out: KSymbol[] = []): KSymbol[] {
-  if (!e) return out;
-  const seen = new Set<KSymbol>(out);
-  const add = (s: KSymbol): void => {
-    if (!seen.has(s)) {
-      seen.add(s);
-      out.push(s);
-    }
-  };
-  const stack: Expr[] = [e];
-  while (stack.length) {
-    const x = stack.pop() as Expr;
-    switch (x.kind) {
-      case 'symbol':
-        add(x.sym);
-        break;
-      case 'compare':
-        add(x.left);
-        add(x.right);
-        break;
-      case 'not':
-        stack.push(x.operand);
-        break;
-      default:
-        stack.push(x.right, x.left);
-    }
-  }
-  return out;
-}

@@ -146,10 +146,6 @@ export class KSymbol {
   }
 }
 
-export function triToString(t: Tristate): 'n' | 'm' | 'y' {
-  return t === 2 ? 'y' : t === 1 ? 'm' : 'n';
-}
-
 export function triAnd(a: Tristate, b: Tristate): Tristate {
   return a < b ? a : b;
 }

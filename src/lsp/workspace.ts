@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, posix, relative, resolve, sep } from 'node:path';
 import type { Kconfig } from '../kconfig/kconfig.js';
 import { loadKconfigAsync, type LoadedKconfig } from '../kconfig/load.js';
@@ -276,14 +276,4 @@ export class KernelWorkspace {
 /** C sources next to the project's app inputs (where code lenses go). */
 export function appSourceDirs(project: Project): string[] {
   return [...new Set([dirname(project.file), ...project.app.map((a) => dirname(a))])];
-}
-
-export function listCSources(dir: string): string[] {
-  try {
-    return readdirSync(dir)
-      .filter((f) => f.endsWith('.c'))
-      .map((f) => posix.join(dir, f));
-  } catch {
-    return [];
-  }
 }

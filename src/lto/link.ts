@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { isArchive, parseArchive } from './archive.js';
-import { isLlvmBitcode, parseElf, SHN_UNDEF } from './elf.js';
+import { isElf, isLlvmBitcode, parseElf, SHN_UNDEF } from './elf.js';
 
 /**
  * Turning what the user compiled into the static executable the analysis reads. The static
@@ -65,7 +65,7 @@ function kindOf(path: string): InputKind {
   const head = new TextDecoder('latin1').decode(bytes.subarray(0, 8));
   if (head === '!<arch>\n' || head === '!<thin>\n') return isUklArchive(bytes, path) ? 'ukl-archive' : 'archive';
   if (isLlvmBitcode(bytes)) return 'bitcode';
-  if (head.startsWith('\x7fELF')) {
+  if (isElf(bytes)) {
     const elf = parseElf(bytes, path);
     if (elf.type === 'REL') return 'object';
     if (elf.type === 'EXEC' || elf.type === 'DYN') return elf.isStatic ? 'static-exec' : 'dynamic-exec';
@@ -78,15 +78,11 @@ function toolExists(tool: string): boolean {
   return !r.error;
 }
 
-function hasElfMagic(bytes: Uint8Array): boolean {
-  return bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46;
-}
-
 /** an archive whose members define `ukl__start` or `ukl_main`: UKL's prefixed app archive */
 export function isUklArchive(bytes: Uint8Array, path: string): boolean {
   if (!isArchive(bytes)) return false;
   for (const member of parseArchive(bytes, path).members()) {
-    if (!hasElfMagic(member.data)) continue;
+    if (!isElf(member.data)) continue;
     const elf = parseElf(member.data, `${path}(${member.name})`);
     if (elf.symbols().some((s) => s.sectionIndex !== SHN_UNDEF && s.bind !== 'LOCAL' && UKL_ENTRY_NAMES.has(s.name))) return true;
   }
@@ -116,7 +112,7 @@ export function linkWithStubs(path: string, out: string, entry: string | undefin
   const defined = new Set<string>();
   const objects = isArchive(bytes) ? [...parseArchive(bytes, path).members()].map((m) => ({ data: m.data, name: `${path}(${m.name})` })) : [{ data: bytes, name: path }];
   for (const object of objects) {
-    if (!hasElfMagic(object.data)) continue;
+    if (!isElf(object.data)) continue;
     const elf = parseElf(object.data, object.name);
     for (const symbol of elf.symbols()) {
       if (symbol.index === 0 || symbol.bind === 'LOCAL' || symbol.name === '') continue;

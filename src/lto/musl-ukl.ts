@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Decoder, DecoderOptions, Instruction, Mnemonic } from 'iced-x86';
 import { parseArchive } from './archive.js';
-import { parseElf, type ElfFile } from './elf.js';
+import { isElf, parseElf, type ElfFile } from './elf.js';
 import { BOUNCE_SOURCE, bounceCheck, bounceHeader } from './musl-ukl-bounce.js';
 import { UklError } from './ukl-error.js';
 import { runTool, type ToolResult } from '../util/tool.js';
@@ -250,7 +250,7 @@ function bounceKernelHalfArguments(tree: string, edit: (path: string, change: (t
 function checkNoSyscallInstruction(dir: string): void {
   const objects: Array<{ name: string; elf: ElfFile }> = [];
   for (const member of parseArchive(readFileSync(join(dir, 'lib', 'libc.a')), 'libc.a').members()) {
-    if (member.data[0] === 0x7f) objects.push({ name: `libc.a(${member.name})`, elf: parseElf(member.data, `libc.a(${member.name})`) });
+    if (isElf(member.data)) objects.push({ name: `libc.a(${member.name})`, elf: parseElf(member.data, `libc.a(${member.name})`) });
   }
   for (const crt of ['crt1.o', 'crti.o', 'crtn.o']) objects.push({ name: crt, elf: parseElf(readFileSync(join(dir, 'lib', crt)), crt) });
   const found = objects.filter((o) => countSyscallInstructions(o.elf) > 0).map((o) => o.name);
