@@ -44,6 +44,7 @@ export {
 export { observeRun, observeEchoServer, syscallsInStraceLog, ObserveError } from './callgraph/observe.js';
 export { summarizeLibc, summaryEntry, summaryPath, resolveLibcArchive, LibcSummarySchema, type LibcSummary } from './callgraph/libc-summary.js';
 export { analyzeApplication } from './callgraph/analyze.js';
+export { callGraphOf, shortestCallPath, type AppCallGraph, type FunctionLabel, type CallGraphLabel } from './callgraph/graphlib.js';
 export { linkForAnalysis, isUklArchive, LinkError, type LinkOptions, type LinkedApp } from './lto/link.js';
 export { minimizeConfig, MinimizeError, MinimizeReportSchema, type MinimizeOptions, type MinimizeResult, type MinimizeReport } from './minimize/minimize.js';
 export { RequirementSchema, requirementsFromAnalysis, RequirementError, SOCKET_FAMILY_OPTIONS, PSEUDO_FILE_OPTIONS, type Requirement } from './minimize/requirements.js';

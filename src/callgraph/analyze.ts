@@ -4,7 +4,7 @@ import { linkForAnalysis, type LinkOptions } from '../lto/link.js';
 import { readSyscallTable } from '../kernel/syscalls.js';
 import { isLlvmBitcode, parseElf, PT_TLS, SHF_ALLOC, SHN_UNDEF, SHT_NOBITS } from '../lto/elf.js';
 import type { ElfFile } from '../lto/elf.js';
-import { buildCallGraph, collectAddressFacts, isUnnamedTarget, pointerArray, Reachability, UNATTRIBUTED_CODE } from './graph.js';
+import { buildCallGraph, CallGraph, collectAddressFacts, isUnnamedTarget, pointerArray, Reachability, UNATTRIBUTED_CODE } from './graph.js';
 import { scanCode } from './syscall-sites.js';
 import type { CallEdge, CodeScan, GprName } from './syscall-sites.js';
 
@@ -102,6 +102,12 @@ const PSEUDO_FILE_PREFIXES = ['/proc/', '/sys/', '/dev/'];
 const R_X86_64_IRELATIVE = 37;
 
 export function analyzeStaticExecutable(path: string, opts: AnalyzeOptions & { ukl?: UklAnalysis } = {}): AnalysisReport {
+  const { elf, names } = loadStaticExecutable(path, opts);
+  return analyzeElf(elf, path, names, opts.ukl);
+}
+
+/** a static executable ready for the analysis, and the kernel's syscall names */
+export function loadStaticExecutable(path: string, opts: AnalyzeOptions = {}): { elf: ElfFile; names: Map<number, string> } {
   const bytes = readInput(path);
   const elf = parseElf(bytes, path);
   if (elf.type === 'REL') {
@@ -110,8 +116,7 @@ export function analyzeStaticExecutable(path: string, opts: AnalyzeOptions & { u
   if (!elf.isStatic) {
     throw new AnalysisUnsupportedError(`${path}: dynamically linked (interpreter ${elf.interpreter ?? '?'}) is not yet supported: link it with -static`);
   }
-  const names = loadSyscallNames(opts);
-  return analyzeElf(elf, path, names, opts.ukl);
+  return { elf, names: loadSyscallNames(opts) };
 }
 
 /**
@@ -175,6 +180,17 @@ interface WrapperTask {
 const FAMILY_SYSCALLS = new Set(['socket', 'socketpair']);
 
 export function analyzeElf(elf: ElfFile, input: string, syscallNames: Map<number, string>, ukl?: UklAnalysis): AnalysisReport {
+  return analyzeElfWithGraph(elf, input, syscallNames, ukl).report;
+}
+
+/** the analysis, and the call graph with what it reached (for callGraphOf) */
+export interface AnalysisWithGraph {
+  report: AnalysisReport;
+  graph: CallGraph;
+  reach: Reachability;
+}
+
+export function analyzeElfWithGraph(elf: ElfFile, input: string, syscallNames: Map<number, string>, ukl?: UklAnalysis): AnalysisWithGraph {
   const scan = scanCode(elf, { syscallEntries: uklSyscallEntries(elf, ukl) });
   const graph = buildCallGraph(scan);
   const facts = collectAddressFacts(elf, scan);
@@ -393,7 +409,7 @@ export function analyzeElf(elf: ElfFile, input: string, syscallNames: Map<number
     tlsBytes: elf.programHeaders.find((p) => p.type === PT_TLS)?.memorySize ?? 0,
     stats: { functions: graph.size, reachableFunctions: reach.reachedInOrder.length, addressTaken: facts.addressTaken.size, indirectReachable: firstIndirect !== undefined },
   };
-  return report;
+  return { report, graph, reach };
 }
 
 /** UKL's syscall entry among the stubs of a UKL.a link: its calls are syscall sites */

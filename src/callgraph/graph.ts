@@ -78,6 +78,10 @@ const ROOT = -2;
 /**
  * Breadth-first reachability that can be resumed with more roots (the address-taken functions
  * join once an indirect call is found reachable). Parent pointers give the witness paths.
+ * Our own rather than @dagrejs/graphlib's `alg.preorder`: graphlib's traversals recurse, and a
+ * call chain of 5,000 functions overflowed Node's stack (measured: 1,000 fine, 5,000 RangeError),
+ * while linked glibc apps have 1,000–5,000 functions. Users get the graph as a graphlib Graph
+ * (callgraph/graphlib.ts), where its algorithms work at those sizes (Dijkstra, 36 ms on 1,039).
  */
 export class Reachability {
   private readonly parent: Int32Array;

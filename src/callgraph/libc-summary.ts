@@ -279,7 +279,10 @@ export function summaryEntry(summary: LibcSummary, name: string): { name: string
   return primary === undefined || entry === undefined ? undefined : { name: primary, entry };
 }
 
-/** Tarjan's algorithm with an explicit stack; components come out callees first */
+/**
+ * Tarjan's algorithm with an explicit stack; components come out callees first. (graphlib's
+ * `alg.tarjan` recurses: a 5,000-function chain overflowed Node's stack, and libc.a has more.)
+ */
 export function stronglyConnectedComponents(graph: CallGraph): number[][] {
   const size = graph.size;
   const index = new Int32Array(size).fill(-1);
