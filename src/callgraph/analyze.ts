@@ -5,7 +5,7 @@ import { readSyscallTable } from '../kernel/syscalls.js';
 import { isLlvmBitcode, parseElf, PT_TLS, SHF_ALLOC, SHN_UNDEF, SHT_NOBITS } from '../lto/elf.js';
 import type { ElfFile } from '../lto/elf.js';
 import { buildCallGraph, CallGraph, collectAddressFacts, isUnnamedTarget, pointerArray, Reachability, UNATTRIBUTED_CODE } from './graph.js';
-import { scanCode } from './syscall-sites.js';
+import { scanCode, siteNumbers } from './syscall-sites.js';
 import type { CallEdge, CodeScan, GprName } from './syscall-sites.js';
 
 /**
@@ -284,10 +284,13 @@ export function analyzeElfWithGraph(elf: ElfFile, input: string, syscallNames: M
     if (site.function !== null && !reach.isReached(site.function)) continue;
     // UKL: a `call entry_SYSCALL_64` shows the entry at the end of its paths
     const via = site.via === undefined ? [] : [site.via];
-    if (site.nr !== null) {
+    const numbers = siteNumbers(site);
+    if (numbers.length > 0) {
       const where = [...(site.function === null ? [`<code at 0x${site.address.toString(16)}>`] : reach.pathTo(site.function)), ...via];
-      record(site.nr, where);
-      if (familySyscalls.has(site.nr)) familyAt(site.function, site.address, site.firstArgument, site.function === null ? where : [site.function, ...via]);
+      for (const nr of numbers) {
+        record(nr, where);
+        if (familySyscalls.has(nr)) familyAt(site.function, site.address, site.firstArgument, site.function === null ? where : [site.function, ...via]);
+      }
     } else if (site.numberInParameter !== undefined && site.function !== null) {
       resolveWrapper({ fn: site.function, register: site.numberInParameter, chain: [site.function, ...via], ...(site.firstArgument ? { argument: site.firstArgument } : {}) }, site.address);
     } else {

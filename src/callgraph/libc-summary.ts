@@ -10,7 +10,7 @@ import { LinkError, linkWithStubs } from '../lto/link.js';
 import { writeBytesAtomic } from '../util/fs.js';
 import { loadSyscallNames, type AnalyzeOptions } from './analyze.js';
 import { buildCallGraph, type CallGraph } from './graph.js';
-import { scanCode, type GprName } from './syscall-sites.js';
+import { scanCode, siteNumbers, type GprName } from './syscall-sites.js';
 
 /**
  * What each function of a C library can reach on its own: function → syscalls, each with the
@@ -158,7 +158,8 @@ export function summarizeProgram(program: string, kernelSide: { stubs: readonly 
   for (const site of scan.sites) {
     const fn = id(site.function);
     if (fn === undefined) continue;
-    if (site.nr !== null) direct[fn]?.add(site.nr);
+    const numbers = siteNumbers(site);
+    if (numbers.length > 0) for (const nr of numbers) direct[fn]?.add(nr);
     else if (site.numberInParameter !== undefined) addWrapper(fn, site.numberInParameter);
     else unknown[fn] = 1;
   }

@@ -21,8 +21,10 @@ export interface SyscallSite {
   /** the containing function's preferred symbol name, null in code no symbol covers */
   function: string | null;
   functionAddress: number | null;
-  /** the syscall number, or null: "may be any syscall" (see reason) */
+  /** the syscall number, or null: "may be any syscall" (see reason), or one of `numbers` */
   nr: number | null;
+  /** the number is one of these (paths that merge, a conditional move); nr is then null */
+  numbers?: number[];
   reason?: string;
   /** set when the number arrives from the caller in this register: the function is a syscall wrapper */
   numberInParameter?: GprName;
@@ -223,10 +225,40 @@ function anyGprIndex(register: Register): number {
   return -1;
 }
 
+/**
+ * What a register holds: one constant, one of a few constants (paths that merge, a conditional
+ * move: musl's `__stdio_read` picks read or readv), the caller's parameter, or unknown.
+ */
 type RegisterValue =
   | { kind: 'constant'; value: number }
+  | { kind: 'constants'; values: number[] }
   | { kind: 'entry'; register: number }
   | { kind: 'unknown'; why: string };
+
+/** more values than this and a set says little: unknown */
+const MAX_VALUE_SET = 8;
+
+const CONDITIONAL_MOVES = new Set<Mnemonic>([
+  Mnemonic.Cmova, Mnemonic.Cmovae, Mnemonic.Cmovb, Mnemonic.Cmovbe, Mnemonic.Cmove, Mnemonic.Cmovg, Mnemonic.Cmovge, Mnemonic.Cmovl,
+  Mnemonic.Cmovle, Mnemonic.Cmovne, Mnemonic.Cmovno, Mnemonic.Cmovnp, Mnemonic.Cmovns, Mnemonic.Cmovo, Mnemonic.Cmovp, Mnemonic.Cmovs,
+]);
+
+/** the constants a value may be, or undefined when it is not made of constants */
+function constantsOf(value: RegisterValue | undefined): number[] | undefined {
+  if (value?.kind === 'constant') return [value.value];
+  if (value?.kind === 'constants') return value.values;
+  return undefined;
+}
+
+/** either value: a constant, a set of constants, or unknown when they are not both constants */
+function unionOf(a: RegisterValue, b: RegisterValue, why: string): RegisterValue {
+  const left = constantsOf(a);
+  const right = constantsOf(b);
+  if (left === undefined || right === undefined) return unknownValue(why);
+  const values = [...new Set([...left, ...right])].sort((x, y) => x - y);
+  if (values.length > MAX_VALUE_SET) return unknownValue(`${why} (more than ${MAX_VALUE_SET} values)`);
+  return values.length === 1 ? { kind: 'constant', value: values[0] as number } : { kind: 'constants', values };
+}
 
 const ONLY_FIRST_OPERAND_WRITTEN = new Set<Mnemonic>([
   Mnemonic.Mov, Mnemonic.Movzx, Mnemonic.Movsx, Mnemonic.Movsxd, Mnemonic.Lea, Mnemonic.Add, Mnemonic.Sub,
@@ -519,6 +551,11 @@ function resolveSites(context: ScanContext, swept: SweptSection, scan: CodeScan,
   });
 }
 
+/** every number a site may make: its one number, its set, or none */
+export function siteNumbers(site: SyscallSite): number[] {
+  return site.numbers ?? (site.nr === null ? [] : [site.nr]);
+}
+
 /** a call whose arguments were set before a join in its function: known only over the function's paths */
 interface JoinedEdge {
   swept: SweptSection;
@@ -662,6 +699,8 @@ function resolveSite(context: ScanContext, decoder: Decoder, swept: SweptSection
   else if (rdi?.kind === 'entry' && fromFunctionEntry && ARGUMENT_REGISTERS.has(GPR_NAMES[rdi.register] ?? 'rsp')) result.firstArgument = { parameter: GPR_NAMES[rdi.register] ?? 'rdi' };
   if (rax.kind === 'constant') {
     result.nr = rax.value;
+  } else if (rax.kind === 'constants') {
+    result.numbers = rax.values;
   } else if (rax.kind === 'entry') {
     const register = GPR_NAMES[rax.register] ?? 'rax';
     if (fromFunctionEntry && ARGUMENT_REGISTERS.has(register)) {
@@ -853,10 +892,17 @@ function functionDataflow(context: ScanContext, decoder: Decoder, swept: SweptSe
     const tail = instructions[last];
     if (tail === undefined) continue;
     const next = block + 1 < blockStarts.length ? block + 1 : undefined;
-    if (continuesToNext(tail) && next !== undefined) merge(next, state);
+    const equal = last > firstIndex(block) ? equalityOnBranch(context, decoder, base, instructions[last - 1], tail) : null;
+    const refined = (onTaken: boolean): RegisterValue[] => {
+      if (equal === null || equal.onTaken !== onTaken) return state;
+      const copy = [...state];
+      copy[equal.register] = { kind: 'constant', value: equal.value };
+      return copy;
+    };
+    if (continuesToNext(tail) && next !== undefined) merge(next, refined(false));
     if (tail.internalTarget !== null) {
       const target = blockOf.get(tail.internalTarget);
-      if (target !== undefined) merge(target, state);
+      if (target !== undefined) merge(target, refined(true));
     }
     if (tail.flow === FlowControl.IndirectBranch) {
       // a jump table may lead anywhere in the function
@@ -869,6 +915,35 @@ function functionDataflow(context: ScanContext, decoder: Decoder, swept: SweptSe
   }
 
   return { instructions, blockStarts, states, firstIndex, lastIndex };
+}
+
+/**
+ * `test r,r` or `cmp r,imm` then `je`/`jne`: on the edge where they were equal, r holds 0 or imm
+ * (compilers reuse the tested zero: musl's __stdio_read makes read, number 0, with the rax it
+ * just tested). A 32-bit test counts for the register: the kernel reads the number's low half.
+ */
+function equalityOnBranch(context: ScanContext, decoder: Decoder, base: number, compare: FunctionInstruction | undefined, branch: FunctionInstruction): { register: number; value: number; onTaken: boolean } | null {
+  if (compare === undefined || branch.flow !== FlowControl.ConditionalBranch) return null;
+  decoder.position = branch.offset;
+  decoder.ip = BigInt(base + branch.offset);
+  decoder.decodeOut(context.instruction);
+  const jump = context.instruction.mnemonic;
+  if (jump !== Mnemonic.Je && jump !== Mnemonic.Jne) return null;
+  decoder.position = compare.offset;
+  decoder.ip = BigInt(base + compare.offset);
+  decoder.decodeOut(context.instruction);
+  const instruction = context.instruction;
+  if (instruction.op0Kind !== OpKind.Register || instruction.opCount !== 2) return null;
+  const register = wideGprIndex(instruction.op0Register);
+  if (register < 0) return null;
+  let value: number | null = null;
+  if (instruction.mnemonic === Mnemonic.Test && instruction.op1Kind === OpKind.Register && instruction.op1Register === instruction.op0Register) value = 0;
+  if (instruction.mnemonic === Mnemonic.Cmp && (instruction.op1Kind === OpKind.Immediate8to64 || instruction.op1Kind === OpKind.Immediate32to64 || instruction.op1Kind === OpKind.Immediate8to32 || instruction.op1Kind === OpKind.Immediate32)) {
+    value = Number(BigInt.asIntN(64, instruction.immediate(1)));
+  }
+  // a 32-bit compare with a negative immediate says nothing exact about the whole register
+  if (value === null || (value < 0 && (instruction.op0Register as number) < 53)) return null;
+  return { register, value, onTaken: jump === Mnemonic.Je };
 }
 
 /** control reaches the next instruction: not after a jump, a return, a trap or a call that never returns */
@@ -916,6 +991,7 @@ function applyAt(context: ScanContext, decoder: Decoder, base: number, item: Fun
 
 function sameValue(a: RegisterValue, b: RegisterValue): boolean {
   if (a.kind === 'constant') return b.kind === 'constant' && a.value === b.value;
+  if (a.kind === 'constants') return b.kind === 'constants' && a.values.length === b.values.length && a.values.every((v, i) => v === b.values[i]);
   if (a.kind === 'entry') return b.kind === 'entry' && a.register === b.register;
   return b.kind === 'unknown';
 }
@@ -927,7 +1003,7 @@ function meetStates(a: RegisterValue[] | undefined, b: RegisterValue[] | undefin
     const other = b[register] ?? unknownValue('no state');
     if (value.kind === 'unknown') return value;
     if (other.kind === 'unknown') return other;
-    return sameValue(value, other) ? value : unknownValue(`${GPR_NAMES[register] ?? 'register'} holds different values on different paths`);
+    return sameValue(value, other) ? value : unionOf(value, other, `${GPR_NAMES[register] ?? 'register'} holds different values on different paths`);
   });
 }
 
@@ -992,7 +1068,18 @@ function applyInstruction(instruction: Instruction, infoFactory: InstructionInfo
         const source = wideGprIndex(instruction.op1Register);
         const value = source >= 0 ? registers[source] : undefined;
         if (value !== undefined && value.kind !== 'unknown') {
-          registers[destination] = value.kind === 'constant' ? { kind: 'constant', value: value.value | 0 } : value;
+          registers[destination] =
+            value.kind === 'constant' ? { kind: 'constant', value: value.value | 0 } : value.kind === 'constants' ? { kind: 'constants', values: value.values.map((v) => v | 0) } : value;
+          return;
+        }
+      }
+      // cmovCC: the old value or the source's, whichever the flags pick
+      if (CONDITIONAL_MOVES.has(mnemonic) && sourceKind === OpKind.Register) {
+        const source = wideGprIndex(instruction.op1Register);
+        const old = registers[destination];
+        const moved = source >= 0 ? registers[source] : undefined;
+        if (old !== undefined && moved !== undefined) {
+          registers[destination] = unionOf(old, moved, `${GPR_NAMES[destination] ?? 'register'} is chosen by '${explain ? instruction.toString() : 'a conditional move'}' between values that are not constants`);
           return;
         }
       }
