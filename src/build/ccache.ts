@@ -31,25 +31,48 @@ export function compilerCache(opts: { tree: string; outDir: string; cacheRoot: s
   if (env.UKL_TRIM_CCACHE === 'off' || env.UKL_TRIM_CCACHE === '0') return null;
   const ccache = findOnPath('ccache', env.PATH ?? '');
   if (ccache === null) return null;
-  const shims = join(opts.cacheRoot, 'ccache-bin');
-  mkdirSync(shims, { recursive: true });
-  for (const name of COMPILERS) {
-    const link = join(shims, name);
-    if (!existsSync(link)) symlinkSync(ccache, link);
-  }
   const statsLog = join(opts.outDir, '.ccache-stats.log');
   rmSync(statsLog, { force: true });
   return {
     statsLog,
     env: {
       ...env,
-      PATH: `${shims}${delimiter}${env.PATH ?? ''}`,
+      PATH: `${compilerShims(opts.cacheRoot, 'ccache-bin', ccache)}${delimiter}${env.PATH ?? ''}`,
       CCACHE_DIR: env.CCACHE_DIR ?? join(opts.cacheRoot, 'ccache'),
       CCACHE_BASEDIR: env.CCACHE_BASEDIR ?? commonAncestor(realpathSync(opts.tree), realpathSync(opts.outDir)),
       CCACHE_NOHASHDIR: env.CCACHE_NOHASHDIR ?? '1',
       CCACHE_STATSLOG: statsLog,
     },
   };
+}
+
+/**
+ * distcc behind the compiler cache: ccache runs `distcc gcc …` for each miss (CCACHE_PREFIX);
+ * without ccache, gcc on PATH is distcc itself (its masquerade mode finds the real gcc after
+ * it). DISTCC_HOSTS names the farm. Throws when distcc is not installed.
+ */
+export function withDistcc(env: NodeJS.ProcessEnv, hosts: readonly string[], cacheRoot: string, viaCcache: boolean): NodeJS.ProcessEnv {
+  const distcc = findOnPath('distcc', env.PATH ?? '');
+  if (distcc === null) throw new Error('distcc is not installed (Debian: apt-get install distcc)');
+  const farm = { DISTCC_HOSTS: hosts.join(' ') };
+  if (viaCcache) return { ...env, ...farm, CCACHE_PREFIX: distcc };
+  return { ...env, ...farm, PATH: `${compilerShims(cacheRoot, 'distcc-bin', distcc)}${delimiter}${env.PATH ?? ''}` };
+}
+
+/** how many compiles a farm takes at once: each host's `/N` limit (distcc's default: 2) */
+export function distccSlots(hosts: readonly string[]): number {
+  return hosts.reduce((sum, host) => sum + (Number(/\/(\d+)/.exec(host)?.[1]) || 2), 0);
+}
+
+/** a folder of symlinks named like the compiler, pointing at `tool` */
+function compilerShims(cacheRoot: string, folder: string, tool: string): string {
+  const shims = join(cacheRoot, folder);
+  mkdirSync(shims, { recursive: true });
+  for (const name of COMPILERS) {
+    const link = join(shims, name);
+    if (!existsSync(link)) symlinkSync(tool, link);
+  }
+  return shims;
 }
 
 /** hits and misses of one build, from ccache's stats log (a `# file` line, then one result per line) */

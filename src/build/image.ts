@@ -63,6 +63,8 @@ export const BuildReportSchema = z.object({
   reused: z.boolean(),
   /** ccache in this build (null without ccache, or when the build was reused) */
   compilerCache: z.object({ hits: z.number().int(), misses: z.number().int() }).nullable(),
+  /** the distcc hosts the compiles went to (empty without distcc) */
+  distccHosts: z.array(z.string()),
   log: z.string(),
   /** UKL mode: the app archive linked into vmlinux, and what the kernel link must provide */
   ukl: z
@@ -86,6 +88,8 @@ export interface BuildImageParams {
   gateway?: string;
   out: string;
   buildDir?: string;
+  /** compile on these distcc hosts (default $DISTCC_HOSTS, if set) */
+  distccHosts?: readonly string[];
 }
 
 /**
@@ -121,7 +125,7 @@ export async function buildImage(p: BuildImageParams & BuildHooks): Promise<Buil
 }
 
 /** make O=objDir bzImage, then bzImage and build.log copied into out */
-async function buildKernelInto(tree: string, config: string, objDir: string, out: string, hooks: BuildHooks, extraKey?: string): Promise<KernelBuildResult> {
+async function buildKernelInto(tree: string, config: string, objDir: string, out: string, hooks: BuildHooks & { distccHosts?: readonly string[] }, extraKey?: string): Promise<KernelBuildResult> {
   hooks.onPhase?.('building the kernel');
   let kernel: KernelBuildResult;
   try {
@@ -133,6 +137,7 @@ async function buildKernelInto(tree: string, config: string, objDir: string, out
       targets: ['bzImage'],
       ...(hooks.onBuildLine ? { onLine: hooks.onBuildLine } : {}),
       ...(hooks.onBuildProgress ? { onProgress: hooks.onBuildProgress } : {}),
+      ...(hooks.distccHosts !== undefined ? { distccHosts: hooks.distccHosts } : {}),
       ...(extraKey !== undefined ? { extraKey } : {}),
     });
   } catch (e) {
@@ -169,6 +174,8 @@ export interface BuildUklImageParams {
   gateway?: string;
   out: string;
   buildDir?: string;
+  /** compile on these distcc hosts (default $DISTCC_HOSTS, if set) */
+  distccHosts?: readonly string[];
 }
 
 /**
@@ -270,6 +277,7 @@ function imageReport(mode: BuildReport['mode'], out: string, objDir: string, ker
     buildDir: objDir,
     reused: kernel.reused,
     compilerCache: kernel.compilerCache,
+    distccHosts: kernel.distccHosts,
     log: join(out, 'build.log'),
     ...(ukl !== undefined ? { ukl } : {}),
   });

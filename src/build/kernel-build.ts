@@ -4,7 +4,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFi
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { cacheHome } from '../util/cache-home.js';
-import { compilerCache, readCompilerCacheStats, type CompilerCacheStats } from './ccache.js';
+import { compilerCache, distccSlots, readCompilerCacheStats, withDistcc, type CompilerCacheStats } from './ccache.js';
 
 /**
  * An out-of-tree kernel build (`make O=DIR`) from a given .config, with the full log kept and,
@@ -42,6 +42,8 @@ export interface KernelBuildOptions {
   extraKey?: string;
   /** where the compiler cache lives (default ukl-trim's cache folder; $UKL_TRIM_CCACHE=off turns it off) */
   cacheRoot?: string;
+  /** compile on these distcc hosts (distcc's host specs, e.g. `10.0.0.5/8`); default $DISTCC_HOSTS, if set */
+  distccHosts?: readonly string[];
 }
 
 export interface KernelBuildResult {
@@ -51,6 +53,8 @@ export interface KernelBuildResult {
   reused: boolean;
   /** ccache's hits and misses in this build; null without ccache */
   compilerCache: CompilerCacheStats | null;
+  /** the distcc hosts the compiles went to; empty without distcc */
+  distccHosts: string[];
 }
 
 function firstErrors(log: string): string {
@@ -90,7 +94,7 @@ export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuild
   const key = createHash('sha256').update(`${tree}\0${arch}\0${targets.join(' ')}\0${config}${opts.extraKey !== undefined ? `\0${opts.extraKey}` : ''}`).digest('hex');
   const built = targets.every((t) => existsSync(targetPath(outDir, t)));
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === key && built) {
-    return { outDir, seconds: 0, log: join(outDir, 'build.log'), reused: true, compilerCache: null };
+    return { outDir, seconds: 0, log: join(outDir, 'build.log'), reused: true, compilerCache: null, distccHosts: [] };
   }
   // a build that stops half-way must not leave the previous build's stamp behind
   rmSync(stamp, { force: true });
@@ -106,13 +110,24 @@ export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuild
   const logPath = join(outDir, 'build.log');
   const log = createWriteStream(logPath);
   const t0 = performance.now();
-  const jobs = opts.jobs ?? availableParallelism();
   const environment = buildEnvironment();
-  const cache = compilerCache({ tree, outDir, cacheRoot: opts.cacheRoot ?? cacheHome(), env: environment });
+  const cacheRoot = opts.cacheRoot ?? cacheHome();
+  const cache = compilerCache({ tree, outDir, cacheRoot, env: environment });
+  const farm = opts.distccHosts ?? (process.env.DISTCC_HOSTS ? process.env.DISTCC_HOSTS.split(/\s+/).filter(Boolean) : []);
+  let env = cache?.env ?? environment;
+  if (farm.length > 0) {
+    try {
+      env = withDistcc(env, farm, cacheRoot, cache !== null);
+    } catch (e) {
+      throw new KernelBuildError(`kernel build: ${(e as Error).message}`, join(outDir, 'build.log'));
+    }
+  }
+  // a farm takes more compiles at once than this machine has cores
+  const jobs = opts.jobs ?? availableParallelism() + (farm.length > 0 ? distccSlots(farm) : 0);
   const code = await new Promise<number>((resolve, reject) => {
     const child = spawn('make', ['-C', tree, `O=${outDir}`, `ARCH=${arch}`, `-j${jobs}`, 'olddefconfig', ...targets], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: cache?.env ?? environment,
+      env,
     });
     let pending = '';
     const onData = (b: Buffer): void => {
@@ -139,5 +154,5 @@ export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuild
   }
   writeFileSync(stamp, key);
   if (full) writeFileSync(countFile, `${compiled}\n`);
-  return { outDir, seconds, log: logPath, reused: false, compilerCache: cache === null ? null : readCompilerCacheStats(cache.statsLog) };
+  return { outDir, seconds, log: logPath, reused: false, compilerCache: cache === null ? null : readCompilerCacheStats(cache.statsLog), distccHosts: [...farm] };
 }

@@ -14,7 +14,7 @@ import { bootKernel, BootReportSchema } from '../build/qemu.js';
 import { progressOf, resolveKernelForCli, UsageError, type CliIO } from './common.js';
 
 export const BUILD_USAGE = `usage: ukl-trim build --kernel DIR|TARBALL [--patch FILE]... --config FILE --app FILE --out DIR [--mode initramfs|ukl]
-                      [--app-arg ARG]... [--ip ADDR/PREFIX] [--gateway ADDR|none] [--build-dir DIR]
+                      [--app-arg ARG]... [--ip ADDR/PREFIX] [--gateway ADDR|none] [--build-dir DIR] [--distcc HOST]...
                       [--libc glibc|musl|musl-ukl|none|PATH] [--json]
   builds the kernel from FILE out of tree (in --build-dir, default OUT/kernel; a finished build of
   the same config there is reused), then an initramfs with the static app;
@@ -57,6 +57,7 @@ export async function runBuild(argv: string[], io: CliIO): Promise<number> {
       ip: { type: 'string' },
       gateway: { type: 'string' },
       'build-dir': { type: 'string' },
+      distcc: { type: 'string', multiple: true },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -86,6 +87,7 @@ export async function runBuild(argv: string[], io: CliIO): Promise<number> {
     ...(values.gateway !== undefined ? { gateway: values.gateway } : {}),
     out,
     ...(values['build-dir'] ? { buildDir: resolve(values['build-dir']) } : {}),
+    ...(values.distcc ? { distccHosts: values.distcc } : {}),
   };
   const report = await imageForCli(mode === 'ukl' ? { mode, ...common, app: apps, ...(values.libc !== undefined ? { libc: values.libc } : {}) } : { mode, ...common, app: apps[0] as string }, io);
   if (typeof report === 'number') return report;
@@ -128,9 +130,10 @@ export async function imageForCli(
   }
 }
 
-/** `, ccache 812 hits 40 misses` when the build went through ccache */
+/** `, ccache 812 hits 40 misses, distcc on HOST…` when the build went through them */
 export function ccacheNote(report: BuildReport): string {
-  return report.compilerCache ? `, ccache ${report.compilerCache.hits} hits ${report.compilerCache.misses} misses` : '';
+  const cache = report.compilerCache ? `, ccache ${report.compilerCache.hits} hits ${report.compilerCache.misses} misses` : '';
+  return `${cache}${report.distccHosts.length > 0 ? `, distcc on ${report.distccHosts.join(' ')}` : ''}`;
 }
 
 function positiveNumber(text: string | undefined, option: string, fallback: number, integer = false): number {

@@ -20,7 +20,7 @@ import { checkLibcOption, progressOf, resolveKernelForCli, UsageError, type CliI
 export const MINIMIZE_USAGE = `usage: ukl-trim APP... [--kernel DIR|TARBALL [--patch FILE]...] [--arch x86_64] [--libc glibc|musl|musl-ukl|none|PATH]
                 [--mode initramfs|ukl] [--profile ${profileNames().join('|')}|none]
                 [--enable SYM]... [--disable SYM]... [-o FILE] [--fragment FILE] [--explain SYM]...
-                [--build OUT [--boot [--expect REGEX] [--tcp-echo PORT] [--timeout S]] [--app-arg ARG]...]
+                [--build OUT [--boot [--expect REGEX] [--tcp-echo PORT] [--timeout S]] [--app-arg ARG]... [--distcc HOST]...]
                 [--assume-syscall NAME]... [--strict] [--no-check] [--json]
   the smallest kernel .config that provides every syscall, socket family and pseudo-file the app
   can reach, plus what booting it needs (the profile), each option with its reason.
@@ -32,6 +32,8 @@ export const MINIMIZE_USAGE = `usage: ukl-trim APP... [--kernel DIR|TARBALL [--p
   -o FILE (default .config; an existing one is kept as FILE.old), --fragment FILE: the minimal
   form (savedefconfig). --build OUT builds the kernel and initramfs like 'ukl-trim build';
   --boot then boots them under QEMU like 'ukl-trim boot'. --no-check skips the 1-minimality pass.
+  --distcc HOST (repeatable; distcc host specs, default $DISTCC_HOSTS): compile on a distcc farm,
+  ccache in front.
   Places the analysis cannot resolve (a syscall number or socket family it cannot compute) are
   listed; --assume-syscall NAME requires a syscall as if reached, --strict refuses (exit 2, nothing
   written) while any place is unresolved.`;
@@ -85,6 +87,7 @@ async function minimizeCommand(argv: string[], io: CliIO): Promise<number> {
       'app-arg': { type: 'string', multiple: true },
       'no-check': { type: 'boolean' },
       'assume-syscall': { type: 'string', multiple: true },
+      distcc: { type: 'string', multiple: true },
       strict: { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -155,7 +158,7 @@ async function minimizeCommand(argv: string[], io: CliIO): Promise<number> {
   let build: Awaited<ReturnType<typeof imageForCli>> | undefined;
   let boot;
   if (values.build) {
-    const args = values['app-arg'] ? { args: values['app-arg'] } : {};
+    const args = { ...(values['app-arg'] ? { args: values['app-arg'] } : {}), ...(values.distcc ? { distccHosts: values.distcc } : {}) };
     if (mode === 'ukl') {
       // the UKL.a the analysis read is the one the kernel links
       const archive = result.uklArchive;
