@@ -76,6 +76,30 @@ describe.skipIf(!available)('ukl-trim APP (the main command)', () => {
     expect(unknown.err).toEqual([expect.stringMatching(/^ukl-trim: --assume-syscall no_such_call: x86_64 6\.1\.\d+ has no such syscall$/)]);
   }, 300_000);
 
+  it('batch: several apps in one call, one parse of the tree, a config per app', async () => {
+    if (!tree) throw new Error('no kernel tree');
+    const unix = join(dir, 'unix-socket');
+    const cc = spawnSync('gcc', ['-static', '-O2', '-o', unix, 'fixtures/apps/unix-socket.c'], { encoding: 'utf8' });
+    expect(cc.status, cc.stderr).toBe(0);
+    const out = join(dir, 'batch');
+    const { io, out: lines, err } = capture();
+    expect(await main(['batch', echo, unix, '--kernel', tree, '--out', out], io), err.join('\n')).toBe(0);
+    expect(lines).toEqual([expect.stringMatching(/^echo: .*\/batch\/echo\/\.config: \d+ options on$/), expect.stringMatching(/^unix-socket: .*\/batch\/unix-socket\/\.config: \d+ options on$/)]);
+    const echoConfig = readFileSync(join(out, 'echo', '.config'), 'utf8');
+    const unixConfig = readFileSync(join(out, 'unix-socket', '.config'), 'utf8');
+    expect(echoConfig).toMatch(/^CONFIG_INET=y$/m);
+    expect(unixConfig).toMatch(/^CONFIG_UNIX=y$/m);
+    expect(unixConfig).not.toMatch(/^CONFIG_INET=y$/m);
+    // the same as trimming each alone
+    const alone = capture();
+    expect(await main([unix, '--kernel', tree, '-o', join(dir, 'unix-alone.config')], alone.io)).toBe(0);
+    expect(readFileSync(join(dir, 'unix-alone.config'), 'utf8')).toBe(unixConfig);
+    const clash = capture();
+    expect(await main(['batch', echo, join(dir, 'echo'), '--kernel', tree, '--out', out], clash.io)).toBe(2);
+    expect(await main(['batch', echo, '--kernel', tree], clash.io)).toBe(2);
+    expect(clash.err[1]).toMatch(/^ukl-trim: --out DIR is required/);
+  }, 300_000);
+
   it('an --enable that needs a --disabled option: exit 2, the chain named, no file written', async () => {
     if (!tree) throw new Error('no kernel tree');
     const config = join(dir, 'conflict.config');

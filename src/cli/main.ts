@@ -8,6 +8,7 @@ const USAGE = `usage: ukl-trim APP... [options]   the smallest kernel config for
        ukl-trim <command> [options]
 commands:
   minimize  the same as 'ukl-trim APP...'
+  batch     trim several apps in one call, sharing the parsed tree (see 'ukl-trim batch --help')
   conf      compute a kernel .config like 'make ARCH=... <target>' (see 'ukl-trim conf --help')
   syscalls  the syscall → Kconfig map of a tree, derived from its source (see 'ukl-trim syscalls --help')
   analyze   the syscalls a static executable can reach, with witness paths (see 'ukl-trim analyze --help')
@@ -46,6 +47,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
         return await (await import('./lsp.js')).runLsp(rest, io);
       case 'minimize':
         return await (await import('./minimize.js')).runMinimize(rest, io);
+      case 'batch':
+        return await (await import('./batch.js')).runBatch(rest, io);
       case 'tree': {
         const { values, positionals } = parseArgs({ args: rest, options: { kernel: { type: 'string' }, patch: { type: 'string', multiple: true } }, allowPositionals: true, strict: true });
         if (positionals.length > 0) throw new UsageError(`tree: unexpected ${positionals[0]}\n${TREE_USAGE}`);

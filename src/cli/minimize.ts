@@ -45,23 +45,28 @@ export async function runMinimize(argv: string[], io: CliIO): Promise<number> {
   try {
     return await minimizeCommand(argv, io);
   } catch (e) {
-    if (
-      e instanceof MinimizeError ||
-      e instanceof RequirementError ||
-      e instanceof LinkError ||
-      e instanceof ElfError ||
-      e instanceof ArchiveError ||
-      e instanceof AnalysisUnsupportedError ||
-      e instanceof SyscallNamesUnavailableError ||
-      e instanceof SyscallMapError ||
-      e instanceof UklError
-    ) {
-      io.err(`ukl-trim: ${e.message}`);
-      if (e instanceof UklError && e.code === 'tool-missing') return 1;
-      return e instanceof MinimizeError && (e.code === 'internal' || e.code === 'solver') ? 1 : 2;
-    }
-    throw e;
+    return minimizeFailure(e, io);
   }
+}
+
+/** the minimizer's and the analysis's typed errors: one line, exit 2 (1 for internal ones); anything else is rethrown */
+export function minimizeFailure(e: unknown, io: CliIO): number {
+  if (
+    e instanceof MinimizeError ||
+    e instanceof RequirementError ||
+    e instanceof LinkError ||
+    e instanceof ElfError ||
+    e instanceof ArchiveError ||
+    e instanceof AnalysisUnsupportedError ||
+    e instanceof SyscallNamesUnavailableError ||
+    e instanceof SyscallMapError ||
+    e instanceof UklError
+  ) {
+    io.err(`ukl-trim: ${e.message}`);
+    if (e instanceof UklError && e.code === 'tool-missing') return 1;
+    return e instanceof MinimizeError && (e.code === 'internal' || e.code === 'solver') ? 1 : 2;
+  }
+  throw e;
 }
 
 async function minimizeCommand(argv: string[], io: CliIO): Promise<number> {
