@@ -88,6 +88,32 @@ describe('analyzeStaticExecutable against strace', () => {
   }
 });
 
+describe('stripped executables: function boundaries without symbols', () => {
+  for (const { libc, compiler, available } of LIBCS) {
+    for (const app of Object.keys(APPS)) {
+      it.skipIf(!available)(`${app} (${libc} static, stripped): the syscalls, families and pseudo-files of the unstripped binary, no more unresolved sites`, () => {
+        const program = build(app, libc, compiler);
+        const stripped = `${program}-stripped`;
+        const strip = spawnSync('strip', ['-o', stripped, program], { encoding: 'utf8' });
+        expect(strip.status, strip.stderr).toBe(0);
+        const full = analyzeStaticExecutable(program);
+        const bare = analyzeStaticExecutable(stripped);
+        const names = (r: typeof full): string[] => r.syscalls.map((x) => x.name).sort();
+        // never fewer; a few more where a function nothing calls joins the one before it (musl
+        // links timerfd_gettime beside timerfd_settime)
+        expect(names(bare)).toEqual(expect.arrayContaining(names(full)));
+        expect(bare.syscalls.length - full.syscalls.length).toBeLessThanOrEqual(2);
+        expect(bare.socketFamilies).toEqual(full.socketFamilies);
+        expect(bare.pseudoFiles).toEqual(full.pseudoFiles);
+        expect(bare.unresolved.length).toBeLessThanOrEqual(full.unresolved.length);
+        // witness paths name the functions by address
+        expect(bare.syscalls.flatMap((x) => x.path).some((step) => /^<fn at 0x[0-9a-f]+>$/.test(step))).toBe(true);
+        console.log(`${app} (${libc}) stripped: ${bare.syscalls.length} syscalls (unstripped ${full.syscalls.length}), ${bare.stats.functions} functions found without symbols (${full.stats.functions} with)`);
+      }, 60_000);
+    }
+  }
+});
+
 const hasClang = spawnSync('clang', ['--version']).status === 0;
 const FORMS: Array<{ form: string; compiler: string; flags: string[]; available: boolean }> = [
   { form: 'object', compiler: 'gcc', flags: ['-O2', '-c'], available: hasGcc },

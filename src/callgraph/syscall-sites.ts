@@ -2,6 +2,7 @@ import { Code, Decoder, DecoderOptions, FlowControl, Instruction, InstructionInf
 import type { Register } from 'iced-x86';
 import { isSpecialSectionIndex } from '../lto/elf.js';
 import type { ElfFile, ElfRelocation, ElfSection, ElfSymbol } from '../lto/elf.js';
+import { strippedFunctionStarts, syntheticFunctionName } from './function-starts.js';
 
 /**
  * A linear sweep over the code of a static executable or a relocatable object (resynchronised at
@@ -107,6 +108,10 @@ export class FunctionIndex {
     for (const section of elf.executableSections()) this.sectionRanges.set(section.index, [section.address, section.address + section.size]);
     const symbols = elf.symbols().filter((s) => executable.has(s.sectionIndex) && s.name !== '' && !isSpecialSectionIndex(s.sectionIndex));
     const functions = symbols.filter((s) => FUNCTION_TYPES.has(s.type));
+    if (functions.length === 0 && elf.type !== 'REL') {
+      this.addStrippedFunctions(elf);
+      return;
+    }
     // assembler labels without a type count only where no sized function covers them (musl's
     // __cp_begin sits inside __syscall_cp_asm and must not split it)
     const sortedFunctions = [...functions].sort((a, b) => a.sectionIndex - b.sectionIndex || a.value - b.value);
@@ -149,6 +154,19 @@ export class FunctionIndex {
       this.spaces.set(space, list);
     }
     for (const list of this.spaces.values()) list.sort((a, b) => a.start - b.start);
+  }
+
+  /** a stripped executable: the starts its unwind table, entry, arrays and calls show (function-starts.ts) */
+  private addStrippedFunctions(elf: ElfFile): void {
+    const sections = elf.executableSections();
+    const list: CodeFunction[] = [];
+    for (const { start, size } of strippedFunctionStarts(elf)) {
+      const section = sections.find((x) => start >= x.address && start < x.address + x.size);
+      if (section === undefined) continue;
+      const name = syntheticFunctionName(start);
+      list.push({ name, aliases: [name], sectionIndex: section.index, start, size });
+    }
+    this.spaces.set(0, list);
   }
 
   private spaceOf(sectionIndex: number): number {
@@ -414,7 +432,16 @@ function sweepSection(context: ScanContext, section: ElfSection, scan: CodeScan)
       // entering the next function: the block starts afresh
       let nextStart = starts[nextStartIndex];
       while (nextStart !== undefined && nextStart.start - base <= offset) {
-        if (current !== undefined) endOfFunction(exitsOf(current));
+        if (current !== undefined) {
+          const exits = exitsOf(current);
+          endOfFunction(exits);
+          // straight-line code running into the next start (a split where a stripped binary shows
+          // a start inside code): control goes on there
+          if (exits.last !== undefined && (exits.last.flow === FlowControl.Next || exits.last.flow === FlowControl.ConditionalBranch)) {
+            scan.edges.push(fallThroughEdge(section, current, nextStart));
+            exits.continuesIn.add(nextStart.name);
+          }
+        }
         current = nextStart;
         blockStart = nextStart.start - base;
         nextStart = starts[++nextStartIndex];
@@ -485,6 +512,10 @@ function sweepSection(context: ScanContext, section: ElfSection, scan: CodeScan)
     decoder.free();
   }
   return swept;
+}
+
+function fallThroughEdge(section: ElfSection, from: CodeFunction, to: CodeFunction): CallEdge {
+  return { kind: 'jump', section: section.name, site: to.start, from: from.name, to: to.name, toAddress: to.start, toSection: section.name, targetIsFunctionStart: true, viaRelocation: false };
 }
 
 /** a direct call or jump out of a function: jumps continue there; a call may be the last word */
