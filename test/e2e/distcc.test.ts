@@ -54,7 +54,7 @@ describe.skipIf(!available)('kernel builds on a distcc farm', () => {
     expect(build.distccHosts).toEqual([`127.0.0.1:${port}/2`]);
     // the kernel's own objects go to the farm (host tools and probes stay local; what the farm
     // refuses, distcc compiles here, so the build succeeds either way)
-    expect(after.dcc_compile_ok).toBeGreaterThan(30);
+    expect(after.dcc_compile_ok).toBeGreaterThan(10);
     expect(build.compilerCache?.misses).toBeGreaterThanOrEqual(after.dcc_compile_ok as number);
   }, 900_000);
 });
