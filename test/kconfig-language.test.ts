@@ -4,7 +4,7 @@
  *
  * `expected` outputs and error behaviour were verified with the kernel's own conf (Linux 6.1)
  * through test/tools/oracle-mini.sh; re-verify with
- *   ORACLE_CONF=/work/kobj/scripts/kconfig/conf npx vitest run test/kconfig-language.test.ts
+ *   ORACLE_CONF=$KERNEL_OBJ/scripts/kconfig/conf npx vitest run test/kconfig-language.test.ts
  *
  * Tests titled "conf discrepancy: …" fail until the engine is fixed.
  */

@@ -228,18 +228,14 @@ function readEncoded(data: Uint8Array, view: DataView, at: number, encoding: num
 }
 
 function uleb(data: Uint8Array, at: number): { value: number; next: number } {
-  let value = 0;
-  let scale = 1;
-  for (;;) {
-    const byte = data[at++];
-    if (byte === undefined) throw new Error('truncated LEB128');
-    value += (byte & 0x7f) * scale;
-    scale *= 128;
-    if ((byte & 0x80) === 0) return { value, next: at };
-  }
+  return leb128(data, at, false);
 }
 
 function sleb(data: Uint8Array, at: number): { value: number; next: number } {
+  return leb128(data, at, true);
+}
+
+function leb128(data: Uint8Array, at: number, signed: boolean): { value: number; next: number } {
   let value = 0;
   let scale = 1;
   for (;;) {
@@ -247,6 +243,6 @@ function sleb(data: Uint8Array, at: number): { value: number; next: number } {
     if (byte === undefined) throw new Error('truncated LEB128');
     value += (byte & 0x7f) * scale;
     scale *= 128;
-    if ((byte & 0x80) === 0) return { value: byte & 0x40 ? value - scale : value, next: at };
+    if ((byte & 0x80) === 0) return { value: signed && byte & 0x40 ? value - scale : value, next: at };
   }
 }

@@ -18,12 +18,12 @@
 #
 # conf runs in a scratch copy of CASE_DIR (cwd = srctree = the copy) with an empty environment
 # except PATH and the KEY=VALUE lines of CASE_DIR/oracle.env, if present.
-# CONF overrides the conf binary (default /work/kobj/scripts/kconfig/conf).
+# CONF names the conf binary (default $ORACLE_CONF), e.g. scripts/kconfig/conf of a built tree.
 #
 # The vitest suites re-verify all of their hard-coded expectations with this script when run as
-#   ORACLE_CONF=/work/kobj/scripts/kconfig/conf npx vitest run test/kconfig-corner-cases.test.ts test/kconfig-language.test.ts
+#   ORACLE_CONF=$KERNEL_OBJ/scripts/kconfig/conf npx vitest run test/kconfig-corner-cases.test.ts test/kconfig-language.test.ts
 set -u
-CONF=${CONF:-/work/kobj/scripts/kconfig/conf}
+CONF=${CONF:-${ORACLE_CONF:-}}
 if [ $# -lt 2 ]; then
   sed -n '2,23p' "$0" >&2
   exit 2
@@ -33,7 +33,7 @@ mode=$2
 input=${3:-}
 if [ -n "$input" ] && [ "${input#/}" = "$input" ]; then input=$case_dir/$input; fi
 if [ -n "$input" ] && [ ! -f "$input" ]; then echo "oracle-mini: no such input file: $input" >&2; exit 2; fi
-[ -x "$CONF" ] || { echo "oracle-mini: conf binary not found: $CONF" >&2; exit 2; }
+[ -x "$CONF" ] || { echo "oracle-mini: conf binary not found: '$CONF' (set CONF or ORACLE_CONF)" >&2; exit 2; }
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
