@@ -15,6 +15,7 @@ commands:
   libc-summary  what each libc function can reach: syscalls with paths (see 'ukl-trim libc-summary --help')
   build     build a kernel and an initramfs holding the app (see 'ukl-trim build --help')
   boot      boot a kernel under QEMU, wait for a marker, check a TCP echo (see 'ukl-trim boot --help')
+  report    an HTML page: vmlinux by subsystem against a baseline, options by reason, requirements (see 'ukl-trim report --help')
   cc        a compiler driver for UKL apps: make CC='ukl-trim cc' (see 'ukl-trim cc --help')
   lsp       the language server for editors (stdio)
   tree      print the kernel tree in use (extracting a tarball into the cache once): tree [--kernel DIR|TARBALL [--patch FILE]...]
@@ -41,6 +42,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
         return await (await import('./build.js')).runBuild(rest, io);
       case 'boot':
         return await (await import('./build.js')).runBoot(rest, io);
+      case 'report':
+        return await (await import('./report.js')).runReport(rest, io);
       case 'cc':
         return await (await import('./cc.js')).runCc(rest, io);
       case 'lsp':

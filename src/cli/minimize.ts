@@ -16,11 +16,13 @@ import { RequirementError } from '../minimize/requirements.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { ccacheNote, imageForCli } from './build.js';
 import { checkLibcOption, progressOf, resolveKernelForCli, UsageError, type CliIO } from './common.js';
+import { baselineChoiceOf, reportForCli } from './report.js';
 
 export const MINIMIZE_USAGE = `usage: ukl-trim APP... [--kernel DIR|TARBALL [--patch FILE]...] [--arch x86_64] [--libc glibc|musl|musl-ukl|none|PATH]
                 [--mode initramfs|ukl] [--profile ${profileNames().join('|')}|none]
                 [--enable SYM]... [--disable SYM]... [-o FILE] [--fragment FILE] [--explain SYM]...
                 [--build OUT [--boot [--expect REGEX] [--tcp-echo PORT] [--timeout S]] [--app-arg ARG]... [--distcc HOST]...]
+                [--report FILE.html [--report-baseline DIR|CONFIG|none]]
                 [--assume-syscall NAME]... [--strict] [--no-check] [--json]
   the smallest kernel .config that provides every syscall, socket family and pseudo-file the app
   can reach, plus what booting it needs (the profile), each option with its reason.
@@ -32,6 +34,8 @@ export const MINIMIZE_USAGE = `usage: ukl-trim APP... [--kernel DIR|TARBALL [--p
   -o FILE (default .config; an existing one is kept as FILE.old), --fragment FILE: the minimal
   form (savedefconfig). --build OUT builds the kernel and initramfs like 'ukl-trim build';
   --boot then boots them under QEMU like 'ukl-trim boot'. --no-check skips the 1-minimality pass.
+  --report FILE.html (with --build) writes the page 'ukl-trim report' writes, against
+  --report-baseline (default: tinyconfig + the boot profile, built once and cached).
   --distcc HOST (repeatable; distcc host specs, default $DISTCC_HOSTS): compile on a distcc farm,
   ccache in front.
   Places the analysis cannot resolve (a syscall number or socket family it cannot compute) are
@@ -93,6 +97,8 @@ async function minimizeCommand(argv: string[], io: CliIO): Promise<number> {
       'no-check': { type: 'boolean' },
       'assume-syscall': { type: 'string', multiple: true },
       distcc: { type: 'string', multiple: true },
+      report: { type: 'string' },
+      'report-baseline': { type: 'string' },
       strict: { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -111,6 +117,9 @@ async function minimizeCommand(argv: string[], io: CliIO): Promise<number> {
   const libc = values.libc;
   checkLibcOption(libc, { ukl: mode === 'ukl' });
   if (values.boot && !values.build) throw new UsageError('--boot needs --build OUT');
+  if (values.report && !values.build) throw new UsageError('--report needs --build OUT: the page maps the built kernel');
+  if (values['report-baseline'] !== undefined && !values.report) throw new UsageError('--report-baseline needs --report FILE.html');
+  const reportBaseline = values.report ? baselineChoiceOf(values['report-baseline'], '--report-baseline') : undefined;
   if (mode === 'ukl' && values.boot && values['tcp-echo'] === undefined && values.expect === undefined) {
     // the init's own lines come before the kernel enters the app: they prove nothing about it
     throw new UsageError("--boot in UKL mode needs --tcp-echo PORT or --expect REGEX: what the app itself does once the kernel enters it");
@@ -162,6 +171,7 @@ async function minimizeCommand(argv: string[], io: CliIO): Promise<number> {
 
   let build: Awaited<ReturnType<typeof imageForCli>> | undefined;
   let boot;
+  let htmlReport: string | null = null;
   if (values.build) {
     const args = { ...(values['app-arg'] ? { args: values['app-arg'] } : {}), ...(values.distcc ? { distccHosts: values.distcc } : {}) };
     if (mode === 'ukl') {
@@ -189,10 +199,15 @@ async function minimizeCommand(argv: string[], io: CliIO): Promise<number> {
       );
       progressOf(io).end();
     }
+    if (values.report) {
+      const page = await reportForCli({ minimize: r, buildDir: build.buildDir, tree, baseline: reportBaseline ?? { kind: 'default' }, build: { seconds: build.buildSeconds, reused: build.reused }, boot: boot ?? null, out: values.report }, io);
+      if (typeof page === 'number') return page;
+      htmlReport = page.path;
+    }
   }
 
   if (values.json) {
-    io.out(JSON.stringify({ config: out, fragment: values.fragment ? resolve(values.fragment) : null, report: r, explain: Object.fromEntries((values.explain ?? []).map((s) => [s, result.explain(s)])), build: build ?? null, boot: boot ?? null }, null, 2));
+    io.out(JSON.stringify({ config: out, fragment: values.fragment ? resolve(values.fragment) : null, report: r, explain: Object.fromEntries((values.explain ?? []).map((s) => [s, result.explain(s)])), build: build ?? null, boot: boot ?? null, htmlReport }, null, 2));
   } else {
     io.out(`${out}: ${r.counts.enabled} options on, ${r.counts.fragmentLines} lines in the minimal form${written === 'written' && hadOld ? ` (previous kept as ${out}.old)` : ''}`);
     if (values.fragment) io.out(`fragment: ${resolve(values.fragment)}`);
@@ -211,6 +226,7 @@ async function minimizeCommand(argv: string[], io: CliIO): Promise<number> {
       io.out(boot.ok ? `boot: ok, marker after ${boot.markerSeconds} s${boot.echoSeconds !== null && boot.echoSeconds !== undefined ? `, echo after ${boot.echoSeconds} s` : ''}` : `boot: FAILED (${boot.failure}): ${boot.message}`);
       if (!boot.ok) for (const l of boot.consoleTail.slice(-15)) io.out(`  | ${l}`);
     }
+    if (htmlReport !== null) io.out(`report: ${htmlReport}`);
   }
   if (!r.check.requirementsHold || !r.check.stable) return 1;
   if (boot && !boot.ok) return 1;
