@@ -1,14 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { PROJECT_FILE } from './handled-files.js';
 
 /**
  * `ukl-trim.json`: what the editor should minimise for. Paths are relative to the file.
  *   { "app": ["echo.o"], "libc": "glibc", "arch": "x86_64", "mode": "initramfs",
  *     "profile": "qemu-x86_64", "enable": [], "disable": [], "kernel": "../linux" }
  */
-export const PROJECT_FILE = 'ukl-trim.json';
-
 export const ProjectFileSchema = z
   .object({
     app: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, posix, relative, resolve, sep } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import type { Kconfig } from '../kconfig/kconfig.js';
 import { loadKconfigAsync, type LoadedKconfig } from '../kconfig/load.js';
 import type { MenuNode } from '../kconfig/model.js';
@@ -10,8 +10,18 @@ import { enabledOptions } from '../kconfig/confdata.js';
 import { minimizeConfig, type MinimizeResult } from '../minimize/minimize.js';
 import { positiveSymbols, reasonChain, type Reason } from '../minimize/reasons.js';
 import type { Requirement } from '../minimize/requirements.js';
+import { fileKind } from './file-kind.js';
 import { conditionToKconfig, inactiveRegions, type InactiveRegion } from './ifdef.js';
 import type { Project } from './project.js';
+import { SerialQueue } from './serial.js';
+
+export type Minimizer = typeof minimizeConfig;
+
+export interface UseOptions {
+  /** false once a newer reload has begun: the job is skipped, or its result dropped */
+  isCurrent?: () => boolean;
+  onProgress?: (m: string) => void;
+}
 
 /**
  * What the editor shows, computed once per project state: the kernel tree's Kconfig, the
@@ -46,12 +56,15 @@ export class KernelWorkspace {
   private readonly fileText = new Map<string, string[]>();
   private readonly entriesByFile = new Map<string, Array<{ line: number; name: string }>>();
   private kbuild: KbuildMap | undefined;
+  /** minimising and loading a configuration change the engine's state: one at a time */
+  private readonly engine = new SerialQueue();
 
   private constructor(
     readonly tree: string,
     readonly arch: string,
     readonly loaded: LoadedKconfig,
     view: ConfigView,
+    private readonly minimize: Minimizer,
   ) {
     this.view = view;
     for (const s of loaded.kconfig.definedSymbols()) {
@@ -70,10 +83,11 @@ export class KernelWorkspace {
     return (await resolveKernelTree({})).root;
   }
 
-  static async open(tree: string, arch: string): Promise<KernelWorkspace> {
+  /** `minimize` is the minimiser's entry point (tests slow it down to race reloads). */
+  static async open(tree: string, arch: string, minimize: Minimizer = minimizeConfig): Promise<KernelWorkspace> {
     const loaded = await loadKconfigAsync({ tree, arch });
-    const ws = new KernelWorkspace(tree, arch, loaded, { source: 'defaults', config: '', enabled: new Set(), reasons: null, requirements: [] });
-    ws.useTreeConfig();
+    const ws = new KernelWorkspace(tree, arch, loaded, { source: 'defaults', config: '', enabled: new Set(), reasons: null, requirements: [] }, minimize);
+    await ws.useTreeConfig();
     return ws;
   }
 
@@ -85,31 +99,40 @@ export class KernelWorkspace {
     return this.view;
   }
 
-  /** The tree's own `.config` (or the defaults when it has none). */
-  useTreeConfig(): void {
-    const dot = join(this.tree, '.config');
-    const text = existsSync(dot) ? readFileSync(dot, 'utf8') : null;
-    const config = this.kc.olddefconfig(text);
-    this.setView({ source: text === null ? 'defaults' : 'dot-config', config, enabled: new Set(enabledOptions(config)), reasons: null, requirements: [] });
+  /** The tree's own `.config` (or the defaults when it has none), once the engine is free. */
+  useTreeConfig(isCurrent: () => boolean = () => true): Promise<void> {
+    return this.engine.run(() => {
+      if (!isCurrent()) return;
+      const dot = join(this.tree, '.config');
+      const text = existsSync(dot) ? readFileSync(dot, 'utf8') : null;
+      const config = this.kc.olddefconfig(text);
+      this.setView({ source: text === null ? 'defaults' : 'dot-config', config, enabled: new Set(enabledOptions(config)), reasons: null, requirements: [] });
+    });
   }
 
-  /** Minimise for the project; the view then shows what the app needs. */
-  async useProject(project: Project, onProgress?: (m: string) => void): Promise<MinimizeResult> {
-    const s = project.settings;
-    const result = await minimizeConfig({
-      loaded: this.loaded,
-      app: project.app,
-      ...(s.libc ? { libc: s.libc } : {}),
-      arch: this.arch,
-      mode: s.mode,
-      ...(s.profile !== undefined ? { profile: s.profile } : {}),
-      enable: s.enable,
-      disable: s.disable,
-      oneMinimal: false,
-      ...(onProgress ? { onProgress } : {}),
+  /**
+   * Minimise for the project once the engine is free; the view then shows what the app needs.
+   * Undefined when a newer reload began meanwhile: the view stays as it was.
+   */
+  useProject(project: Project, opts: UseOptions = {}): Promise<MinimizeResult | undefined> {
+    const isCurrent = opts.isCurrent ?? ((): boolean => true);
+    return this.engine.run(async () => {
+      if (!isCurrent()) return undefined;
+      let result: MinimizeResult | undefined;
+      try {
+        result = await this.minimize(minimizeOptions(this.loaded, this.arch, project, opts.onProgress));
+      } finally {
+        this.settle(isCurrent() ? result : undefined);
+      }
+      return isCurrent() ? result : undefined;
     });
-    this.setView({ source: 'project', config: result.config, enabled: new Set(enabledOptions(result.config)), reasons: result.reasons, requirements: result.report.requirements, result });
-    return result;
+  }
+
+  /** After a minimisation: show its result, or (failed, superseded) put the engine back on the view. */
+  private settle(result: MinimizeResult | undefined): void {
+    if (result) this.setView({ source: 'project', config: result.config, enabled: new Set(enabledOptions(result.config)), reasons: result.reasons, requirements: result.report.requirements, result });
+    // the minimiser leaves the engine in a state of its own
+    else this.kc.load(this.view.config);
   }
 
   private setView(v: ConfigView): void {
@@ -129,7 +152,7 @@ export class KernelWorkspace {
   }
 
   isKconfigFile(rel: string): boolean {
-    return this.entriesByFile.has(rel) || /(^|\/)Kconfig[^/]*$/.test(rel);
+    return this.entriesByFile.has(rel) || fileKind(rel) === 'kconfig';
   }
 
   /** `config`/`menuconfig` entries of a Kconfig file: 0-based line and symbol */
@@ -272,8 +295,18 @@ export class KernelWorkspace {
   }
 }
 
-
-/** C sources next to the project's app inputs (where code lenses go). */
-export function appSourceDirs(project: Project): string[] {
-  return [...new Set([dirname(project.file), ...project.app.map((a) => dirname(a))])];
+function minimizeOptions(loaded: LoadedKconfig, arch: string, project: Project, onProgress?: (m: string) => void): Parameters<Minimizer>[0] {
+  const s = project.settings;
+  return {
+    loaded,
+    app: project.app,
+    ...(s.libc ? { libc: s.libc } : {}),
+    arch,
+    mode: s.mode,
+    ...(s.profile !== undefined ? { profile: s.profile } : {}),
+    enable: s.enable,
+    disable: s.disable,
+    oneMinimal: false,
+    ...(onProgress ? { onProgress } : {}),
+  };
 }

@@ -1,9 +1,11 @@
 import * as vscode from 'vscode';
 import { LanguageClient, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import { HANDLED_FILES, WATCHED_FILES } from './generated/handled-files';
 
 /**
  * Starts `ukl-trim lsp --stdio` for the workspace (a kernel tree, and the app's folder with its
  * ukl-trim.json). Everything the editor shows comes from the server; this file only wires it up.
+ * The files it hands the server are the server's own list (src/lsp/handled-files.ts).
  */
 let client: LanguageClient | undefined;
 
@@ -13,16 +15,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const args = [...config.get<string[]>('server.args', []), 'lsp', '--stdio'];
   const serverOptions: ServerOptions = { run: { command, args }, debug: { command, args } };
   const clientOptions: LanguageClientOptions = {
-    documentSelector: [
-      { scheme: 'file', language: 'kconfig' },
-      { scheme: 'file', pattern: '**/Kconfig*' },
-      { scheme: 'file', pattern: '**/{.config,*.config,*defconfig}' },
-      { scheme: 'file', pattern: '**/{Makefile,Kbuild}' },
-      { scheme: 'file', language: 'c' },
-      { scheme: 'file', pattern: '**/*.S' },
-      { scheme: 'file', pattern: '**/ukl-trim.json' },
-    ],
-    synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher('**/{ukl-trim.json,*.o,*.a,*.bc}') },
+    documentSelector: Object.values(HANDLED_FILES)
+      .flat()
+      .map((name) => ({ scheme: 'file', pattern: `**/${name}` })),
+    synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher(`**/{${WATCHED_FILES.join(',')}}`) },
   };
   client = new LanguageClient('ukl-trim', 'ukl-trim', serverOptions, clientOptions);
   context.subscriptions.push(
