@@ -5,6 +5,7 @@
 export * from './kconfig/index.js';
 export { resolveKernelTree, kernelVersionOf, isKernelTree, KernelTreeError, type KernelTree, type ResolveKernelTreeOptions, type KernelTreeProgress } from './kernel/tree.js';
 export { writeFileAtomic } from './util/fs.js';
+export { UklTrimError, isUserError, exitCodeOf, type ErrorLocation, type ErrorDetails } from './util/errors.js';
 export {
   deriveSyscallMap,
   enabledUnder,
@@ -26,7 +27,7 @@ export { bootKernel, BootReportSchema, type BootReport } from './build/qemu.js';
 export { parseElf, readElfFile, ElfError, isLlvmBitcode } from './lto/elf.js';
 export { parseArchive, readArchiveFile, ArchiveError } from './lto/archive.js';
 export { scanCode } from './callgraph/syscall-sites.js';
-export { analyzeStaticExecutable, AnalysisReportSchema, type AnalysisReport } from './callgraph/analyze.js';
+export { analyzeStaticExecutable, AnalysisError, AnalysisReportSchema, type AnalysisReport } from './callgraph/analyze.js';
 export { buildUklArchive, UklError } from './lto/ukl-archive.js';
 export { detectUklSupport } from './kernel/ukl-support.js';
 export { uklConfigSettings } from './build/ukl.js';
@@ -52,3 +53,10 @@ export { PROFILES, profileRequirements, type BootProfile } from './minimize/prof
 export { KconfigModel } from './minimize/model.js';
 export { deriveCodeWeights, CodeWeightsSchema, type CodeWeights } from './minimize/weights.js';
 export { ReasonSchema, type Reason } from './minimize/reasons.js';
+export { writeKernelReport, collectReportData, type KernelReportOptions } from './report/report.js';
+export { collectKernelSizes, KernelSizesSchema, type KernelSizes, type SizeGroup } from './report/sizes.js';
+export { renderReportHtml } from './report/render.js';
+export { ReportDataSchema, type ReportData } from './report/data.js';
+export { readMinimizeOutput, parseMinimizeOutput } from './report/input.js';
+export { ReportError } from './report/errors.js';
+export { tinyBaselineConfig, type BaselineChoice } from './report/baseline.js';

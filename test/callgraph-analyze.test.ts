@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyzeApplication, AnalysisReportSchema, AnalysisUnsupportedError, analyzeStaticExecutable, loadSyscallNames, SyscallNamesUnavailableError } from '../src/callgraph/analyze.js';
+import { analyzeApplication, AnalysisError, AnalysisReportSchema, analyzeStaticExecutable, loadSyscallNames } from '../src/callgraph/analyze.js';
 import type { AnalysisReport } from '../src/callgraph/analyze.js';
 import { CallGraph, Reachability } from '../src/callgraph/graph.js';
-import { runAnalyze } from '../src/cli/analyze.js';
+import { main } from '../src/cli/main.js';
 import type { CliIO } from '../src/cli/common.js';
 import { buildUklArchive } from '../src/lto/ukl-archive.js';
 import { analyzeUklApplication } from '../src/callgraph/ukl-app.js';
@@ -264,7 +264,7 @@ describe('syscall names', () => {
     const names = loadSyscallNames({ unistdHeader: '/usr/include/x86_64-linux-gnu/asm/unistd_64.h', kernelTree: '' });
     expect(names.get(0)).toBe('read');
     expect(names.get(232)).toBe('epoll_wait');
-    expect(() => loadSyscallNames({ unistdHeader: join(dir, 'missing.h'), kernelTree: '' })).toThrow(SyscallNamesUnavailableError);
+    expect(() => loadSyscallNames({ unistdHeader: join(dir, 'missing.h'), kernelTree: '' })).toThrow(AnalysisError);
   });
 });
 
@@ -282,7 +282,7 @@ describe("UKL.a: the app linked into UKL's prefixed archive", () => {
     await buildUklArchive({ sources: [source], cflags: ['-DUKL'], out: archive, libc: 'glibc' });
     const { io, out, err } = captureIO();
     // no --libc: UKL.a carries its own
-    expect(await runAnalyze([archive, '--json'], io), err.join('\n')).toBe(0);
+    expect(await main(['analyze', archive, '--json'], io), err.join('\n')).toBe(0);
     const report = AnalysisReportSchema.parse(JSON.parse(out.join('\n')));
     const byName = new Map(report.syscalls.map((s) => [s.name, s.path]));
     // the app's names without UKL's prefix; the kernel's entry points as the UKL kernel names them
@@ -348,7 +348,7 @@ describe('bad and unsupported input', () => {
     writeFileSync(file, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]));
     expect(() => analyzeStaticExecutable(file)).toThrow(ElfError);
     const { io, err } = captureIO();
-    expect(await runAnalyze([file], io)).toBe(2);
+    expect(await main(['analyze', file], io)).toBe(2);
     expect(err.length).toBe(1);
     expect(err[0]).toMatch(/truncated.*offset 0/);
     expect(err[0]).toContain(file);
@@ -357,9 +357,9 @@ describe('bad and unsupported input', () => {
   it('inputs that cannot be linked into a program are one clear line, exit 2', async () => {
     const archive = join(dir, 'lib.a');
     writeFileSync(archive, '!<arch>\n');
-    expect(() => analyzeStaticExecutable(archive)).toThrow(AnalysisUnsupportedError);
+    expect(() => analyzeStaticExecutable(archive)).toThrow(AnalysisError);
     const { io, err } = captureIO();
-    expect(await runAnalyze([archive], io)).toBe(2);
+    expect(await main(['analyze', archive], io)).toBe(2);
     expect(err.length).toBe(1);
     expect(err[0]).toMatch(/linking .*lib\.a with glibc failed/);
     if (hasGcc) {
@@ -368,10 +368,10 @@ describe('bad and unsupported input', () => {
       writeFileSync(source, 'int f(void) { return 1; }\n');
       expect(spawnSync('gcc', ['-c', '-o', object, source]).status).toBe(0);
       const second = captureIO();
-      expect(await runAnalyze([object], second.io)).toBe(2);
+      expect(await main(['analyze', object], second.io)).toBe(2);
       expect(second.err.join('\n')).toMatch(/undefined reference to `main'/);
       const third = captureIO();
-      expect(await runAnalyze([object, '--libc', join(dir, 'nowhere', 'libc.a')], third.io)).toBe(2);
+      expect(await main(['analyze', object, '--libc', join(dir, 'nowhere', 'libc.a')], third.io)).toBe(2);
       expect(third.err.join('\n')).toMatch(/--libc .*nowhere.*expected glibc, musl or the path of a libc\.a/);
     }
   });
@@ -381,7 +381,7 @@ describe('bad and unsupported input', () => {
     // a member header whose size field is not a number
     writeFileSync(archive, `!<arch>\n${'read.o/'.padEnd(16)}${'0'.padEnd(12)}${'0'.padEnd(6)}${'0'.padEnd(6)}${'644'.padEnd(8)}${'12x4'.padEnd(10)}\`\n`);
     const { io, err } = captureIO();
-    expect(await runAnalyze([archive], io)).toBe(2);
+    expect(await main(['analyze', archive], io)).toBe(2);
     expect(err).toHaveLength(1);
     expect(err[0]).toMatch(/corrupt\.a: .*\(at offset \d+\)$/);
   });
@@ -395,7 +395,7 @@ describe('bad and unsupported input', () => {
     process.env.PATH = join(dir, 'no-tools-here');
     try {
       const { io, err } = captureIO();
-      expect(await runAnalyze([bitcode], io)).toBe(2);
+      expect(await main(['analyze', bitcode], io)).toBe(2);
       expect(err).toHaveLength(1);
       expect(err[0]).toMatch(/clang is needed to link LLVM bitcode .* not installed \(Debian: apt-get install clang llvm\)/);
     } finally {
@@ -406,11 +406,11 @@ describe('bad and unsupported input', () => {
   it.skipIf(!hasGcc)('the CLI prints JSON matching the schema', async () => {
     const program = build('unix-socket', 'glibc', 'gcc');
     const { io, out } = captureIO();
-    expect(await runAnalyze([program, '--json'], io)).toBe(0);
+    expect(await main(['analyze', program, '--json'], io)).toBe(0);
     const report: AnalysisReport = AnalysisReportSchema.parse(JSON.parse(out.join('\n')));
     expect(report.socketFamilies).toContain('AF_UNIX');
     const text = captureIO();
-    expect(await runAnalyze([program], text.io)).toBe(0);
+    expect(await main(['analyze', program], text.io)).toBe(0);
     expect(text.out.join('\n')).toMatch(/socketpair/);
   });
 });

@@ -6,7 +6,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { analyzeStaticExecutable } from '../src/callgraph/analyze.js';
 import { CallGraph } from '../src/callgraph/graph.js';
 import { LibcSummarySchema, stronglyConnectedComponents, summarizeLibc, summaryEntry, summaryPath } from '../src/callgraph/libc-summary.js';
-import { runLibcSummary } from '../src/cli/analyze.js';
 import { createProgress } from '../src/cli/progress.js';
 import { main } from '../src/cli/main.js';
 import type { CliIO } from '../src/cli/common.js';
@@ -104,9 +103,9 @@ for (const [libc, available, wrapper, compiler] of [
       const previous = process.env.XDG_CACHE_HOME;
       process.env.XDG_CACHE_HOME = join(dir, 'xdg');
       try {
-        expect(await runLibcSummary(['socket', '--libc', libc], io)).toBe(0);
+        expect(await main(['libc-summary', 'socket', '--libc', libc], io)).toBe(0);
         expect(out.join('\n')).toMatch(/^ *41 socket +\S*socket$/m);
-        expect(await runLibcSummary(['no_such_function_here', '--libc', libc], io)).toBe(2);
+        expect(await main(['libc-summary', 'no_such_function_here', '--libc', libc], io)).toBe(2);
         expect(err.at(-1)).toMatch(/defines no function no_such_function_here/);
         // in a pipe the long step shows as timestamped lines on stderr; --quiet silences them, stdout stays the result
         const stderr: string[] = [];

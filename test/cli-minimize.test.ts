@@ -96,6 +96,7 @@ describe.skipIf(!available)('ukl-trim APP (the main command)', () => {
     expect(readFileSync(join(dir, 'unix-alone.config'), 'utf8')).toBe(unixConfig);
     const clash = capture();
     expect(await main(['batch', echo, join(dir, 'echo'), '--kernel', tree, '--out', out], clash.io)).toBe(2);
+    expect(clash.err[0]).toMatch(/^ukl-trim: .*echo/);
     expect(await main(['batch', echo, '--kernel', tree], clash.io)).toBe(2);
     expect(clash.err[1]).toMatch(/^ukl-trim: --out DIR is required/);
   }, 300_000);

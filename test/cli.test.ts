@@ -86,12 +86,16 @@ describe('ukl-trim conf', () => {
     expect(r.err).not.toMatch(/\n\s+at /);
     expect(existsSync(out)).toBe(false);
     expect((await run(['conf', '--kernel', mini, '--arch', 'nosuch', '--alldefconfig', '--out', out])).err).toMatch(/unknown architecture 'nosuch'/);
-    expect((await run(['conf', '--kernel', mini, '--alldefconfig'])).code).toBe(2);
-    expect((await run(['conf', '--kernel', mini, '--arch', 'x86_64'])).code).toBe(2);
-    expect((await run(['conf', '--kernel', mini, '--arch', 'x86_64', '--defconfig', join(dir, 'missing'), '--out', out])).code).toBe(2);
-    expect((await run(['conf', '--kernel', join(dir, 'nope'), '--arch', 'x86_64', '--alldefconfig'])).code).toBe(2);
-    expect((await run(['conf', '--bogus'])).code).toBe(2);
-    expect((await run(['frobnicate'])).code).toBe(2);
+    const usage: [string[], string][] = [
+      [['conf', '--kernel', mini, '--alldefconfig'], "ukl-trim: --arch is required; see 'ukl-trim conf --help'"],
+      [['conf', '--kernel', mini, '--arch', 'x86_64'], 'ukl-trim: exactly one mode is needed (--olddefconfig, --allnoconfig, --allyesconfig, --allmodconfig, --alldefconfig, --tinyconfig, --defconfig, --savedefconfig, --syncconfig)'],
+      [['conf', '--kernel', mini, '--arch', 'x86_64', '--alldefconfig', '--tinyconfig'], 'ukl-trim: exactly one mode is needed (given: --alldefconfig, --tinyconfig)'],
+      [['conf', '--kernel', mini, '--arch', 'x86_64', '--defconfig', join(dir, 'missing'), '--out', out], `ukl-trim: can't read defconfig "${join(dir, 'missing')}"`],
+      [['conf', '--kernel', join(dir, 'nope'), '--arch', 'x86_64', '--alldefconfig'], `ukl-trim: --kernel ${join(dir, 'nope')}: no such file or directory`],
+      [['conf', '--bogus'], "ukl-trim: Unknown option '--bogus'"],
+      [['frobnicate'], "ukl-trim: unknown command 'frobnicate' (and no such file); see 'ukl-trim --help'"],
+    ];
+    for (const [args, line] of usage) expect(await run(args), args.join(' ')).toMatchObject({ code: 2, err: line });
   });
 
   it('a damaged .config gives warnings, not a failure', async () => {
@@ -118,8 +122,8 @@ describe('ukl-trim syscalls', () => {
   });
 
   it('reports an unsupported arch and a tree without a table as bad input', async () => {
-    expect((await run(['syscalls', '--kernel', mini, '--arch', 'arm64'])).code).toBe(2);
-    expect((await run(['syscalls', '--kernel', bad])).code).toBe(2);
+    expect(await run(['syscalls', '--kernel', mini, '--arch', 'arm64'])).toMatchObject({ code: 2, err: `error: unknown architecture 'arm64': ${mini}/arch/arm64/Kconfig does not exist` });
+    expect(await run(['syscalls', '--kernel', bad])).toMatchObject({ code: 2, err: "Kconfig:5:15: error: syntax error: expected ')'" });
   });
 });
 

@@ -109,13 +109,13 @@ function typed<T>(what: string, fn: () => T, kinds: readonly KconfigErrorKind[] 
     return { ok: true, value: fn() };
   } catch (e) {
     if (!(e instanceof KconfigError)) throw new ContractViolation(`${what}: threw ${describeThrown(e)}\n    (expected success or a KconfigError)`);
-    if (!kinds.includes(e.kind)) {
-      throw new ContractViolation(`${what}: KconfigError of kind '${e.kind}' (allowed: ${kinds.join(', ')}): ${e.message}`);
+    if (!kinds.includes(e.code)) {
+      throw new ContractViolation(`${what}: KconfigError of kind '${e.code}' (allowed: ${kinds.join(', ')}): ${e.message}`);
     }
     if (needLocation) {
       const loc = e.location;
       if (!loc || typeof loc.file !== 'string' || loc.file === '' || !Number.isInteger(loc.line) || loc.line < 1) {
-        throw new ContractViolation(`${what}: KconfigError '${e.kind}' without a usable location (${JSON.stringify(loc)}): ${e.message}`);
+        throw new ContractViolation(`${what}: KconfigError '${e.code}' without a usable location (${JSON.stringify(loc)}): ${e.message}`);
       }
     }
     return { ok: false, error: e };
@@ -1431,7 +1431,7 @@ describe('5. source recursion, missing files and dependency loops', () => {
         else {
           expect(r.ok).toBe(false);
           const e = expected as { kind: KconfigErrorKind; file: string; line: number };
-          if (!r.ok) expect({ kind: r.error.kind, ...r.error.location }).toMatchObject(e);
+          if (!r.ok) expect({ kind: r.error.code, ...r.error.location }).toMatchObject(e);
         }
       }),
       fcOptions(0x5001, 300),

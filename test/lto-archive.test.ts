@@ -107,7 +107,7 @@ describe.skipIf(!hasGcc || !hasAr)('ar archives we build', () => {
       return undefined;
     })();
     expect(error).toBeInstanceOf(ArchiveError);
-    expect((error as ArchiveError).offset).toBeGreaterThan(8);
+    expect((error as ArchiveError).location?.offset).toBeGreaterThan(8);
     expect((error as ArchiveError).message).toMatch(/runs past the end/);
   });
 

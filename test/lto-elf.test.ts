@@ -241,7 +241,7 @@ describe.skipIf(!hasGcc)('malformed ELF input is an ElfError with an offset', ()
       expect(error.message, what).toMatch(message);
       expect(error.message, what).toMatch(/^bad\.o: .* \(at offset \d+\)$/);
       expect(error.message.includes('\n')).toBe(false);
-      expect(error.file).toBe('bad.o');
+      expect(error.location?.file).toBe('bad.o');
     }
   });
 

@@ -58,7 +58,7 @@ describe('ukl-trim cc: reading a gcc command line', () => {
   it('the CLI says so in one line, exit 2', async () => {
     const { io, err } = capture();
     expect(await main(['cc', '-shared', '-o', join(work, 'x.so'), 'a.o'], io)).toBe(2);
-    expect(err).toEqual(['ukl-trim cc: -shared is not supported: a UKL app is linked into the kernel, not into a shared library']);
+    expect(err).toEqual(['ukl-trim: cc: -shared is not supported: a UKL app is linked into the kernel, not into a shared library']);
   });
 });
 

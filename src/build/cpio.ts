@@ -1,3 +1,4 @@
+import { UklTrimError } from '../util/errors.js';
 /**
  * A writer for cpio "newc" archives (the format the kernel unpacks as an initramfs, see the
  * kernel's Documentation/driver-api/early-userspace/buffer-format.rst). Written here so that
@@ -18,11 +19,9 @@ export interface CpioOptions {
   mtime?: number;
 }
 
-export class CpioError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CpioError';
-  }
+/** an entry the newc format cannot hold, or a tree that is not one */
+export class CpioError extends UklTrimError<'bad-entry'> {
+  static readonly codes = ['bad-entry'] as const;
 }
 
 const MAGIC = '070701';
@@ -56,15 +55,15 @@ const TYPE_BITS: Record<CpioEntry['kind'], number> = {
  */
 export function normalizeCpioPath(path: string): string {
   const parts = path.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.length === 0) throw new CpioError(`cpio: empty path "${path}"`);
-  if (parts.includes('..')) throw new CpioError(`cpio: path "${path}" must not contain ".."`);
-  if (parts.some((p) => p.includes('\0'))) throw new CpioError(`cpio: path "${path}" contains a NUL byte`);
+  if (parts.length === 0) throw new CpioError('bad-entry', `cpio: empty path "${path}"`);
+  if (parts.includes('..')) throw new CpioError('bad-entry', `cpio: path "${path}" must not contain ".."`);
+  if (parts.some((p) => p.includes('\0'))) throw new CpioError('bad-entry', `cpio: path "${path}" contains a NUL byte`);
   return parts.join('/');
 }
 
 function hex8(value: number, what: string, path: string): string {
   if (!Number.isInteger(value) || value < 0 || value > MAX_U32) {
-    throw new CpioError(`cpio: ${what} ${value} of "${path}" does not fit the newc header`);
+    throw new CpioError('bad-entry', `cpio: ${what} ${value} of "${path}" does not fit the newc header`);
   }
   return value.toString(16).padStart(8, '0');
 }
@@ -125,10 +124,10 @@ function withParents(entries: readonly CpioEntry[]): CpioEntry[] {
         seen.set(parent, 'dir');
         out.push({ kind: 'dir', path: parent });
       } else if (kind !== 'dir') {
-        throw new CpioError(`cpio: "${parent}" is a ${kind}, but "${path}" needs it as a directory`);
+        throw new CpioError('bad-entry', `cpio: "${parent}" is a ${kind}, but "${path}" needs it as a directory`);
       }
     }
-    if (seen.has(path)) throw new CpioError(`cpio: "${path}" appears twice`);
+    if (seen.has(path)) throw new CpioError('bad-entry', `cpio: "${path}" appears twice`);
     seen.set(path, entry.kind);
     out.push({ ...entry, path });
   }
@@ -144,14 +143,14 @@ export function writeCpioNewc(entries: readonly CpioEntry[], options: CpioOption
     ino += 1;
     const permissions = entry.kind === 'symlink' ? DEFAULT_PERMISSIONS.symlink : (entry.mode ?? DEFAULT_PERMISSIONS[entry.kind]);
     if (!Number.isInteger(permissions) || permissions < 0 || permissions > 0o7777) {
-      throw new CpioError(`cpio: mode ${permissions.toString(8)} of "${entry.path}" is not a permission mode (0..07777)`);
+      throw new CpioError('bad-entry', `cpio: mode ${permissions.toString(8)} of "${entry.path}" is not a permission mode (0..07777)`);
     }
     const mode = TYPE_BITS[entry.kind] | permissions;
     let data: Uint8Array = new Uint8Array(0);
     if (entry.kind === 'file') data = typeof entry.data === 'string' ? Buffer.from(entry.data, 'utf8') : entry.data;
     // a symlink's target is its data, without a terminating NUL
     if (entry.kind === 'symlink') {
-      if (entry.target === '') throw new CpioError(`cpio: symlink "${entry.path}" has an empty target`);
+      if (entry.target === '') throw new CpioError('bad-entry', `cpio: symlink "${entry.path}" has an empty target`);
       data = Buffer.from(entry.target, 'utf8');
     }
     const device = entry.kind === 'char' || entry.kind === 'block' ? entry : null;

@@ -1,22 +1,13 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { ElfError } from '../lto/elf.js';
 
 /**
  * Just enough of an ELF reader for the build step: is a file a static x86-64 executable (the
  * initramfs has no shared libraries), and how big are a kernel's text, data and bss (the numbers
- * `size` prints). Kept apart from the analysis reader (src/lto/elf.ts) on purpose: this one reads
+ * `size` prints). Its errors are the analysis reader's ElfError, but the reader is kept apart from src/lto/elf.ts on purpose: this one reads
  * only the headers it needs from files of tens of megabytes (vmlinux) and accepts kernel
  * addresses above 2^53, which the analysis reader rejects.
  */
-
-export class ElfError extends Error {
-  constructor(
-    message: string,
-    readonly code: 'unreadable' | 'not-elf' | 'unsupported' | 'truncated',
-  ) {
-    super(message);
-    this.name = 'ElfError';
-  }
-}
 
 const ELFCLASS64 = 2;
 const ELFDATA2LSB = 1;
@@ -40,7 +31,7 @@ export interface ElfSummary {
 function readAt(fd: number, offset: number, length: number, path: string): Buffer {
   const buf = Buffer.alloc(length);
   const n = readSync(fd, buf, 0, length, offset);
-  if (n !== length) throw new ElfError(`${path}: ELF file is truncated (wanted ${length} bytes at ${offset})`, 'truncated');
+  if (n !== length) throw ElfError.at('malformed', `ELF file is truncated (wanted ${length} bytes)`, offset, path);
   return buf;
 }
 
@@ -51,7 +42,7 @@ function withFile<T>(path: string, use: (fd: number, size: number) => T): T {
     size = statSync(path).size;
     fd = openSync(path, 'r');
   } catch (e) {
-    throw new ElfError(`${path}: ${(e as Error).message}`, 'unreadable');
+    throw new ElfError('unreadable', `${path}: ${(e as Error).message}`, { location: { file: path } });
   }
   try {
     return use(fd, size);
@@ -62,10 +53,10 @@ function withFile<T>(path: string, use: (fd: number, size: number) => T): T {
 
 /** The 64-byte header of a little-endian ELF64 file; anything else is an ElfError. */
 function header(fd: number, size: number, path: string): Buffer {
-  if (size < 64) throw new ElfError(`${path} is not an ELF file (${size} bytes)`, 'not-elf');
+  if (size < 64) throw new ElfError('not-elf', `${path} is not an ELF file (${size} bytes)`, { location: { file: path } });
   const h = readAt(fd, 0, 64, path);
-  if (h.readUInt32BE(0) !== 0x7f454c46) throw new ElfError(`${path} is not an ELF file`, 'not-elf');
-  if (h[4] !== ELFCLASS64 || h[5] !== ELFDATA2LSB) throw new ElfError(`${path} is not a little-endian 64-bit ELF file`, 'unsupported');
+  if (h.readUInt32BE(0) !== 0x7f454c46) throw new ElfError('not-elf', `${path} is not an ELF file`, { location: { file: path } });
+  if (h[4] !== ELFCLASS64 || h[5] !== ELFDATA2LSB) throw new ElfError('unsupported', `${path} is not a little-endian 64-bit ELF file`, { location: { file: path } });
   return h;
 }
 

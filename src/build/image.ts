@@ -11,6 +11,7 @@ import { buildKernel, KernelBuildError, type KernelBuildResult } from './kernel-
 import { detectUklSupport, runUklBuildHint } from '../kernel/ukl-support.js';
 import { archiveObjects, archiveTlsBytes, buildUklArchive, isKernelProvidedSymbol, UklError } from '../lto/ukl-archive.js';
 import { compileUklTrigger, UKL_TRIGGER_PATH, uklKernelConfig } from './ukl-kernel.js';
+import { UklTrimError } from '../util/errors.js';
 
 /**
  * A bootable image for one config and app: the kernel built out of tree and the initramfs,
@@ -27,14 +28,10 @@ export type ImageBuildErrorCode =
   /** a tool this machine lacks (static libc for init, binutils for UKL.a) */
   | 'toolchain';
 
-export class ImageBuildError extends Error {
-  constructor(
-    readonly code: ImageBuildErrorCode,
-    message: string,
-    readonly log?: string,
-  ) {
-    super(message);
-    this.name = 'ImageBuildError';
+export class ImageBuildError extends UklTrimError<ImageBuildErrorCode> {
+  static readonly codes: readonly ImageBuildErrorCode[] = ['bad-input', 'no-ukl-support', 'build-failed', 'toolchain'];
+  override get internal(): boolean {
+    return this.code === 'build-failed';
   }
 }
 
@@ -142,8 +139,9 @@ async function buildKernelInto(tree: string, config: string, objDir: string, out
     });
   } catch (e) {
     if (e instanceof KernelBuildError) {
-      if (existsSync(e.log)) copyAtomic(e.log, join(out, 'build.log'));
-      throw new ImageBuildError('build-failed', e.message, join(out, 'build.log'));
+      const log = e.location?.file;
+      if (log !== undefined && existsSync(log)) copyAtomic(log, join(out, 'build.log'));
+      throw new ImageBuildError(e.code === 'build-failed' ? 'build-failed' : 'bad-input', e.message, { location: { file: join(out, 'build.log') }, chain: e.chain, cause: e });
     }
     throw e;
   }

@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { writeBytesAtomic } from '../util/fs.js';
 import { cacheHome } from '../util/cache-home.js';
 import { writeCpioNewc, type CpioEntry } from './cpio.js';
-import { ElfError, EM_X86_64, ET_DYN, ET_EXEC, readElfSummary } from './elf.js';
+import { EM_X86_64, ET_DYN, ET_EXEC, readElfSummary } from './elf.js';
+import { ElfError } from '../lto/elf.js';
+import { UklTrimError } from '../util/errors.js';
 
 /**
  * The initramfs of initramfs mode: our own init (src/build/init/init.c, compiled here and cached)
@@ -16,14 +18,8 @@ import { ElfError, EM_X86_64, ET_DYN, ET_EXEC, readElfSummary } from './elf.js';
 
 export type InitramfsErrorCode = 'app-missing' | 'app-not-elf' | 'app-wrong-arch' | 'app-dynamic' | 'app-not-executable' | 'bad-option' | 'init-compile';
 
-export class InitramfsError extends Error {
-  constructor(
-    message: string,
-    readonly code: InitramfsErrorCode,
-  ) {
-    super(message);
-    this.name = 'InitramfsError';
-  }
+export class InitramfsError extends UklTrimError<InitramfsErrorCode> {
+  static readonly codes: readonly InitramfsErrorCode[] = ['app-missing', 'app-not-elf', 'app-wrong-arch', 'app-dynamic', 'app-not-executable', 'bad-option', 'init-compile'];
 }
 
 export interface InitramfsOptions {
@@ -61,26 +57,23 @@ export function checkStaticExecutable(path: string, role = 'application'): void 
   try {
     st = statSync(path);
   } catch {
-    throw new InitramfsError(`${role} ${path}: no such file`, 'app-missing');
+    throw new InitramfsError('app-missing', `${role} ${path}: no such file`);
   }
-  if (!st.isFile()) throw new InitramfsError(`${role} ${path} is not a regular file`, 'app-not-executable');
+  if (!st.isFile()) throw new InitramfsError('app-not-executable', `${role} ${path} is not a regular file`);
   let elf;
   try {
     elf = readElfSummary(path);
   } catch (e) {
-    if (e instanceof ElfError) throw new InitramfsError(`${role} ${e.message}; an ELF executable built for x86-64 is needed`, 'app-not-elf');
+    if (e instanceof ElfError) throw new InitramfsError('app-not-elf', `${role} ${e.message}; an ELF executable built for x86-64 is needed`);
     throw e;
   }
-  if (elf.machine !== EM_X86_64) throw new InitramfsError(`${role} ${path} is not built for x86-64 (ELF machine ${elf.machine})`, 'app-wrong-arch');
+  if (elf.machine !== EM_X86_64) throw new InitramfsError('app-wrong-arch', `${role} ${path} is not built for x86-64 (ELF machine ${elf.machine})`);
   if (elf.interpreter !== null) {
-    throw new InitramfsError(
-      `${role} ${path} is dynamically linked (it asks for ${elf.interpreter}); the initramfs holds no shared libraries, so link it statically (gcc -static or musl-gcc -static)`,
-      'app-dynamic',
-    );
+    throw new InitramfsError('app-dynamic', `${role} ${path} is dynamically linked (it asks for ${elf.interpreter}); the initramfs holds no shared libraries, so link it statically (gcc -static or musl-gcc -static)`);
   }
   // a static-pie program is ET_DYN without an interpreter; a shared library has no entry point
   if (elf.type !== ET_EXEC && !(elf.type === ET_DYN && elf.entry !== 0n)) {
-    throw new InitramfsError(`${role} ${path} is not an executable (ELF type ${elf.type})`, 'app-not-executable');
+    throw new InitramfsError('app-not-executable', `${role} ${path} is not an executable (ELF type ${elf.type})`);
   }
 }
 
@@ -89,10 +82,10 @@ function checkNetworkOptions(ip: string | undefined, gateway: string | undefined
   if (ip !== undefined) {
     const [address = '', prefix, ...rest] = ip.split('/');
     const prefixOk = prefix === undefined || (/^\d{1,2}$/.test(prefix) && Number(prefix) <= 32);
-    if (!ipv4.test(address) || !prefixOk || rest.length > 0) throw new InitramfsError(`ip "${ip}" is not an IPv4 ADDRESS/PREFIX such as 10.0.2.15/24`, 'bad-option');
+    if (!ipv4.test(address) || !prefixOk || rest.length > 0) throw new InitramfsError('bad-option', `ip "${ip}" is not an IPv4 ADDRESS/PREFIX such as 10.0.2.15/24`);
   }
   if (gateway !== undefined && gateway !== 'none' && !ipv4.test(gateway)) {
-    throw new InitramfsError(`gateway "${gateway}" is not an IPv4 address (or "none")`, 'bad-option');
+    throw new InitramfsError('bad-option', `gateway "${gateway}" is not an IPv4 address (or "none")`);
   }
 }
 
@@ -102,7 +95,7 @@ export function helperSourcePath(name: string): string {
   for (const candidate of [join(here, 'init', name), join(here, '..', '..', 'src', 'build', 'init', name)]) {
     if (existsSync(candidate)) return candidate;
   }
-  throw new InitramfsError(`${name} not found next to ${here}`, 'init-compile');
+  throw new InitramfsError('init-compile', `${name} not found next to ${here}`);
 }
 
 function compilerVersion(command: string): string | null {
@@ -151,10 +144,7 @@ export function compileHelper(sourceName: string, binaryName: string): string {
     const firstError = (r.stderr || r.error?.message || '').split('\n').filter((l) => /error|cannot find/.test(l)).slice(0, 3).join('; ');
     failures.push(`${command}: ${firstError || `exit ${r.status}`}`);
   }
-  throw new InitramfsError(
-    `could not compile ${sourceName} statically for the initramfs (${failures.join(' | ')}); install gcc with glibc's static libraries (libc6-dev) or musl-tools`,
-    'init-compile',
-  );
+  throw new InitramfsError('init-compile', `could not compile ${sourceName} statically for the initramfs (${failures.join(' | ')}); install gcc with glibc's static libraries (libc6-dev) or musl-tools`);
 }
 
 /**
@@ -201,7 +191,7 @@ export function checkInitramfsSettings(opts: Pick<InitramfsOptions, 'ip' | 'gate
   checkNetworkOptions(opts.ip, opts.gateway);
   for (const a of opts.args ?? []) {
     // /app.args holds one argument per line
-    if (a.includes('\n') || a === '') throw new InitramfsError(`application argument ${JSON.stringify(a)}: empty arguments and newlines are not supported`, 'bad-option');
+    if (a.includes('\n') || a === '') throw new InitramfsError('bad-option', `application argument ${JSON.stringify(a)}: empty arguments and newlines are not supported`);
   }
 }
 

@@ -5,19 +5,23 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { cacheHome } from '../util/cache-home.js';
 import { compilerCache, distccSlots, readCompilerCacheStats, withDistcc, type CompilerCacheStats } from './ccache.js';
+import { UklTrimError } from '../util/errors.js';
 
 /**
  * An out-of-tree kernel build (`make O=DIR`) from a given .config, with the full log kept and,
  * on failure, the first compiler or linker error lines in the message.
  */
 
-export class KernelBuildError extends Error {
-  constructor(
-    message: string,
-    readonly log: string,
-  ) {
-    super(message);
-    this.name = 'KernelBuildError';
+export type KernelBuildErrorCode =
+  /** make failed: `location.file` is the log, `chain` its first errors */
+  | 'build-failed'
+  /** the distcc host list cannot be used */
+  | 'bad-farm';
+
+export class KernelBuildError extends UklTrimError<KernelBuildErrorCode> {
+  static readonly codes: readonly KernelBuildErrorCode[] = ['build-failed', 'bad-farm'];
+  override get internal(): boolean {
+    return this.code === 'build-failed';
   }
 }
 
@@ -57,15 +61,14 @@ export interface KernelBuildResult {
   distccHosts: string[];
 }
 
-function firstErrors(log: string): string {
+function firstErrors(log: string): string[] {
   const lines = log.split('\n').filter((l) => /\berror\b|undefined reference|Error \d/.test(l));
-  if (lines.length > 0) return lines.slice(0, 5).join('\n');
+  if (lines.length > 0) return lines.slice(0, 5);
   // no compiler or linker error: make's own complaint ("*** No rule to make target …") ends the log
   return log
     .split('\n')
     .filter((l) => l.trim() !== '' && !/^make(\[\d+\])?: (Entering|Leaving) directory/.test(l))
-    .slice(-3)
-    .join('\n');
+    .slice(-3);
 }
 
 /**
@@ -119,7 +122,7 @@ export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuild
     try {
       env = withDistcc(env, farm, cacheRoot, cache !== null);
     } catch (e) {
-      throw new KernelBuildError(`kernel build: ${(e as Error).message}`, join(outDir, 'build.log'));
+      throw new KernelBuildError('bad-farm', `kernel build: ${(e as Error).message}`);
     }
   }
   // a farm takes more compiles at once than this machine has cores
@@ -150,7 +153,7 @@ export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuild
   const seconds = (performance.now() - t0) / 1000;
   if (code !== 0) {
     const text = readFileSync(logPath, 'utf8');
-    throw new KernelBuildError(`kernel build failed (log: ${logPath})\n${firstErrors(text)}`, logPath);
+    throw new KernelBuildError('build-failed', `kernel build failed (log: ${logPath})`, { location: { file: logPath }, chain: firstErrors(text) });
   }
   writeFileSync(stamp, key);
   if (full) writeFileSync(countFile, `${compiled}\n`);

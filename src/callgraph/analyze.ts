@@ -7,6 +7,7 @@ import type { ElfFile } from '../lto/elf.js';
 import { buildCallGraph, CallGraph, collectAddressFacts, isUnnamedTarget, pointerArray, Reachability, UNATTRIBUTED_CODE } from './graph.js';
 import { scanCode, siteNumbers } from './syscall-sites.js';
 import type { CallEdge, CodeScan, GprName } from './syscall-sites.js';
+import { UklTrimError } from '../util/errors.js';
 
 /**
  * Application analysis of a static x86-64 executable: which syscalls it can reach, each with one
@@ -48,19 +49,15 @@ export const AnalysisReportSchema = z.object({
 export type AnalysisReport = z.infer<typeof AnalysisReportSchema>;
 
 /** the input is not something this version analyses (an object, archive, bitcode, dynamic executable) */
-export class AnalysisUnsupportedError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'AnalysisUnsupportedError';
-  }
-}
+export type AnalysisErrorCode =
+  /** an input this analysis does not take (relocatable object, dynamic executable, archive, bitcode) */
+  | 'unsupported-input'
+  | 'unreadable'
+  /** neither a kernel tree nor the system's asm/unistd_64.h gives syscall names */
+  | 'no-syscall-names';
 
-/** neither a kernel tree nor the system's asm/unistd_64.h gives syscall names */
-export class SyscallNamesUnavailableError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SyscallNamesUnavailableError';
-  }
+export class AnalysisError extends UklTrimError<AnalysisErrorCode> {
+  static readonly codes: readonly AnalysisErrorCode[] = ['unsupported-input', 'unreadable', 'no-syscall-names'];
 }
 
 export interface AnalyzeOptions {
@@ -88,11 +85,11 @@ export function loadSyscallNames(opts: AnalyzeOptions = {}): Map<number, string>
   try {
     text = readFileSync(header, 'utf8');
   } catch {
-    throw new SyscallNamesUnavailableError(`no syscall names: give a kernel tree (--kernel DIR or UKL_TRIM_KERNEL) or install ${header} (linux-libc-dev)`);
+    throw new AnalysisError('no-syscall-names', `no syscall names: give a kernel tree (--kernel DIR or UKL_TRIM_KERNEL) or install ${header} (linux-libc-dev)`);
   }
   const names = new Map<number, string>();
   for (const match of text.matchAll(/^#define\s+__NR_(\w+)\s+(\d+)\s*$/gm)) names.set(Number(match[2]), match[1] ?? '');
-  if (names.size === 0) throw new SyscallNamesUnavailableError(`${header}: no '#define __NR_name number' lines`);
+  if (names.size === 0) throw new AnalysisError('no-syscall-names', `${header}: no '#define __NR_name number' lines`);
   return names;
 }
 
@@ -111,10 +108,10 @@ export function loadStaticExecutable(path: string, opts: AnalyzeOptions = {}): {
   const bytes = readInput(path);
   const elf = parseElf(bytes, path);
   if (elf.type === 'REL') {
-    throw new AnalysisUnsupportedError(`${path}: a relocatable object is not yet supported: link it statically first (gcc -static -o app ${path})`);
+    throw new AnalysisError('unsupported-input', `${path}: a relocatable object is not yet supported: link it statically first (gcc -static -o app ${path})`);
   }
   if (!elf.isStatic) {
-    throw new AnalysisUnsupportedError(`${path}: dynamically linked (interpreter ${elf.interpreter ?? '?'}) is not yet supported: link it with -static`);
+    throw new AnalysisError('unsupported-input', `${path}: dynamically linked (interpreter ${elf.interpreter ?? '?'}) is not yet supported: link it with -static`);
   }
   return { elf, names: loadSyscallNames(opts) };
 }
@@ -151,14 +148,14 @@ function readInput(path: string): Uint8Array {
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    throw new AnalysisUnsupportedError(`${path}: cannot read: ${(e as Error).message}`);
+    throw new AnalysisError('unreadable', `${path}: cannot read: ${(e as Error).message}`);
   }
   const head = new TextDecoder('latin1').decode(bytes.subarray(0, 8));
   if (head === '!<arch>\n' || head === '!<thin>\n') {
-    throw new AnalysisUnsupportedError(`${path}: archives are not yet supported: link the application statically first (gcc -static -o app main.o ${path})`);
+    throw new AnalysisError('unsupported-input', `${path}: archives are not yet supported: link the application statically first (gcc -static -o app main.o ${path})`);
   }
   if (isLlvmBitcode(bytes)) {
-    throw new AnalysisUnsupportedError(`${path}: LLVM bitcode is not yet supported: link it statically first (clang -flto -fuse-ld=lld -static)`);
+    throw new AnalysisError('unsupported-input', `${path}: LLVM bitcode is not yet supported: link it statically first (clang -flto -fuse-ld=lld -static)`);
   }
   return bytes;
 }

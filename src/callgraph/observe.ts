@@ -3,17 +3,17 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { UklTrimError } from '../util/errors.js';
 
 /**
  * Ground truth for the analysis: the syscalls a program really makes, from `strace -f`. The
  * analysis must find all of them (soundness); how many more it finds is its precision.
  */
 
-export class ObserveError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ObserveError';
-  }
+export type ObserveErrorCode = 'tool-missing' | 'run-failed';
+
+export class ObserveError extends UklTrimError<ObserveErrorCode> {
+  static readonly codes: readonly ObserveErrorCode[] = ['tool-missing', 'run-failed'];
 }
 
 /** syscall names in an `strace -f -o FILE` log, the program's own execve left out */
@@ -36,7 +36,7 @@ export function syscallsInStraceLog(log: string): Set<string> {
 
 function straceMissing(): ObserveError | undefined {
   const probe = spawnSync('strace', ['-V'], { encoding: 'utf8' });
-  return probe.error === undefined && probe.status === 0 ? undefined : new ObserveError('strace is not installed (Debian: apt-get install strace)');
+  return probe.error === undefined && probe.status === 0 ? undefined : new ObserveError('tool-missing', 'strace is not installed (Debian: apt-get install strace)');
 }
 
 /** run a program to its end under strace; it must exit 0 */
@@ -47,7 +47,7 @@ export function observeRun(program: string, args: readonly string[] = [], timeou
   try {
     const log = join(dir, 'strace.log');
     const result = spawnSync('strace', ['-f', '-qq', '-e', 'trace=all', '-o', log, program, ...args], { encoding: 'utf8', timeout: timeoutMs });
-    if (result.status !== 0) throw new ObserveError(`${program} under strace exited ${result.status ?? result.signal}: ${(result.stderr ?? '').trim().split('\n').slice(-1)[0] ?? ''}`);
+    if (result.status !== 0) throw new ObserveError('run-failed', `${program} under strace exited ${result.status ?? result.signal}: ${(result.stderr ?? '').trim().split('\n').slice(-1)[0] ?? ''}`);
     return syscallsInStraceLog(readFileSync(log, 'utf8'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -67,7 +67,7 @@ export async function observeEchoServer(program: string, port: number, readyText
   try {
     await new Promise<void>((ready, fail) => {
       let text = '';
-      const timer = setTimeout(() => fail(new ObserveError(`${program} did not print "${readyText}" within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(() => fail(new ObserveError('run-failed', `${program} did not print "${readyText}" within ${timeoutMs} ms`)), timeoutMs);
       child.stdout.on('data', (chunk: Buffer) => {
         text += chunk.toString();
         if (text.includes(readyText)) {
@@ -77,14 +77,14 @@ export async function observeEchoServer(program: string, port: number, readyText
       });
       child.on('exit', (code) => {
         clearTimeout(timer);
-        fail(new ObserveError(`${program} exited early (${code})`));
+        fail(new ObserveError('run-failed', `${program} exited early (${code})`));
       });
     });
     await new Promise<void>((done, fail) => {
       const line = 'hello\n';
       let echoed = '';
       const socket = createConnection({ host: '127.0.0.1', port }, () => socket.write(line));
-      const timer = setTimeout(() => socket.destroy(new ObserveError(`no echo from ${program} within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(() => socket.destroy(new ObserveError('run-failed', `no echo from ${program} within ${timeoutMs} ms`)), timeoutMs);
       socket.on('data', (data) => {
         echoed += data.toString();
         if (echoed.length >= line.length) socket.end();
@@ -92,7 +92,7 @@ export async function observeEchoServer(program: string, port: number, readyText
       socket.on('close', () => {
         clearTimeout(timer);
         if (echoed === line) done();
-        else fail(new ObserveError(`${program} echoed ${JSON.stringify(echoed)}, expected ${JSON.stringify(line)}`));
+        else fail(new ObserveError('run-failed', `${program} echoed ${JSON.stringify(echoed)}, expected ${JSON.stringify(line)}`));
       });
       socket.on('error', (e) => {
         clearTimeout(timer);

@@ -1,11 +1,7 @@
 import { parseArgs } from 'node:util';
-import { analyzeApplication, AnalysisReportSchema, AnalysisUnsupportedError, SyscallNamesUnavailableError } from '../callgraph/analyze.js';
-import { LinkError } from '../lto/link.js';
+import { analyzeApplication, AnalysisReportSchema } from '../callgraph/analyze.js';
 import type { AnalysisReport } from '../callgraph/analyze.js';
-import { SyscallMapError } from '../kernel/syscalls.js';
 import { summarizeLibc, summaryEntry, summaryPath } from '../callgraph/libc-summary.js';
-import { ArchiveError } from '../lto/archive.js';
-import { ElfError } from '../lto/elf.js';
 import { checkLibcOption, progressOf, resolveKernelForCli, UsageError, type CliIO } from './common.js';
 
 export const ANALYZE_USAGE = `usage: ukl-trim analyze INPUT... [--libc glibc|musl|PATH] [--json] [--kernel DIR]
@@ -16,20 +12,7 @@ export const ANALYZE_USAGE = `usage: ukl-trim analyze INPUT... [--libc glibc|mus
   tree's table, else $UKL_TRIM_KERNEL, else /usr/include/x86_64-linux-gnu/asm/unistd_64.h.`;
 
 export async function runAnalyze(argv: string[], io: CliIO): Promise<number> {
-  return badInputExits2(() => analyzeCommand(argv, io), io);
-}
-
-/** bad input is the user's to fix: one line, exit 2 (the file and offset are in the message) */
-async function badInputExits2(run: () => Promise<number>, io: CliIO): Promise<number> {
-  try {
-    return await run();
-  } catch (e) {
-    if (e instanceof UsageError || e instanceof LinkError || e instanceof ElfError || e instanceof ArchiveError || e instanceof AnalysisUnsupportedError || e instanceof SyscallNamesUnavailableError || e instanceof SyscallMapError) {
-      io.err(`ukl-trim: ${e.message}`);
-      return 2;
-    }
-    throw e;
-  }
+  return analyzeCommand(argv, io);
 }
 
 async function analyzeCommand(argv: string[], io: CliIO): Promise<number> {
@@ -49,7 +32,7 @@ async function analyzeCommand(argv: string[], io: CliIO): Promise<number> {
     io.out(ANALYZE_USAGE);
     return 0;
   }
-  if (positionals.length === 0) throw new UsageError(`analyze: no INPUT\n${ANALYZE_USAGE}`);
+  if (positionals.length === 0) throw new UsageError(`analyze: no INPUT; see 'ukl-trim analyze --help'`);
   const libc = values.libc;
   checkLibcOption(libc);
   const kernelTree = values.kernel === undefined ? undefined : await resolveKernelForCli(values.kernel, io, values.patch ?? []);
@@ -81,7 +64,7 @@ export const LIBC_SUMMARY_USAGE = `usage: ukl-trim libc-summary [FUNCTION...] [-
   every public function (no leading underscore) with its syscall count.`;
 
 export async function runLibcSummary(argv: string[], io: CliIO): Promise<number> {
-  return badInputExits2(() => libcSummaryCommand(argv, io), io);
+  return libcSummaryCommand(argv, io);
 }
 
 async function libcSummaryCommand(argv: string[], io: CliIO): Promise<number> {

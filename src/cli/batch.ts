@@ -7,7 +7,6 @@ import { minimizeConfig } from '../minimize/minimize.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { ccacheNote, imageForCli } from './build.js';
 import { checkLibcOption, progressOf, resolveKernelForCli, UsageError, type CliIO } from './common.js';
-import { minimizeFailure } from './minimize.js';
 
 export const BATCH_USAGE = `usage: ukl-trim batch APP... --out DIR [--kernel DIR|TARBALL [--patch FILE]...] [--arch x86_64]
                       [--libc glibc|musl|musl-ukl|none|PATH] [--mode initramfs|ukl] [--build] [--distcc HOST]... [--json]
@@ -48,8 +47,8 @@ export async function runBatch(argv: string[], io: CliIO): Promise<number> {
     io.out(BATCH_USAGE);
     return 0;
   }
-  if (positionals.length === 0) throw new UsageError(`no APP given\n${BATCH_USAGE}`);
-  if (!values.out) throw new UsageError(`--out DIR is required\n${BATCH_USAGE}`);
+  if (positionals.length === 0) throw new UsageError(`no APP given; see 'ukl-trim batch --help'`);
+  if (!values.out) throw new UsageError(`--out DIR is required; see 'ukl-trim batch --help'`);
   for (const app of positionals) if (!existsSync(app)) throw new UsageError(`${app}: no such file`);
   const names = positionals.map((app) => basename(app).replace(/\.[^.]*$/, '') || 'app');
   const repeated = names.find((name, i) => names.indexOf(name) !== i);
@@ -65,8 +64,7 @@ export async function runBatch(argv: string[], io: CliIO): Promise<number> {
   const loaded = await loadKconfigAsync({ tree, arch: values.arch });
   progress.end();
   const rows: BatchRow[] = [];
-  try {
-    for (const [i, app] of positionals.entries()) {
+  for (const [i, app] of positionals.entries()) {
       const name = names[i] as string;
       progress.begin(`trimming ${app} (${i + 1} of ${positionals.length})`);
       const result = await minimizeConfig({ loaded, kernel: tree, arch: values.arch, app: [app], mode, ...(values.libc ? { libc: values.libc } : {}) });
@@ -82,9 +80,6 @@ export async function runBatch(argv: string[], io: CliIO): Promise<number> {
       if (typeof built === 'number') return built;
       (rows.at(-1) as BatchRow).build = built;
     }
-  } catch (e) {
-    return minimizeFailure(e, io);
-  }
   printRows(rows, values.json === true, io);
   return 0;
 }

@@ -4,7 +4,6 @@ import { parseArgs } from 'node:util';
 import {
   buildImage,
   buildUklImage,
-  ImageBuildError,
   type BuildHooks,
   type BuildImageParams,
   type BuildReport,
@@ -70,7 +69,7 @@ export async function runBuild(argv: string[], io: CliIO): Promise<number> {
   const mode = values.mode;
   if (mode !== 'initramfs' && mode !== 'ukl') throw new UsageError(`--mode ${mode}: expected initramfs or ukl`);
   for (const required of ['config', 'app', 'out'] as const) {
-    if (!values[required]) throw new UsageError(`--${required} is required\n${BUILD_USAGE}`);
+    if (!values[required]) throw new UsageError(`--${required} is required; see 'ukl-trim build --help'`);
   }
   const configPath = values.config as string;
   const apps = (values.app ?? []).map((a) => resolve(a));
@@ -120,11 +119,6 @@ export async function imageForCli(
   };
   try {
     return params.mode === 'ukl' ? await buildUklImage({ ...params, ...hooks }) : await buildImage({ ...params, ...hooks });
-  } catch (e) {
-    if (!(e instanceof ImageBuildError)) throw e;
-    if (e.code === 'bad-input' || e.code === 'no-ukl-support') throw new UsageError(e.message);
-    io.err(`ukl-trim: ${e.message}`);
-    return 1;
   } finally {
     progress.end();
   }
@@ -165,7 +159,7 @@ export async function runBoot(argv: string[], io: CliIO): Promise<number> {
     io.out(BOOT_USAGE);
     return 0;
   }
-  if (!values.image) throw new UsageError(`--image is required\n${BOOT_USAGE}`);
+  if (!values.image) throw new UsageError(`--image is required; see 'ukl-trim boot --help'`);
   for (const [option, path] of [['--image', values.image], ['--initrd', values.initrd]] as const) {
     if (path !== undefined && !existsSync(path)) throw new UsageError(`${option} ${path}: no such file`);
   }

@@ -3,7 +3,7 @@ import { buildUklArchive, uklCompilerFlags } from '../lto/ukl-archive.js';
 import { UklError } from '../lto/ukl-error.js';
 import { planCc } from '../lto/ukl-cc.js';
 import { MUSL_UKL } from '../lto/musl-ukl.js';
-import type { CliIO } from './common.js';
+import { reportError, type CliIO } from './common.js';
 
 export const CC_USAGE = `usage: ukl-trim cc [gcc options] FILE...      (as CC: make CC='ukl-trim cc')
   compiles with UKL's flags (-mcmodel=kernel -mno-red-zone -fno-PIC, no PIE) against the UKL
@@ -28,9 +28,7 @@ export async function runCc(argv: string[], io: CliIO): Promise<number> {
     for (const warning of built.warnings) io.info(`ukl-trim cc: warning: ${warning}`);
     return 0;
   } catch (e) {
-    if (!(e instanceof UklError)) throw e;
-    io.err(`ukl-trim cc: ${e.message.replace(/^cc: /, '')}`);
-    return e.code === 'tool-missing' ? 1 : 2;
+    return reportError(e, io);
   }
 }
 

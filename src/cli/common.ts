@@ -1,5 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { KconfigError } from '../kconfig/errors.js';
+import { exitCodeOf, UklTrimError } from '../util/errors.js';
 import { silentProgress, type Progress } from './progress.js';
 
 export interface CliIO {
@@ -16,11 +18,35 @@ export function progressOf(io: CliIO): Progress {
 }
 
 /** A mistake on the command line: printed as one line, exit code 2. */
-export class UsageError extends Error {
+export class UsageError extends UklTrimError<'usage'> {
+  static readonly codes = ['usage'] as const;
   constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
+    super('usage', message);
   }
+}
+
+/**
+ * The one place errors become exit codes. A typed error prints one line (an internal one then its
+ * chain, such as a failed build's first errors) and exits 2 for bad input, 1 for a fault of the
+ * machine; anything untyped is a bug in ukl-trim: its stack, exit 1.
+ */
+export function reportError(e: unknown, io: CliIO): number {
+  const typed = typedError(e);
+  if (typed === undefined) {
+    io.err(`ukl-trim: internal error: ${(e as Error)?.stack ?? String(e)}`);
+    return 1;
+  }
+  io.err(typed instanceof KconfigError ? typed.format() : `ukl-trim: ${typed.format()}`);
+  if (typed.internal) for (const line of typed.chain) io.err(`  ${line}`);
+  return exitCodeOf(typed);
+}
+
+/** node:util's parseArgs reports unknown options and missing values as plain errors with a code */
+function typedError(e: unknown): UklTrimError | undefined {
+  if (e instanceof UklTrimError) return e;
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) return new UsageError((e as Error).message);
+  return undefined;
 }
 
 /**

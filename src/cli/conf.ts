@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { KconfigError, formatDiagnostic } from '../kconfig/errors.js';
+import { formatDiagnostic } from '../kconfig/errors.js';
 import { archDefconfig, defaultConfigFallback, loadKconfigAsync, tinyconfig, type ProbeOptions } from '../kconfig/load.js';
 import { explainSymbol } from '../kconfig/explain.js';
 import { mergeConfigFragments } from '../kconfig/merge.js';
@@ -85,8 +85,8 @@ export async function runConf(argv: string[], io: CliIO): Promise<number> {
     return 0;
   }
   const modes = MODES.filter((m) => values[m] !== undefined && values[m] !== false);
-  if (modes.length !== 1 && !values.explain) throw new UsageError(`exactly one mode is needed\n${CONF_USAGE}`);
-  if (!values.arch) throw new UsageError(`--arch is required\n${CONF_USAGE}`);
+  if (modes.length !== 1 && !values.explain) throw new UsageError(`exactly one mode is needed (${modes.length > 1 ? `given: ${modes.map((m) => `--${m}`).join(', ')}` : `--${MODES.join(', --')}`})`);
+  if (!values.arch) throw new UsageError(`--arch is required; see 'ukl-trim conf --help'`);
   const mode = modes[0] as Mode | undefined;
   const tree = await resolveKernelForCli(values.kernel, io, values.patch ?? []);
   const out = resolve(values.out ?? '.config');

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { KconfigError } from '../kconfig/errors.js';
-import { resolveKernelForCli, UsageError, type CliIO } from './common.js';
+import { reportError, resolveKernelForCli, UsageError, type CliIO } from './common.js';
 import { createProgress, silentProgress } from './progress.js';
 
 const USAGE = `usage: ukl-trim APP... [options]   the smallest kernel config for APP (see 'ukl-trim minimize --help')
@@ -54,7 +53,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
         return await (await import('./batch.js')).runBatch(rest, io);
       case 'tree': {
         const { values, positionals } = parseArgs({ args: rest, options: { kernel: { type: 'string' }, patch: { type: 'string', multiple: true } }, allowPositionals: true, strict: true });
-        if (positionals.length > 0) throw new UsageError(`tree: unexpected ${positionals[0]}\n${TREE_USAGE}`);
+        if (positionals.length > 0) throw new UsageError(`tree: unexpected ${positionals[0]} (${TREE_USAGE})`);
         io.out(await resolveKernelForCli(values.kernel, io, values.patch ?? []));
         return 0;
       }
@@ -67,30 +66,11 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       default:
         // `ukl-trim app.o ...`: the main job; an option first (`ukl-trim --kernel K app`) too
         if (cmd.startsWith('-') || existsSync(cmd) || cmd.includes('/') || /\.(o|a|bc|elf)$/.test(cmd)) return await (await import('./minimize.js')).runMinimize(args, io);
-        throw new UsageError(`unknown command '${cmd}' (and no such file)\n${USAGE}`);
+        throw new UsageError(`unknown command '${cmd}' (and no such file); see 'ukl-trim --help'`);
     }
   } catch (e) {
     return reportError(e, io);
   }
-}
-
-/** User mistakes and bad input: one clear line, exit 2. Anything else is a bug: exit 1 with the stack. */
-export function reportError(e: unknown, io: CliIO): number {
-  if (e instanceof KconfigError) {
-    io.err(e.format());
-    return 2;
-  }
-  if (e instanceof UsageError) {
-    io.err(`ukl-trim: ${e.message}`);
-    return 2;
-  }
-  const err = e as { code?: string; name?: string; message?: string };
-  if (err && (err.name === 'KernelTreeError' || (typeof err.code === 'string' && err.code.startsWith('ERR_PARSE_ARGS')))) {
-    io.err(`ukl-trim: ${err.message}`);
-    return 2;
-  }
-  io.err(`ukl-trim: internal error: ${(e as Error)?.stack ?? String(e)}`);
-  return 1;
 }
 
 export function processIO(): CliIO {

@@ -1,18 +1,11 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AnalysisUnsupportedError, SyscallNamesUnavailableError } from '../callgraph/analyze.js';
-import { checkUklAppInputs, ImageBuildError } from '../build/image.js';
+import { checkUklAppInputs } from '../build/image.js';
 import { bootKernel, BootReportSchema } from '../build/qemu.js';
-import { SyscallMapError } from '../kernel/syscalls.js';
 import { detectUklSupport, runUklBuildHint } from '../kernel/ukl-support.js';
-import { ArchiveError } from '../lto/archive.js';
-import { ElfError } from '../lto/elf.js';
-import { LinkError } from '../lto/link.js';
-import { UklError } from '../lto/ukl-archive.js';
-import { MinimizeError, minimizeConfig } from '../minimize/minimize.js';
+import { minimizeConfig } from '../minimize/minimize.js';
 import { profileNames } from '../minimize/profiles.js';
-import { RequirementError } from '../minimize/requirements.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { ccacheNote, imageForCli } from './build.js';
 import { checkLibcOption, progressOf, resolveKernelForCli, UsageError, type CliIO } from './common.js';
@@ -46,31 +39,7 @@ export const MINIMIZE_USAGE = `usage: ukl-trim APP... [--kernel DIR|TARBALL [--p
 const UKL_BOOTED = /^UKL BOOTED$/;
 
 export async function runMinimize(argv: string[], io: CliIO): Promise<number> {
-  try {
-    return await minimizeCommand(argv, io);
-  } catch (e) {
-    return minimizeFailure(e, io);
-  }
-}
-
-/** the minimizer's and the analysis's typed errors: one line, exit 2 (1 for internal ones); anything else is rethrown */
-export function minimizeFailure(e: unknown, io: CliIO): number {
-  if (
-    e instanceof MinimizeError ||
-    e instanceof RequirementError ||
-    e instanceof LinkError ||
-    e instanceof ElfError ||
-    e instanceof ArchiveError ||
-    e instanceof AnalysisUnsupportedError ||
-    e instanceof SyscallNamesUnavailableError ||
-    e instanceof SyscallMapError ||
-    e instanceof UklError
-  ) {
-    io.err(`ukl-trim: ${e.message}`);
-    if (e instanceof UklError && e.code === 'tool-missing') return 1;
-    return e instanceof MinimizeError && (e.code === 'internal' || e.code === 'solver') ? 1 : 2;
-  }
-  throw e;
+  return minimizeCommand(argv, io);
 }
 
 async function minimizeCommand(argv: string[], io: CliIO): Promise<number> {
@@ -110,7 +79,7 @@ async function minimizeCommand(argv: string[], io: CliIO): Promise<number> {
     io.out(MINIMIZE_USAGE);
     return 0;
   }
-  if (positionals.length === 0) throw new UsageError(`no APP given\n${MINIMIZE_USAGE}`);
+  if (positionals.length === 0) throw new UsageError(`no APP given; see 'ukl-trim minimize --help'`);
   for (const p of positionals) if (!existsSync(p)) throw new UsageError(`${p}: no such file`);
   const mode = values.mode;
   if (mode !== 'initramfs' && mode !== 'ukl') throw new UsageError(`--mode ${mode}: expected initramfs or ukl`);
@@ -141,12 +110,7 @@ async function minimizeCommand(argv: string[], io: CliIO): Promise<number> {
   if (mode === 'ukl') {
     // before the analysis: the tree must know UKL, and UKL.a cannot be built from a linked program
     if (!detectUklSupport(tree).supported) throw new UsageError(runUklBuildHint(tree));
-    try {
-      checkUklAppInputs(positionals);
-    } catch (e) {
-      if (e instanceof ImageBuildError) throw new UsageError(e.message);
-      throw e;
-    }
+    checkUklAppInputs(positionals);
   }
   const result = await minimizeConfig({
     kernel: tree,

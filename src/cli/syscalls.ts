@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadKconfigAsync } from '../kconfig/load.js';
-import { deriveSyscallMap, enabledUnder, SyscallMapError, SyscallMapSchema } from '../kernel/syscalls.js';
+import { deriveSyscallMap, enabledUnder, SyscallMapSchema } from '../kernel/syscalls.js';
 import { probeOptions } from './conf.js';
 import { resolveKernelForCli, UsageError, type CliIO } from './common.js';
 
@@ -39,14 +39,8 @@ export async function runSyscalls(argv: string[], io: CliIO): Promise<number> {
     }
   }
   const loaded = await loadKconfigAsync({ tree, arch, probes: probeOptions(values.probes) });
-  let map;
-  try {
-    map = await deriveSyscallMap({ tree, arch, kconfig: loaded.kconfig, kernelVersion: loaded.kbuild.kernelVersion, cache: !values['no-cache'] });
-    if (configText !== null) map = enabledUnder(map, loaded.kconfig, configText);
-  } catch (e) {
-    if (e instanceof SyscallMapError) throw new UsageError(e.message);
-    throw e;
-  }
+  let map = await deriveSyscallMap({ tree, arch, kconfig: loaded.kconfig, kernelVersion: loaded.kbuild.kernelVersion, cache: !values['no-cache'] });
+  if (configText !== null) map = enabledUnder(map, loaded.kconfig, configText);
   SyscallMapSchema.parse(map);
   if (values.json) {
     io.out(JSON.stringify(map, null, 2));

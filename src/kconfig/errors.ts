@@ -1,3 +1,5 @@
+import { UklTrimError } from '../util/errors.js';
+
 /** Where something is in a Kconfig file (1-based line and column; column 0 when unknown). */
 export interface SourceLocation {
   file: string;
@@ -17,19 +19,16 @@ export type KconfigErrorKind =
  * Every failure the engine reports on bad input is a KconfigError: a typed error with a
  * location, so the CLI can print `file:line: error: message` and exit 2 without a stack trace.
  */
-export class KconfigError extends Error {
-  readonly kind: KconfigErrorKind;
-  readonly location: SourceLocation | undefined;
+export class KconfigError extends UklTrimError<KconfigErrorKind> {
+  static readonly codes: readonly KconfigErrorKind[] = ['syntax', 'macro', 'io', 'dependency', 'config', 'usage'];
+  declare readonly location: SourceLocation | undefined;
 
-  constructor(kind: KconfigErrorKind, message: string, location?: SourceLocation) {
-    super(message);
-    this.name = 'KconfigError';
-    this.kind = kind;
-    this.location = location;
+  constructor(code: KconfigErrorKind, message: string, location?: SourceLocation) {
+    super(code, message, location ? { location } : {});
   }
 
   /** `file:line:column: error: message`, the form compilers (and conf) use. */
-  format(): string {
+  override format(): string {
     const loc = this.location;
     if (!loc) return `error: ${this.message}`;
     const col = loc.column > 0 ? `:${loc.column}` : '';

@@ -146,10 +146,6 @@ export class Lexer {
     this.emittedEolAtEof = false;
   }
 
-  private err(message: string, column = 0): never {
-    throw new KconfigError('syntax', message, { file: this.currentFile(), line: this.currentLine(), column });
-  }
-
   /** Next token for the parser: redundant end-of-lines are skipped, assignments detected. */
   next(): Token {
     for (;;) {

@@ -129,7 +129,7 @@ export class Parser {
     if (this.errors.length > 0) {
       const e = this.errors[0] as KconfigError;
       if (this.errors.length > 1) {
-        const more = new KconfigError(e.kind, `${e.message} (and ${this.errors.length - 1} more error(s))`, e.location);
+        const more = new KconfigError(e.code, `${e.message} (and ${this.errors.length - 1} more error(s))`, e.location);
         (more as { details?: KconfigError[] }).details = this.errors;
         throw more;
       }

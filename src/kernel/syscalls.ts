@@ -9,6 +9,7 @@ import { writeFileAtomic } from '../util/fs.js';
 import { and, FALSE, not, or, orAll, simplify, sym, TRUE, toKconfig, unknownsOf, type Cond } from './cond.js';
 import { createCScanner, type Guard } from './csource.js';
 import { KbuildMap } from './kbuild.js';
+import { UklTrimError } from '../util/errors.js';
 
 /**
  * The syscall → Kconfig map of a kernel tree, derived from its source: the arch's syscall table,
@@ -16,11 +17,10 @@ import { KbuildMap } from './kbuild.js';
  * it. A syscall's condition is the OR over its definition sites of (file built) && (guards).
  */
 
-export class SyscallMapError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SyscallMapError';
-  }
+export type SyscallMapErrorCode = 'unsupported-arch' | 'bad-table' | 'tool-missing';
+
+export class SyscallMapError extends UklTrimError<SyscallMapErrorCode> {
+  static readonly codes: readonly SyscallMapErrorCode[] = ['unsupported-arch', 'bad-table', 'tool-missing'];
 }
 
 export interface SyscallTableEntry {
@@ -50,7 +50,7 @@ export function supportedSyscallArches(): string[] {
 
 function archInfo(arch: string): ArchSyscallInfo {
   const a = ARCHES[arch === 'x86' ? 'x86_64' : arch];
-  if (!a) throw new SyscallMapError(`no syscall table support for ARCH=${arch} (supported: ${Object.keys(ARCHES).join(', ')})`);
+  if (!a) throw new SyscallMapError('unsupported-arch', `no syscall table support for ARCH=${arch} (supported: ${Object.keys(ARCHES).join(', ')})`);
   return a;
 }
 
@@ -61,7 +61,7 @@ export function readSyscallTable(tree: string, arch: string): SyscallTableEntry[
   try {
     text = readFileSync(join(tree, info.table), 'utf8');
   } catch {
-    throw new SyscallMapError(`${join(tree, info.table)}: cannot read the syscall table (is this a kernel tree?)`);
+    throw new SyscallMapError('bad-table', `${join(tree, info.table)}: cannot read the syscall table (is this a kernel tree?)`);
   }
   const out: SyscallTableEntry[] = [];
   let lineno = 0;
@@ -70,7 +70,7 @@ export function readSyscallTable(tree: string, arch: string): SyscallTableEntry[
     const line = raw.replace(/#.*/, '').trim();
     if (!line) continue;
     const f = line.split(/\s+/);
-    if (f.length < 3 || !/^[0-9]+$/.test(f[0] as string)) throw new SyscallMapError(`${info.table}:${lineno}: malformed syscall table row`);
+    if (f.length < 3 || !/^[0-9]+$/.test(f[0] as string)) throw new SyscallMapError('bad-table', `${info.table}:${lineno}: malformed syscall table row`);
     if (!info.abis.includes(f[1] as string)) continue;
     out.push({ nr: Number(f[0]), abi: f[1] as string, name: f[2] as string, entry: f[3] ?? null });
   }
@@ -127,7 +127,7 @@ function listSyscallFiles(tree: string, srcarch: string): string[] {
     encoding: 'utf8',
     maxBuffer: 64 << 20,
   });
-  if (r.error) throw new SyscallMapError(`grep is needed to index the tree: ${r.error.message}`);
+  if (r.error) throw new SyscallMapError('tool-missing', `grep is needed to index the tree: ${r.error.message}`);
   return r.stdout
     .split('\n')
     .filter(Boolean)

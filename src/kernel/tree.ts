@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { cacheHome } from '../util/cache-home.js';
 import { kernelVersionFromMakefile, makefileVariable } from '../util/kernel-version.js';
+import { UklTrimError } from '../util/errors.js';
 
 /** Where a tree came from: `--kernel` (a directory or a tarball), `UKL_TRIM_KERNEL`, or Debian's source package. */
 export type KernelTreeSource = 'dir' | 'tarball' | 'env' | 'debian';
@@ -55,14 +56,8 @@ export interface ResolveKernelTreeOptions {
 export type KernelTreeErrorCode = 'not-found' | 'not-a-kernel-tree' | 'extract-failed' | 'tool-missing' | 'patch-failed';
 
 /** A failure to find or unpack a kernel tree: one line meant for the user, plus a code for callers. */
-export class KernelTreeError extends Error {
-  readonly code: KernelTreeErrorCode;
-
-  constructor(code: KernelTreeErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'KernelTreeError';
-    this.code = code;
-  }
+export class KernelTreeError extends UklTrimError<KernelTreeErrorCode> {
+  static readonly codes: readonly KernelTreeErrorCode[] = ['not-found', 'not-a-kernel-tree', 'extract-failed', 'tool-missing', 'patch-failed'];
 }
 
 export const KERNEL_ENV_VAR = 'UKL_TRIM_KERNEL';

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { atOffset, UklTrimError } from '../util/errors.js';
 
 /**
  * `ar` archives as GNU ar and BSD ar write them: the `!<arch>\n` magic, 60-byte member headers,
@@ -6,17 +7,15 @@ import { readFileSync } from 'node:fs';
  * BSD `#1/<len>` names. Members are views into the archive's one buffer, never copies.
  */
 
-export class ArchiveError extends Error {
-  readonly offset: number;
-  file?: string;
+export type ArchiveErrorCode = 'unreadable' | 'not-archive' | 'unsupported' | 'malformed';
 
-  constructor(message: string, offset: number, file?: string) {
-    // names read from a corrupt file may hold control characters; the message stays one line
-    const text = `${message} (at offset ${offset})`.replace(/[\u0000-\u001f\u007f]/g, '?');
-    super(file === undefined ? text : `${file}: ${text}`);
-    this.name = 'ArchiveError';
-    this.offset = offset;
-    if (file !== undefined) this.file = file;
+export class ArchiveError extends UklTrimError<ArchiveErrorCode> {
+  static readonly codes: readonly ArchiveErrorCode[] = ['unreadable', 'not-archive', 'unsupported', 'malformed'];
+
+  /** `file: message (at offset N)`, the offset also kept as data */
+  static at(code: ArchiveErrorCode, message: string, offset: number, file?: string): ArchiveError {
+    const where = atOffset(message, { file, offset });
+    return new ArchiveError(code, where.message, where.details);
   }
 }
 
@@ -62,8 +61,8 @@ export class Archive {
   private constructor(readonly bytes: Uint8Array, readonly file: string | undefined) {
     if (bytes.length < MAGIC.length) this.fail(`truncated archive: ${bytes.length} bytes`, 0);
     const magic = latin1.decode(bytes.subarray(0, MAGIC.length));
-    if (magic === THIN_MAGIC) this.fail('thin archives (members stored outside the archive) are not supported', 0);
-    if (magic !== MAGIC) this.fail('not an ar archive (bad magic)', 0);
+    if (magic === THIN_MAGIC) this.fail('thin archives (members stored outside the archive) are not supported', 0, 'unsupported');
+    if (magic !== MAGIC) this.fail('not an ar archive (bad magic)', 0, 'not-archive');
     // the special members come first; remember them and where the ordinary members start
     let offset = MAGIC.length;
     while (offset < bytes.length) {
@@ -84,8 +83,8 @@ export class Archive {
     return new Archive(bytes, file);
   }
 
-  private fail(message: string, offset: number): never {
-    throw new ArchiveError(message, offset, this.file);
+  private fail(message: string, offset: number, code: ArchiveErrorCode = 'malformed'): never {
+    throw ArchiveError.at(code, message, offset, this.file);
   }
 
   private readHeader(offset: number): RawHeader {
@@ -191,7 +190,7 @@ export function readArchiveFile(path: string): Archive {
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    throw new ArchiveError(`cannot read: ${(e as Error).message}`, 0, path);
+    throw ArchiveError.at('unreadable', `cannot read: ${(e as Error).message}`, 0, path);
   }
   return Archive.parse(bytes, path);
 }

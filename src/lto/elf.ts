@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { atOffset, UklTrimError } from '../util/errors.js';
 
 /**
  * A small ELF64 little-endian x86-64 reader, written from the System V gABI and the x86-64 psABI:
@@ -8,17 +9,23 @@ import { readFileSync } from 'node:fs';
  * that does not is reported as an ElfError instead of being rounded silently.
  */
 
-export class ElfError extends Error {
-  readonly offset: number;
-  file?: string;
+export type ElfErrorCode =
+  /** the file could not be read */
+  | 'unreadable'
+  /** no ELF magic */
+  | 'not-elf'
+  /** ELF, but not 64-bit little-endian x86-64 */
+  | 'unsupported'
+  /** a header, table or entry is truncated or inconsistent */
+  | 'malformed';
 
-  constructor(message: string, offset: number, file?: string) {
-    // names read from a corrupt file may hold control characters; the message stays one line
-    const text = `${message} (at offset ${offset})`.replace(/[\u0000-\u001f\u007f]/g, '?');
-    super(file === undefined ? text : `${file}: ${text}`);
-    this.name = 'ElfError';
-    this.offset = offset;
-    if (file !== undefined) this.file = file;
+export class ElfError extends UklTrimError<ElfErrorCode> {
+  static readonly codes: readonly ElfErrorCode[] = ['unreadable', 'not-elf', 'unsupported', 'malformed'];
+
+  /** `file: message (at offset N)`, the offset also kept as data */
+  static at(code: ElfErrorCode, message: string, offset: number, file?: string): ElfError {
+    const where = atOffset(message, { file, offset });
+    return new ElfError(code, where.message, where.details);
   }
 }
 
@@ -136,8 +143,8 @@ class CheckedReader {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
-  fail(message: string, offset: number): never {
-    throw new ElfError(message, offset, this.file);
+  fail(message: string, offset: number, code: ElfErrorCode = 'malformed'): never {
+    throw ElfError.at(code, message, offset, this.file);
   }
 
   need(offset: number, length: number, what: string): void {
@@ -197,11 +204,11 @@ export class ElfFile {
   private constructor(readonly bytes: Uint8Array, readonly file: string | undefined) {
     const r: CheckedReader = (this.reader = new CheckedReader(bytes, file));
     if (bytes.length < HEADER_SIZE) r.fail(`truncated ELF header: ${bytes.length} of ${HEADER_SIZE} bytes`, 0);
-    if (bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) r.fail('not an ELF file (bad magic)', 0);
-    if (bytes[4] !== 2) r.fail(`not ELF64 (EI_CLASS ${bytes[4]})`, 4);
-    if (bytes[5] !== 1) r.fail(`not little-endian (EI_DATA ${bytes[5]})`, 5);
+    if (bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) r.fail('not an ELF file (bad magic)', 0, 'not-elf');
+    if (bytes[4] !== 2) r.fail(`not ELF64 (EI_CLASS ${bytes[4]})`, 4, 'unsupported');
+    if (bytes[5] !== 1) r.fail(`not little-endian (EI_DATA ${bytes[5]})`, 5, 'unsupported');
     const machine = r.u16(18);
-    if (machine !== EM_X86_64) r.fail(`not x86-64 (e_machine ${machine})`, 18);
+    if (machine !== EM_X86_64) r.fail(`not x86-64 (e_machine ${machine})`, 18, 'unsupported');
     this.type = FILE_TYPES[r.u16(16)] ?? 'OTHER';
     this.entry = r.u64(24, 'e_entry');
     this.sections = this.readSections();
@@ -435,7 +442,7 @@ export function readElfFile(path: string): ElfFile {
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    throw new ElfError(`cannot read: ${(e as Error).message}`, 0, path);
+    throw ElfError.at('unreadable', `cannot read: ${(e as Error).message}`, 0, path);
   }
   return ElfFile.parse(bytes, path);
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { isArchive, parseArchive } from './archive.js';
 import { isElf, isLlvmBitcode, parseElf, SHN_UNDEF } from './elf.js';
+import { UklTrimError } from '../util/errors.js';
 
 /**
  * Turning what the user compiled into the static executable the analysis reads. The static
@@ -13,14 +14,8 @@ import { isElf, isLlvmBitcode, parseElf, SHN_UNDEF } from './elf.js';
  */
 export type LinkErrorCode = 'missing-input' | 'missing-tool' | 'link-failed' | 'bad-libc';
 
-export class LinkError extends Error {
-  constructor(
-    readonly code: LinkErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'LinkError';
-  }
+export class LinkError extends UklTrimError<LinkErrorCode> {
+  static readonly codes: readonly LinkErrorCode[] = ['missing-input', 'missing-tool', 'link-failed', 'bad-libc'];
 }
 
 export interface LinkOptions {

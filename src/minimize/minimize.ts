@@ -15,18 +15,15 @@ import { NETWORK_FAMILIES, PROFILES, profileRequirements } from './profiles.js';
 import { explainEnabled, positiveSymbols, reasonChain, ReasonSchema, type Reason } from './reasons.js';
 import { assumedSyscallRequirement, dedupe, RequirementSchema, requirementsFromAnalysis, unresolvedOf, type Requirement } from './requirements.js';
 import { deriveCodeWeights, IMAGE_SIZE_COSTS, type CodeWeights } from './weights.js';
+import { UklTrimError } from '../util/errors.js';
 
 export type MinimizeErrorCode = 'conflict' | 'unsatisfiable' | 'unknown-symbol' | 'bad-input' | 'unresolved' | 'solver' | 'internal';
 
 /** A minimisation that cannot give an answer, with the chain that explains why. */
-export class MinimizeError extends Error {
-  constructor(
-    readonly code: MinimizeErrorCode,
-    message: string,
-    readonly chain: readonly string[] = [],
-  ) {
-    super(message);
-    this.name = 'MinimizeError';
+export class MinimizeError extends UklTrimError<MinimizeErrorCode> {
+  static readonly codes: readonly MinimizeErrorCode[] = ['conflict', 'unsatisfiable', 'unknown-symbol', 'bad-input', 'unresolved', 'solver', 'internal'];
+  override get internal(): boolean {
+    return this.code === 'solver' || this.code === 'internal';
   }
 }
 
@@ -421,7 +418,7 @@ function buildObjective(kc: Kconfig, model: KconfigModel, weights: CodeWeights):
 /** A requirement that is constant false: say which of its options can never be on. */
 function impossible(kc: Kconfig, model: KconfigModel, req: Requirement, arch: string): MinimizeError {
   const what = req.kind === 'syscall' ? `syscall ${req.detail}${req.path?.length ? ` (reached by ${req.path.join(' → ')})` : ''}` : `${req.kind} ${req.detail}`;
-  if (req.expression === 'n') return new MinimizeError('unsatisfiable', `${what} needs code this tree never builds for ${arch}`, [what]);
+  if (req.expression === 'n') return new MinimizeError('unsatisfiable', `${what} needs code this tree never builds for ${arch}`, { chain: [what] });
   const blockers: string[] = [];
   try {
     for (const s of positiveSymbols(kc.parseExpression(req.expression))) {
@@ -430,7 +427,7 @@ function impossible(kc: Kconfig, model: KconfigModel, req: Requirement, arch: st
   } catch {
     // the expression parsed before; nothing more to say
   }
-  return new MinimizeError('unsatisfiable', `${what} needs ${req.expression}, which cannot hold${blockers.length ? `: ${blockers.join('; ')}` : ''}`, [what, ...blockers]);
+  return new MinimizeError('unsatisfiable', `${what} needs ${req.expression}, which cannot hold${blockers.length ? `: ${blockers.join('; ')}` : ''}`, { chain: [what, ...blockers] });
 }
 
 /**
@@ -475,7 +472,7 @@ function conflict(kc: Kconfig, reqs: readonly Requirement[], feasible: (subset: 
       }
     }
   }
-  return new MinimizeError('conflict', `requirements that cannot hold together: ${items.map(describe).join('; ')}${chain.length > items.length ? ` — ${chain.slice(items.length).join('; ')}` : ''}`, chain);
+  return new MinimizeError('conflict', `requirements that cannot hold together: ${items.map(describe).join('; ')}${chain.length > items.length ? ` — ${chain.slice(items.length).join('; ')}` : ''}`, { chain });
 }
 
 function rank(r: Requirement): number {

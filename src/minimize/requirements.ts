@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AnalysisReport } from '../callgraph/analyze.js';
 import type { SyscallMap } from '../kernel/syscalls.js';
+import { UklTrimError } from '../util/errors.js';
 
 /**
  * What the kernel must provide, each item a Kconfig expression that must hold in the result,
@@ -19,14 +20,8 @@ export const RequirementSchema = z.object({
 });
 export type Requirement = z.infer<typeof RequirementSchema>;
 
-export class RequirementError extends Error {
-  constructor(
-    message: string,
-    readonly requirement?: Requirement,
-  ) {
-    super(message);
-    this.name = 'RequirementError';
-  }
+export class RequirementError extends UklTrimError<'bad-requirement'> {
+  static readonly codes = ['bad-requirement'] as const;
 }
 
 /** Socket families → the option that implements them (net/Kconfig and its children, 6.x). */
@@ -93,10 +88,7 @@ export function requirementsFromAnalysis(analysis: AnalysisReport, map: SyscallM
   for (const sc of analysis.syscalls) {
     const info = byNr.get(sc.nr);
     if (!info) {
-      throw new RequirementError(
-        `the app can reach syscall ${sc.name} (${sc.nr}) via ${sc.path.join(' → ')}, which ${map.arch} ${map.kernelVersion} does not have`,
-        { expression: 'n', kind: 'syscall', detail: sc.name, path: sc.path },
-      );
+      throw new RequirementError('bad-requirement', `the app can reach syscall ${sc.name} (${sc.nr}) via ${sc.path.join(' → ')}, which ${map.arch} ${map.kernelVersion} does not have`, { chain: sc.path });
     }
     const requirement = syscallRequirement(info, sc.path);
     if (requirement !== null) out.push(requirement);
