@@ -46,7 +46,6 @@ const CAPABILITIES: InitializeResult['capabilities'] = {
  */
 export function startLanguageServer(connection: Connection): void {
   const documents = new TextDocuments(TextDocument);
-  const libc = new LibcSummaries();
   let folders: string[] = [];
   let lensRefresh = false;
   let editTimer: NodeJS.Timeout | undefined;
@@ -67,13 +66,6 @@ export function startLanguageServer(connection: Connection): void {
     } catch (e) {
       connection.console.log(`ukl-trim: diagnostics for ${doc.uri} failed: ${(e as Error).message}`);
     }
-  }
-
-  /** the document and the snapshot once reloads have settled; undefined while there is no workspace */
-  async function ready(uri: string): Promise<{ doc: TextDocument; s: Snapshot } | undefined> {
-    const s = await reloader.ready();
-    const doc = documents.get(uri);
-    return doc && s.workspace ? { doc, s } : undefined;
   }
 
   connection.onInitialize((params: InitializeParams): InitializeResult => {
@@ -107,10 +99,24 @@ export function startLanguageServer(connection: Connection): void {
     if (p.command === 'ukl-trim.reanalyze') reload('re-analysis requested');
   });
 
+  answerRequests(connection, documents, reloader);
+  documents.listen(connection);
+  connection.listen();
+}
+
+/** Each request is answered by its feature from the document and the snapshot, once reloads have settled. */
+function answerRequests(connection: Connection, documents: TextDocuments<TextDocument>, reloader: Reloader): void {
+  const libc = new LibcSummaries();
+  /** undefined while there is no workspace (no kernel tree yet, or none at all) */
+  const ready = async (uri: string): Promise<{ doc: TextDocument; s: Snapshot } | undefined> => {
+    const s = await reloader.ready();
+    const doc = documents.get(uri);
+    return doc && s.workspace ? { doc, s } : undefined;
+  };
   connection.onHover(async (p) => {
     const at = await ready(p.textDocument.uri);
     const tree = at?.s.workspace?.tree ?? '';
-    return at ? hoverAt(at.doc, p.position, at.s, (name) => libc.get(name, tree)) : null;
+    return at ? hoverAt(at.doc, p.position, at.s, (libcName) => libc.get(libcName, tree)) : null;
   });
   connection.onDefinition(async (p) => {
     const at = await ready(p.textDocument.uri);
@@ -128,9 +134,6 @@ export function startLanguageServer(connection: Connection): void {
     const at = await ready(p.textDocument.uri);
     return at ? codeActions(at.doc, p.context.diagnostics, at.s) : [];
   });
-
-  documents.listen(connection);
-  connection.listen();
 }
 
 /** The first project file of the folders, checked against the editor's text of it when it is open. */
