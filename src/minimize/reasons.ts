@@ -127,3 +127,17 @@ export function reasonChain(reasons: ReadonlyMap<string, Reason>, name: string):
   }
   return out;
 }
+
+/** The reason chain of one option as printable lines; for an option that is off, why it is off. */
+export function explainLines(kc: Kconfig, reasons: ReadonlyMap<string, Reason>, reqs: readonly Requirement[], symbol: string): string[] {
+  const name = symbol.replace(/^CONFIG_/, '');
+  const chain = reasonChain(reasons, name);
+  if (chain.length) return chain.map((c, i) => `${'  '.repeat(i)}${c.symbol}: ${c.reason.text}`);
+  const offBy = reqs.find((r) => r.expression === `!${name}`);
+  if (offBy !== undefined) return [`${name}: off — required off by ${offBy.kind} ${offBy.detail}`];
+  const s = kc.symbol(name);
+  if (!s || s.menus.length === 0) return [`${name}: no such option`];
+  kc.ev.calcValue(s);
+  if (s.type !== 'bool' && s.type !== 'tristate') return [`${name}: ${s.type} option, value ${kc.ev.stringValue(s)}`];
+  return [`${name}: off — nothing the app or the boot needs depends on it`];
+}
