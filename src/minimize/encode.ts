@@ -1,6 +1,7 @@
 import { KconfigError } from '../kconfig/errors.js';
 import type { Kconfig } from '../kconfig/kconfig.js';
-import { impossible, MinimizeError } from './minimize.js';
+import { impossible } from './diagnose.js';
+import { MinimizeError } from './minimize.js';
 import { KconfigModel, type Lit } from './model.js';
 import { buildObjective, type Objective } from './objective.js';
 import type { Requirement } from './requirements.js';

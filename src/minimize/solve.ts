@@ -2,7 +2,8 @@ import * as highsModule from 'highs';
 import type { Highs } from 'highs';
 import type { Kconfig } from '../kconfig/kconfig.js';
 import type { Encoded } from './encode.js';
-import { conflict, MinimizeError } from './minimize.js';
+import { conflict } from './diagnose.js';
+import { MinimizeError } from './minimize.js';
 import type { Lit } from './model.js';
 import type { Requirement } from './requirements.js';
 
