@@ -134,3 +134,32 @@ describe('the installed command', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
+
+describe('shared boot flags and app arguments', () => {
+  it('`ukl-trim boot` and `ukl-trim APP --build --boot` check the boot flags alike', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ukl-cli-boot-'));
+    const image = join(dir, 'bzImage');
+    const app = join(dir, 'app');
+    writeFileSync(image, 'not a kernel');
+    writeFileSync(app, 'not an app');
+    for (const [flags, line] of [
+      [['--timeout', '0'], 'ukl-trim: --timeout 0: expected a positive number'],
+      [['--tcp-echo', '70000'], 'ukl-trim: --tcp-echo 70000: not a TCP port'],
+      [['--expect', '('], /^ukl-trim: --expect: not a regular expression: /],
+      [['--memory', '1.5'], 'ukl-trim: --memory 1.5: expected a positive integer'],
+      [['--guest-ip', '10.0.2'], 'ukl-trim: --guest-ip 10.0.2: not an IPv4 address'],
+    ] as const) {
+      const boot = await run(['boot', '--image', image, ...flags]);
+      const trim = await run([app, '--kernel', mini, '--build', join(dir, 'out'), '--boot', ...flags]);
+      expect(boot, flags.join(' ')).toMatchObject({ code: 2, err: line });
+      expect(trim, flags.join(' ')).toMatchObject({ code: 2, err: line });
+    }
+  });
+
+  it('`--app-arg -u` passes -u to the app, like `--app-arg=-u`', async () => {
+    const { joinFlagValues } = await import('../src/cli/common.js');
+    expect(joinFlagValues(['app', '--app-arg', '-u', '--app-arg=root', '--json', '--', '--app-arg', '-x'], ['--app-arg'])).toEqual(['app', '--app-arg=-u', '--app-arg=root', '--json', '--', '--app-arg', '-x']);
+    // the build command gets as far as its own checks instead of refusing -u as ambiguous
+    expect(await run(['build', '--app-arg', '-u', '--app-arg', 'root'])).toMatchObject({ code: 2, err: "ukl-trim: --config is required; see 'ukl-trim build --help'" });
+  });
+});

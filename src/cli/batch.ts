@@ -77,7 +77,6 @@ export async function runBatch(argv: string[], io: CliIO): Promise<number> {
       rows.push({ app, name, config, enabled: result.report.counts.enabled, unresolved: result.report.unresolved.length, build: null });
       if (!values.build) continue;
       const built = await imageForCli(batchImage(mode, tree, result, dir, join(out, 'kernel'), values.distcc), io);
-      if (typeof built === 'number') return built;
       (rows.at(-1) as BatchRow).build = built;
     }
   printRows(rows, values.json === true, io);

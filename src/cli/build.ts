@@ -10,7 +10,8 @@ import {
   type BuildUklImageParams,
 } from '../build/image.js';
 import { bootKernel, BootReportSchema } from '../build/qemu.js';
-import { progressOf, resolveKernelForCli, UsageError, type CliIO } from './common.js';
+import { BOOT_FLAGS, BOOT_FLAGS_HELP, BOOT_FLAGS_USAGE, bootChoices, printBootResult } from './boot-options.js';
+import { joinFlagValues, progressOf, resolveKernelForCli, UsageError, type CliIO } from './common.js';
 
 export const BUILD_USAGE = `usage: ukl-trim build --kernel DIR|TARBALL [--patch FILE]... --config FILE --app FILE --out DIR [--mode initramfs|ukl]
                       [--app-arg ARG]... [--ip ADDR/PREFIX] [--gateway ADDR|none] [--build-dir DIR] [--distcc HOST]...
@@ -22,14 +23,11 @@ export const BUILD_USAGE = `usage: ukl-trim build --kernel DIR|TARBALL [--patch 
   or a ready UKL.a; writes OUT/UKL.a (built with --libc, default glibc) and links it into
   vmlinux (UKL_ARCHIVE_PATH), with UKL_NAME=/app, the path our init execs`;
 
-export const BOOT_USAGE = `usage: ukl-trim boot --image BZIMAGE [--initrd FILE] [--expect REGEX] [--tcp-echo GUEST_PORT]
-                     [--timeout SECONDS] [--append TEXT] [--memory MB] [--guest-ip ADDR] [--ukl] [--json]
-  boots under qemu-system-x86_64 (KVM when usable, else TCG); exit 0 only when a console line
-  matched REGEX (default "${'ukl-init: network up'}") and, with --tcp-echo, a line came back
-  (QEMU forwards it to --guest-ip, default ukl.ip= from --append, else 10.0.2.15);
-  --ukl: a UKL kernel (under KVM the CPU is given no SMAP/SMEP, as UKL needs)`;
-
-const DEFAULT_MARKER = 'ukl-init: network up';
+export const BOOT_USAGE = `usage: ukl-trim boot --image BZIMAGE [--initrd FILE] ${BOOT_FLAGS_USAGE} [--ukl] [--json]
+  boots under qemu-system-x86_64 (KVM when usable, else TCG); exit 0 only when the marker appeared
+  and, with --tcp-echo, the line came back; --ukl: a UKL kernel (under KVM the CPU is given no
+  SMAP/SMEP, as UKL needs).
+${BOOT_FLAGS_HELP}`;
 
 function readTextOption(path: string, what: string): string {
   try {
@@ -43,7 +41,8 @@ const thousands = (n: number): string => n.toLocaleString('en-US');
 
 export async function runBuild(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({
-    args: argv,
+    // an app's own flags start with a dash: `--app-arg -u` is the app's -u
+    args: joinFlagValues(argv, ['--app-arg']),
     options: {
       kernel: { type: 'string' },
       patch: { type: 'string', multiple: true },
@@ -89,7 +88,6 @@ export async function runBuild(argv: string[], io: CliIO): Promise<number> {
     ...(values.distcc ? { distccHosts: values.distcc } : {}),
   };
   const report = await imageForCli(mode === 'ukl' ? { mode, ...common, app: apps, ...(values.libc !== undefined ? { libc: values.libc } : {}) } : { mode, ...common, app: apps[0] as string }, io);
-  if (typeof report === 'number') return report;
   if (values.json) {
     io.out(JSON.stringify(report, null, 2));
     return 0;
@@ -102,15 +100,11 @@ export async function runBuild(argv: string[], io: CliIO): Promise<number> {
   return 0;
 }
 
-/**
- * buildImage / buildUklImage for the CLI: make's progress as one rewritten status line on a TTY,
- * warnings on stderr, the user's mistakes as usage errors (exit 2), a failed build or a missing
- * tool as one message and exit 1.
- */
+/** buildImage / buildUklImage for the CLI: make's progress on the progress display, warnings on stderr */
 export async function imageForCli(
   params: ({ mode: 'initramfs' } & BuildImageParams) | ({ mode: 'ukl' } & BuildUklImageParams),
   io: CliIO,
-): Promise<BuildReport | number> {
+): Promise<BuildReport> {
   const progress = progressOf(io);
   const hooks: BuildHooks = {
     onPhase: (phase) => progress.begin(phase),
@@ -130,29 +124,11 @@ export function ccacheNote(report: BuildReport): string {
   return `${cache}${report.distccHosts.length > 0 ? `, distcc on ${report.distccHosts.join(' ')}` : ''}`;
 }
 
-function positiveNumber(text: string | undefined, option: string, fallback: number, integer = false): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new UsageError(`${option} ${text}: expected a positive ${integer ? 'integer' : 'number'}`);
-  return n;
-}
 
 export async function runBoot(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: {
-      image: { type: 'string' },
-      initrd: { type: 'string' },
-      expect: { type: 'string', default: DEFAULT_MARKER },
-      'tcp-echo': { type: 'string' },
-      timeout: { type: 'string' },
-      append: { type: 'string' },
-      memory: { type: 'string' },
-      'guest-ip': { type: 'string' },
-      ukl: { type: 'boolean' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
+    options: { image: { type: 'string' }, initrd: { type: 'string' }, ...BOOT_FLAGS, ukl: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     strict: true,
   });
   if (values.help) {
@@ -163,39 +139,16 @@ export async function runBoot(argv: string[], io: CliIO): Promise<number> {
   for (const [option, path] of [['--image', values.image], ['--initrd', values.initrd]] as const) {
     if (path !== undefined && !existsSync(path)) throw new UsageError(`${option} ${path}: no such file`);
   }
-  let expect: RegExp;
-  try {
-    expect = new RegExp(values.expect as string);
-  } catch (e) {
-    throw new UsageError(`--expect: not a regular expression: ${(e as Error).message}`);
-  }
-  const guestPort = values['tcp-echo'] === undefined ? undefined : positiveNumber(values['tcp-echo'], '--tcp-echo', 0, true);
-  if (guestPort !== undefined && guestPort > 65535) throw new UsageError(`--tcp-echo ${guestPort}: not a TCP port`);
-  if (values['guest-ip'] !== undefined && !/^\d{1,3}(\.\d{1,3}){3}$/.test(values['guest-ip'])) throw new UsageError(`--guest-ip ${values['guest-ip']}: not an IPv4 address`);
   const report = await bootKernel({
     image: values.image,
     ...(values.initrd ? { initrd: values.initrd } : {}),
-    ...(values.append ? { append: values.append } : {}),
-    expect,
-    ...(guestPort !== undefined ? { tcpEcho: { guestPort, ...(values['guest-ip'] ? { guestAddress: values['guest-ip'] } : {}) } } : {}),
-    timeoutSeconds: positiveNumber(values.timeout, '--timeout', 120),
+    ...bootChoices(values, { ukl: values.ukl === true }),
     ...(values.ukl ? { ukl: true } : {}),
-    memoryMB: positiveNumber(values.memory, '--memory', 256, true),
     // the console as it happens, for people watching (the report keeps the tail either way)
     ...(values.json ? {} : { onConsoleLine: (l: string) => io.info(`| ${l}`) }),
   });
   BootReportSchema.parse(report);
-  if (values.json) {
-    io.out(JSON.stringify(report, null, 2));
-    return report.ok ? 0 : 1;
-  }
-  if (report.ok) {
-    const echo = report.echoSeconds !== null ? `, echo after ${report.echoSeconds} s` : '';
-    io.out(`ok: marker after ${report.markerSeconds} s${echo} (${report.accel})`);
-    return 0;
-  }
-  io.out(`failed (${report.failure}): ${report.message ?? ''}`);
-  io.out('last console lines:');
-  for (const l of report.consoleTail.slice(-15)) io.out(`  ${l}`);
-  return 1;
+  if (values.json) io.out(JSON.stringify(report, null, 2));
+  else printBootResult(report, io);
+  return report.ok ? 0 : 1;
 }

@@ -87,3 +87,18 @@ export function checkLibcOption(libc: string | undefined, opts: { ukl?: boolean 
     throw new UsageError(`--libc ${libc}: expected glibc, musl${opts.ukl ? ', musl-ukl, none' : ''} or the path of a libc.a`);
   }
 }
+
+/**
+ * `--app-arg -u` as `--app-arg=-u`: node's parseArgs refuses a value that starts with a dash as
+ * ambiguous, but an app's own flags always do. Only the named flags take the next word this way.
+ */
+export function joinFlagValues(argv: readonly string[], flags: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i] as string;
+    if (word === '--') return [...out, ...argv.slice(i)];
+    if (flags.includes(word) && i + 1 < argv.length) out.push(`${word}=${argv[++i] as string}`);
+    else out.push(word);
+  }
+  return out;
+}

@@ -2,19 +2,22 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkUklAppInputs } from '../build/image.js';
-import { bootKernel, BootReportSchema } from '../build/qemu.js';
+import { bootKernel, BootReportSchema, type BootReport } from '../build/qemu.js';
 import { detectUklSupport, runUklBuildHint } from '../kernel/ukl-support.js';
-import { minimizeConfig } from '../minimize/minimize.js';
+import { minimizeConfig, type MinimizeResult } from '../minimize/minimize.js';
 import { profileNames } from '../minimize/profiles.js';
 import { writeFileAtomic } from '../util/fs.js';
+import type { BuildReport } from '../build/image.js';
+import { BOOT_FLAGS, BOOT_FLAGS_HELP, BOOT_FLAGS_USAGE, bootChoices, printBootResult, type BootChoices } from './boot-options.js';
 import { ccacheNote, imageForCli } from './build.js';
-import { checkLibcOption, progressOf, resolveKernelForCli, UsageError, type CliIO } from './common.js';
+import { checkLibcOption, joinFlagValues, progressOf, resolveKernelForCli, UsageError, type CliIO } from './common.js';
+import type { BaselineChoice } from '../report/baseline.js';
 import { baselineChoiceOf, reportForCli } from './report.js';
 
 export const MINIMIZE_USAGE = `usage: ukl-trim APP... [--kernel DIR|TARBALL [--patch FILE]...] [--arch x86_64] [--libc glibc|musl|musl-ukl|none|PATH]
                 [--mode initramfs|ukl] [--profile ${profileNames().join('|')}|none]
                 [--enable SYM]... [--disable SYM]... [-o FILE] [--fragment FILE] [--explain SYM]...
-                [--build OUT [--boot [--expect REGEX] [--tcp-echo PORT] [--timeout S]] [--app-arg ARG]... [--distcc HOST]...]
+                [--build OUT [--boot ${BOOT_FLAGS_USAGE}] [--app-arg ARG]... [--distcc HOST]...]
                 [--report FILE.html [--report-baseline DIR|CONFIG|none]]
                 [--assume-syscall NAME]... [--strict] [--no-check] [--json]
   the smallest kernel .config that provides every syscall, socket family and pseudo-file the app
@@ -22,8 +25,7 @@ export const MINIMIZE_USAGE = `usage: ukl-trim APP... [--kernel DIR|TARBALL [--p
   APP: a static executable, or objects / LTO objects / bitcode / archives linked with --libc.
   --mode ukl: APP is the app's C/assembler sources, objects and archives (made into UKL.a with
   UKL's flags and --libc: musl-ukl for musl built for UKL, 'none' for a libc-free app) or a
-  ready UKL.a; --boot then needs
-  --tcp-echo or --expect, which the app itself must answer.
+  ready UKL.a; --boot then needs --tcp-echo or --expect, which the app itself must answer.
   -o FILE (default .config; an existing one is kept as FILE.old), --fragment FILE: the minimal
   form (savedefconfig). --build OUT builds the kernel and initramfs like 'ukl-trim build';
   --boot then boots them under QEMU like 'ukl-trim boot'. --no-check skips the 1-minimality pass.
@@ -33,90 +35,109 @@ export const MINIMIZE_USAGE = `usage: ukl-trim APP... [--kernel DIR|TARBALL [--p
   ccache in front.
   Places the analysis cannot resolve (a syscall number or socket family it cannot compute) are
   listed; --assume-syscall NAME requires a syscall as if reached, --strict refuses (exit 2, nothing
-  written) while any place is unresolved.`;
+  written) while any place is unresolved.
+  --boot flags, as for 'ukl-trim boot':
+${BOOT_FLAGS_HELP}`;
 
-/** UKL's init line just before it execs the trigger (src/build/init/init.c) */
-const UKL_BOOTED = /^UKL BOOTED$/;
+const MINIMIZE_FLAGS = {
+  kernel: { type: 'string' },
+  patch: { type: 'string', multiple: true },
+  arch: { type: 'string', default: 'x86_64' },
+  libc: { type: 'string' },
+  mode: { type: 'string', default: 'initramfs' },
+  profile: { type: 'string' },
+  enable: { type: 'string', multiple: true },
+  disable: { type: 'string', multiple: true },
+  output: { type: 'string', short: 'o', default: '.config' },
+  fragment: { type: 'string' },
+  explain: { type: 'string', multiple: true },
+  build: { type: 'string' },
+  boot: { type: 'boolean' },
+  ...BOOT_FLAGS,
+  'app-arg': { type: 'string', multiple: true },
+  'no-check': { type: 'boolean' },
+  'assume-syscall': { type: 'string', multiple: true },
+  distcc: { type: 'string', multiple: true },
+  report: { type: 'string' },
+  'report-baseline': { type: 'string' },
+  strict: { type: 'boolean' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
-export async function runMinimize(argv: string[], io: CliIO): Promise<number> {
-  return minimizeCommand(argv, io);
+/** flags whose value may start with a dash (`--app-arg -u`) */
+const FREE_VALUE_FLAGS = ['--app-arg'];
+
+function parseMinimizeArgs(argv: string[]) {
+  return parseArgs({ args: joinFlagValues(argv, FREE_VALUE_FLAGS), options: MINIMIZE_FLAGS, allowPositionals: true, strict: true });
 }
 
-async function minimizeCommand(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: {
-      kernel: { type: 'string' },
-      patch: { type: 'string', multiple: true },
-      arch: { type: 'string', default: 'x86_64' },
-      libc: { type: 'string' },
-      mode: { type: 'string', default: 'initramfs' },
-      profile: { type: 'string' },
-      enable: { type: 'string', multiple: true },
-      disable: { type: 'string', multiple: true },
-      output: { type: 'string', short: 'o', default: '.config' },
-      fragment: { type: 'string' },
-      explain: { type: 'string', multiple: true },
-      build: { type: 'string' },
-      boot: { type: 'boolean' },
-      expect: { type: 'string' },
-      'tcp-echo': { type: 'string' },
-      timeout: { type: 'string' },
-      'app-arg': { type: 'string', multiple: true },
-      'no-check': { type: 'boolean' },
-      'assume-syscall': { type: 'string', multiple: true },
-      distcc: { type: 'string', multiple: true },
-      report: { type: 'string' },
-      'report-baseline': { type: 'string' },
-      strict: { type: 'boolean' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    allowPositionals: true,
-    strict: true,
-  });
-  if (values.help) {
+type MinimizeArgs = ReturnType<typeof parseMinimizeArgs>;
+
+interface Checked {
+  mode: 'initramfs' | 'ukl';
+  boot: BootChoices | null;
+  reportBaseline: BaselineChoice | null;
+}
+
+export async function runMinimize(argv: string[], io: CliIO): Promise<number> {
+  const args = parseMinimizeArgs(argv);
+  if (args.values.help) {
     io.out(MINIMIZE_USAGE);
     return 0;
   }
+  const checked = checkMinimizeArgs(args);
+  const tree = await resolveKernelForCli(args.values.kernel, io, args.values.patch ?? []);
+  if (checked.mode === 'ukl') {
+    // before the analysis: the tree must know UKL, and UKL.a cannot be built from a linked program
+    if (!detectUklSupport(tree).supported) throw new UsageError(runUklBuildHint(tree));
+    checkUklAppInputs(args.positionals);
+  }
+  const result = await minimizeFor(args, checked.mode, tree, io);
+  const out = resolve(args.values.output);
+  const hadOld = existsSync(out);
+  const written = writeFileAtomic(out, result.config, { keepOld: true });
+  if (args.values.fragment) writeFileAtomic(resolve(args.values.fragment), result.fragment);
+  const after = args.values.build ? await buildBootAndReport(args, checked, tree, result, io) : { build: null, boot: null, htmlReport: null };
+  if (typeof after === 'number') return after;
+  if (args.values.json) {
+    const { values } = args;
+    io.out(JSON.stringify({ config: out, fragment: values.fragment ? resolve(values.fragment) : null, report: result.report, explain: Object.fromEntries((values.explain ?? []).map((s) => [s, result.explain(s)])), ...after }, null, 2));
+  } else {
+    io.out(`${out}: ${result.report.counts.enabled} options on, ${result.report.counts.fragmentLines} lines in the minimal form${written === 'written' && hadOld ? ` (previous kept as ${out}.old)` : ''}`);
+    printSummary(args, result, after, io);
+  }
+  if (!result.report.check.requirementsHold || !result.report.check.stable) return 1;
+  return after.boot && !after.boot.ok ? 1 : 0;
+}
+
+/** every flag checked before the slow work starts */
+function checkMinimizeArgs({ values, positionals }: MinimizeArgs): Checked {
   if (positionals.length === 0) throw new UsageError(`no APP given; see 'ukl-trim minimize --help'`);
   for (const p of positionals) if (!existsSync(p)) throw new UsageError(`${p}: no such file`);
   const mode = values.mode;
   if (mode !== 'initramfs' && mode !== 'ukl') throw new UsageError(`--mode ${mode}: expected initramfs or ukl`);
-  const libc = values.libc;
-  checkLibcOption(libc, { ukl: mode === 'ukl' });
+  checkLibcOption(values.libc, { ukl: mode === 'ukl' });
   if (values.boot && !values.build) throw new UsageError('--boot needs --build OUT');
   if (values.report && !values.build) throw new UsageError('--report needs --build OUT: the page maps the built kernel');
   if (values['report-baseline'] !== undefined && !values.report) throw new UsageError('--report-baseline needs --report FILE.html');
-  const reportBaseline = values.report ? baselineChoiceOf(values['report-baseline'], '--report-baseline') : undefined;
   if (mode === 'ukl' && values.boot && values['tcp-echo'] === undefined && values.expect === undefined) {
     // the init's own lines come before the kernel enters the app: they prove nothing about it
-    throw new UsageError("--boot in UKL mode needs --tcp-echo PORT or --expect REGEX: what the app itself does once the kernel enters it");
+    throw new UsageError('--boot in UKL mode needs --tcp-echo PORT or --expect REGEX: what the app itself does once the kernel enters it');
   }
-  const tcpEcho = values['tcp-echo'] === undefined ? undefined : Number(values['tcp-echo']);
-  if (tcpEcho !== undefined && !(Number.isInteger(tcpEcho) && tcpEcho > 0 && tcpEcho < 65536)) throw new UsageError(`--tcp-echo ${values['tcp-echo']}: expected a port number`);
-  const timeout = values.timeout === undefined ? 240 : Number(values.timeout);
-  if (!(timeout > 0)) throw new UsageError(`--timeout ${values.timeout}: expected seconds > 0`);
-  let expect: RegExp | undefined;
-  if (values.expect !== undefined) {
-    try {
-      expect = new RegExp(values.expect);
-    } catch (e) {
-      throw new UsageError(`--expect: ${(e as Error).message}`);
-    }
-  }
+  return {
+    mode,
+    boot: values.boot ? bootChoices(values, { ukl: mode === 'ukl' }) : null,
+    reportBaseline: values.report ? baselineChoiceOf(values['report-baseline'], '--report-baseline') : null,
+  };
+}
 
-  const tree = await resolveKernelForCli(values.kernel, io, values.patch ?? []);
-  if (mode === 'ukl') {
-    // before the analysis: the tree must know UKL, and UKL.a cannot be built from a linked program
-    if (!detectUklSupport(tree).supported) throw new UsageError(runUklBuildHint(tree));
-    checkUklAppInputs(positionals);
-  }
+async function minimizeFor({ values, positionals }: MinimizeArgs, mode: 'initramfs' | 'ukl', tree: string, io: CliIO): Promise<MinimizeResult> {
   const result = await minimizeConfig({
     kernel: tree,
     arch: values.arch,
     app: positionals,
-    ...(libc ? { libc } : {}),
+    ...(values.libc ? { libc: values.libc } : {}),
     mode,
     profile: values.profile === 'none' ? null : (values.profile ?? (values.arch === 'x86_64' || values.arch === 'x86' ? 'qemu-x86_64' : null)),
     enable: values.enable ?? [],
@@ -127,72 +148,55 @@ async function minimizeCommand(argv: string[], io: CliIO): Promise<number> {
     onProgress: (m) => progressOf(io).begin(m),
   });
   progressOf(io).end();
-  const out = resolve(values.output);
-  const hadOld = existsSync(out);
-  const written = writeFileAtomic(out, result.config, { keepOld: true });
-  if (values.fragment) writeFileAtomic(resolve(values.fragment), result.fragment);
+  return result;
+}
+
+interface AfterMinimize {
+  build: BuildReport | null;
+  boot: BootReport | null;
+  htmlReport: string | null;
+}
+
+/** --build, then --boot and --report on what was built */
+async function buildBootAndReport({ values }: MinimizeArgs, checked: Checked, tree: string, result: MinimizeResult, io: CliIO): Promise<AfterMinimize | number> {
+  const out = values.build as string;
+  const shared = { tree, config: result.config, out, ...(values['app-arg'] ? { args: values['app-arg'] } : {}), ...(values.distcc ? { distccHosts: values.distcc } : {}) };
+  // the UKL.a (or executable) the analysis read is the one the kernel links (or the initramfs holds)
+  if (checked.mode === 'ukl' && result.uklArchive === null) throw new UsageError('--build needs the analysed UKL.a');
+  if (checked.mode === 'initramfs' && !result.app) throw new UsageError('--build needs the analysed executable');
+  const build = checked.mode === 'ukl' ? await imageForCli({ mode: 'ukl', ...shared, app: [result.uklArchive as string] }, io) : await imageForCli({ mode: 'initramfs', ...shared, app: result.app as string }, io);
+  const boot = checked.boot === null ? null : await bootBuilt(build, checked, io);
+  if (!values.report) return { build, boot, htmlReport: null };
+  const page = await reportForCli({ minimize: result.report, buildDir: build.buildDir, tree, baseline: checked.reportBaseline ?? { kind: 'default' }, build: { seconds: build.buildSeconds, reused: build.reused }, boot, out: values.report }, io);
+  return typeof page === 'number' ? page : { build, boot, htmlReport: page.path };
+}
+
+async function bootBuilt(build: BuildReport, checked: Checked, io: CliIO): Promise<BootReport> {
+  const choices = checked.boot as BootChoices;
+  progressOf(io).begin(`booting under QEMU (waiting up to ${choices.timeoutSeconds} s)`);
+  try {
+    return BootReportSchema.parse(await bootKernel({ image: build.bzImage, initrd: build.initramfs, ...choices, ukl: checked.mode === 'ukl' }));
+  } finally {
+    progressOf(io).end();
+  }
+}
+
+function printSummary({ values }: MinimizeArgs, result: MinimizeResult, after: AfterMinimize, io: CliIO): void {
   const r = result.report;
-
-  let build: Awaited<ReturnType<typeof imageForCli>> | undefined;
-  let boot;
-  let htmlReport: string | null = null;
-  if (values.build) {
-    const args = { ...(values['app-arg'] ? { args: values['app-arg'] } : {}), ...(values.distcc ? { distccHosts: values.distcc } : {}) };
-    if (mode === 'ukl') {
-      // the UKL.a the analysis read is the one the kernel links
-      const archive = result.uklArchive;
-      if (archive === null) throw new UsageError('--build needs the analysed UKL.a');
-      build = await imageForCli({ mode, tree, config: result.config, app: [archive], ...args, out: values.build }, io);
-    } else {
-      const app = result.app;
-      if (!app) throw new UsageError('--build needs the analysed executable');
-      build = await imageForCli({ mode, tree, config: result.config, app, ...args, out: values.build }, io);
-    }
-    if (typeof build === 'number') return build;
-    if (values.boot) {
-      progressOf(io).begin(`booting under QEMU (waiting up to ${timeout} s)`);
-      boot = BootReportSchema.parse(
-        await bootKernel({
-          image: build.bzImage,
-          initrd: build.initramfs,
-          expect: expect ?? (mode === 'ukl' ? UKL_BOOTED : /ukl-init: (network up|no IPv4 sockets)/),
-          ...(tcpEcho !== undefined ? { tcpEcho: { guestPort: tcpEcho, line: 'ukl-trim echo check' } } : {}),
-          timeoutSeconds: timeout,
-          ukl: mode === 'ukl',
-        }),
-      );
-      progressOf(io).end();
-    }
-    if (values.report) {
-      const page = await reportForCli({ minimize: r, buildDir: build.buildDir, tree, baseline: reportBaseline ?? { kind: 'default' }, build: { seconds: build.buildSeconds, reused: build.reused }, boot: boot ?? null, out: values.report }, io);
-      if (typeof page === 'number') return page;
-      htmlReport = page.path;
-    }
+  if (values.fragment) io.out(`fragment: ${resolve(values.fragment)}`);
+  const byKind = new Map<string, number>();
+  for (const q of r.requirements) byKind.set(q.kind, (byKind.get(q.kind) ?? 0) + 1);
+  io.out(`requirements: ${[...byKind].map(([k, n]) => `${n} ${k}`).join(', ')}; all hold: ${r.check.requirementsHold ? 'yes' : 'NO'}`);
+  io.out(`solver: ${r.solver.variables} variables, ${r.solver.constraints} constraints, ${r.solver.status} in ${r.solver.seconds} s; total ${r.seconds.total} s`);
+  const oneMinimal = r.check.oneMinimal.checked ? `yes (${r.check.oneMinimal.flipsTried} flips tried${r.check.oneMinimal.improvements.length ? `, ${r.check.oneMinimal.improvements.length} improvements taken` : ''})` : 'not checked';
+  io.out(`check: olddefconfig-stable ${r.check.stable ? 'yes' : 'NO'}, model = engine ${r.check.modelMismatches.length === 0 ? 'yes' : `no (${r.check.modelMismatches.length})`}, 1-minimal ${oneMinimal}`);
+  for (const w of r.warnings) io.out(`warning: ${w}`);
+  if (r.unresolved.length > 0) {
+    io.out(`unresolved: ${r.unresolved.length} place${r.unresolved.length > 1 ? 's' : ''} the analysis could not rule out (above); the kernel may lack what they need: add it with --assume-syscall NAME or --enable SYM, or refuse such results with --strict`);
   }
-
-  if (values.json) {
-    io.out(JSON.stringify({ config: out, fragment: values.fragment ? resolve(values.fragment) : null, report: r, explain: Object.fromEntries((values.explain ?? []).map((s) => [s, result.explain(s)])), build: build ?? null, boot: boot ?? null, htmlReport }, null, 2));
-  } else {
-    io.out(`${out}: ${r.counts.enabled} options on, ${r.counts.fragmentLines} lines in the minimal form${written === 'written' && hadOld ? ` (previous kept as ${out}.old)` : ''}`);
-    if (values.fragment) io.out(`fragment: ${resolve(values.fragment)}`);
-    const byKind = new Map<string, number>();
-    for (const q of r.requirements) byKind.set(q.kind, (byKind.get(q.kind) ?? 0) + 1);
-    io.out(`requirements: ${[...byKind].map(([k, n]) => `${n} ${k}`).join(', ')}; all hold: ${r.check.requirementsHold ? 'yes' : 'NO'}`);
-    io.out(`solver: ${r.solver.variables} variables, ${r.solver.constraints} constraints, ${r.solver.status} in ${r.solver.seconds} s; total ${r.seconds.total} s`);
-    io.out(`check: olddefconfig-stable ${r.check.stable ? 'yes' : 'NO'}, model = engine ${r.check.modelMismatches.length === 0 ? 'yes' : `no (${r.check.modelMismatches.length})`}, 1-minimal ${r.check.oneMinimal.checked ? `yes (${r.check.oneMinimal.flipsTried} flips tried${r.check.oneMinimal.improvements.length ? `, ${r.check.oneMinimal.improvements.length} improvements taken` : ''})` : 'not checked'}`);
-    for (const w of r.warnings) io.out(`warning: ${w}`);
-    if (r.unresolved.length > 0) {
-      io.out(`unresolved: ${r.unresolved.length} place${r.unresolved.length > 1 ? 's' : ''} the analysis could not rule out (above); the kernel may lack what they need: add it with --assume-syscall NAME or --enable SYM, or refuse such results with --strict`);
-    }
-    for (const s of values.explain ?? []) for (const line of result.explain(s)) io.out(line);
-    if (build && typeof build !== 'number') io.out(`bzImage ${build.bzImage} ${build.bzImageBytes} bytes; vmlinux text ${build.vmlinux.text}; build ${build.reused ? 'reused' : `${build.buildSeconds} s${ccacheNote(build)}`}`);
-    if (boot) {
-      io.out(boot.ok ? `boot: ok, marker after ${boot.markerSeconds} s${boot.echoSeconds !== null && boot.echoSeconds !== undefined ? `, echo after ${boot.echoSeconds} s` : ''}` : `boot: FAILED (${boot.failure}): ${boot.message}`);
-      if (!boot.ok) for (const l of boot.consoleTail.slice(-15)) io.out(`  | ${l}`);
-    }
-    if (htmlReport !== null) io.out(`report: ${htmlReport}`);
-  }
-  if (!r.check.requirementsHold || !r.check.stable) return 1;
-  if (boot && !boot.ok) return 1;
-  return 0;
+  for (const s of values.explain ?? []) for (const line of result.explain(s)) io.out(line);
+  const { build, boot, htmlReport } = after;
+  if (build) io.out(`bzImage ${build.bzImage} ${build.bzImageBytes} bytes; vmlinux text ${build.vmlinux.text}; build ${build.reused ? 'reused' : `${build.buildSeconds} s${ccacheNote(build)}`}`);
+  if (boot) printBootResult(boot, io);
+  if (htmlReport !== null) io.out(`report: ${htmlReport}`);
 }
