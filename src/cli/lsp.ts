@@ -13,7 +13,7 @@ export async function runLsp(argv: string[], io: CliIO): Promise<number> {
       io.out(LSP_USAGE);
       return 0;
     }
-    if (a !== '--stdio') throw new UsageError(`lsp: unknown option ${a}\n${LSP_USAGE}`);
+    if (a !== '--stdio') throw new UsageError(`lsp: unknown option ${a}; see 'ukl-trim lsp --help'`);
   }
   const connection = createConnection(ProposedFeatures.all, process.stdin, process.stdout);
   // a language server must outlive its own bugs: log them to the client instead of exiting
