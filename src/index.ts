@@ -9,13 +9,11 @@ export { UklTrimError, isUserError, exitCodeOf, type ErrorLocation, type ErrorDe
 export {
   deriveSyscallMap,
   enabledUnder,
-  entrySymbolPresent,
   readSyscallTable,
   builtSyscallsFromSystemMap,
   supportedSyscallArches,
   SyscallMapSchema,
   SyscallMapError,
-  SYSCALL_OVERRIDES,
   type SyscallMap,
   type SyscallInfo,
   type SyscallTableEntry,
@@ -24,9 +22,8 @@ export { buildKernel, KernelBuildError, type KernelBuildOptions, type KernelBuil
 export { writeCpioNewc, CpioError } from './build/cpio.js';
 export { buildInitramfs, checkStaticExecutable, InitramfsError } from './build/initramfs.js';
 export { bootKernel, BootReportSchema, type BootReport } from './build/qemu.js';
-export { parseElf, readElfFile, ElfError, isLlvmBitcode } from './lto/elf.js';
+export { parseElf, readElfFile, ElfError } from './lto/elf.js';
 export { parseArchive, readArchiveFile, ArchiveError } from './lto/archive.js';
-export { scanCode } from './callgraph/syscall-sites.js';
 export { analyzeStaticExecutable, AnalysisError, AnalysisReportSchema, type AnalysisReport } from './callgraph/analyze.js';
 export { buildUklArchive, UklError } from './lto/ukl-archive.js';
 export { detectUklSupport } from './kernel/ukl-support.js';
@@ -50,7 +47,6 @@ export { linkForAnalysis, isUklArchive, LinkError, type LinkOptions, type Linked
 export { minimizeConfig, MinimizeError, MinimizeReportSchema, type MinimizeOptions, type MinimizeResult, type MinimizeReport } from './minimize/minimize.js';
 export { RequirementSchema, requirementsFromAnalysis, RequirementError, SOCKET_FAMILY_OPTIONS, PSEUDO_FILE_OPTIONS, type Requirement } from './minimize/requirements.js';
 export { PROFILES, profileRequirements, type BootProfile } from './minimize/profiles.js';
-export { KconfigModel } from './minimize/model.js';
 export { deriveCodeWeights, CodeWeightsSchema, type CodeWeights } from './minimize/weights.js';
 export { ReasonSchema, type Reason } from './minimize/reasons.js';
 export { writeKernelReport, collectReportData, type KernelReportOptions } from './report/report.js';

@@ -1,9 +1,8 @@
 export { Kconfig, type AllMode, type ParseOptions } from './kconfig.js';
 export { KconfigError, DiagnosticSink, formatDiagnostic, type Diagnostic, type SourceLocation, type KconfigErrorKind } from './errors.js';
-export { KSymbol, type Expr, type MenuNode, type Property, type SymbolType, type Tristate } from './model.js';
+export { type KSymbol, type Expr, type MenuNode, type Property, type SymbolType, type Tristate } from './model.js';
 export { loadKconfig, tinyconfig, archDefconfig, defaultConfigFallback, type LoadKconfigOptions, type LoadedKconfig, type ProbeOptions } from './load.js';
-export { kbuildEnvironment, srcarchOf, kernelVersion, defaultDefconfigName, type KbuildEnvironment, type ToolchainOptions } from './env.js';
+export { kbuildEnvironment, kernelVersion, type KbuildEnvironment, type ToolchainOptions } from './env.js';
 export { mergeConfigFragments } from './merge.js';
 export { explainSymbol, type SymbolExplanation, type ReverseDependency } from './explain.js';
-export { exprToString } from './expr.js';
-export { ExecShellProvider, CachingShellProvider, type ShellProvider } from './shell.js';
+export type { ShellProvider } from './shell.js';
