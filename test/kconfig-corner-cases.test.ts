@@ -8,8 +8,8 @@
  * Re-verify all of them against conf with
  *   ORACLE_CONF="$OBJDIR/scripts/kconfig/conf" npx vitest run test/kconfig-corner-cases.test.ts
  *
- * Tests titled "conf discrepancy: …" encode conf's verified behaviour where our engine differs;
- * they fail until the engine is fixed.
+ * Tests titled "once a conf discrepancy: …" encode conf's verified behaviour where our engine
+ * used to differ; the engine has since been fixed, and they keep it fixed.
  */
 import { describe, expect, it } from 'vitest';
 import { oracleCase, parseFixture, readFixture, registerOracleCheck, runCase } from './helpers/mini-kconfig.js';
@@ -738,7 +738,7 @@ CONFIG_CODEC=m
   // conf's constants y/m/n are tristate symbols (symbol.c: .type = S_TRISTATE), so `T < m`
   // compares 0 < 1 numerically; our engine gives them type 'unknown', which makes it a strcmp
   // ("n" < "m" is false).
-  oracleCase('conf discrepancy: ordering comparisons with the constants y/m/n are numeric (MODULES=y)', {
+  oracleCase('once a conf discrepancy: ordering comparisons with the constants y/m/n are numeric (MODULES=y)', {
     fixture: 'const-tristate-compare',
     mode: 'alldefconfig',
     expected: `#
@@ -754,7 +754,7 @@ CONFIG_Y_GE_M=y
 CONFIG_T_NE_M=y
 `,
   });
-  oracleCase('conf discrepancy: ordering comparisons with the constants y/m/n are numeric (MODULES=n)', {
+  oracleCase('once a conf discrepancy: ordering comparisons with the constants y/m/n are numeric (MODULES=n)', {
     fixture: 'const-tristate-compare',
     mode: 'allnoconfig',
     expected: `#
@@ -935,7 +935,7 @@ CONFIG_DEF_OOR=10
   });
   // sym_validate_range() copies the bound symbol's text (`sym->curr.val = range_sym->curr.val`);
   // our engine reformats it (strtoll → decimal, or 0x + lower-case hex).
-  oracleCase('conf discrepancy: a clamped value is the bound text verbatim (0xFF, 20 without 0x, 010)', {
+  oracleCase('once a conf discrepancy: a clamped value is the bound text verbatim (0xFF, 20 without 0x, 010)', {
     fixture: 'range-bound-text',
     mode: 'alldefconfig',
     expected: `#
@@ -1294,7 +1294,7 @@ CONFIG_NEW_INT=7
   // conf --syncconfig asks for NEW symbols (check_conf → conf_askvalue/conf_string) and stores
   // the default through sym_set_string_value(), which prefixes a hex value with 0x; our
   // syncconfig() does not go through that path and keeps "350".
-  oracleCase('conf discrepancy: syncconfig stores a new hex symbol\'s default with a 0x prefix', {
+  oracleCase('once a conf discrepancy: syncconfig stores a new hex symbol\'s default with a 0x prefix', {
     fixture: 'syncconfig-new-hex',
     mode: 'syncconfig',
     input: 'old.config',
