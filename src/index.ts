@@ -39,7 +39,7 @@ export {
   type BuildUklImageParams,
   type BuildHooks,
 } from './build/image.js';
-export { observeRun, observeEchoServer, syscallsInStraceLog, ObserveError } from './callgraph/observe.js';
+export { observeRun, observeEchoServer, observeWorkload, syscallsInStraceLog, ObserveError } from './callgraph/observe.js';
 export { summarizeLibc, summaryEntry, summaryPath, resolveLibcArchive, LibcSummarySchema, type LibcSummary } from './callgraph/libc-summary.js';
 export { analyzeApplication } from './callgraph/analyze.js';
 export { callGraphOf, shortestCallPath, type AppCallGraph, type FunctionLabel, type CallGraphLabel } from './callgraph/graphlib.js';

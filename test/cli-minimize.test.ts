@@ -76,6 +76,27 @@ describe.skipIf(!available)('ukl-trim APP (the main command)', () => {
     expect(unknown.err).toEqual([expect.stringMatching(/^ukl-trim: --assume-syscall no_such_call: x86_64 6\.1\.\d+ has no such syscall$/)]);
   }, 300_000);
 
+  it('--observe: what strace sees while the workload runs is required, marked as observed', async () => {
+    if (!tree) throw new Error('no kernel tree');
+    const source = join(dir, 'computed-timerfd.c');
+    // 282 + argc (1) = 283, timerfd_create on x86_64: computed, so the analysis cannot name it
+    writeFileSync(source, '#include <unistd.h>\nint main(int argc, char **argv) { (void)argv; syscall(argc + 282, 1, 0); return 0; }\n');
+    const program = join(dir, 'computed-timerfd');
+    const cc = spawnSync('gcc', ['-static', '-O2', '-o', program, source], { encoding: 'utf8' });
+    expect(cc.status, cc.stderr).toBe(0);
+    const config = join(dir, 'observed.config');
+    const { io, out, err } = capture();
+    expect(await main([program, '--kernel', tree, '-o', config, '--observe', 'true', '--explain', 'TIMERFD'], io), err.join('\n')).toBe(0);
+    const text = out.join('\n');
+    expect(readFileSync(config, 'utf8')).toMatch(/^CONFIG_TIMERFD=y$/m);
+    expect(text).toMatch(/^warning: --observe: strace saw timerfd_create, which the analysis did not find; required as observed$/m);
+    expect(text).toMatch(/^TIMERFD: required by syscall timerfd_create, observed under strace \(--observe\)$/m);
+    const failing = capture();
+    expect(await main([program, '--kernel', tree, '-o', join(dir, 'never.config'), '--observe', 'exit 4'], failing.io)).toBe(2);
+    expect(failing.err).toEqual(['ukl-trim: --observe: the workload exited 4']);
+    expect(existsSync(join(dir, 'never.config'))).toBe(false);
+  }, 300_000);
+
   it('batch: several apps in one call, one parse of the tree, a config per app', async () => {
     if (!tree) throw new Error('no kernel tree');
     const unix = join(dir, 'unix-socket');

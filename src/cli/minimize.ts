@@ -19,7 +19,7 @@ export const MINIMIZE_USAGE = `usage: ukl-trim APP... [--kernel DIR|TARBALL [--p
                 [--enable SYM]... [--disable SYM]... [-o FILE] [--fragment FILE] [--explain SYM]...
                 [--build OUT [--boot ${BOOT_FLAGS_USAGE}] [--app-arg ARG]... [--distcc HOST]...]
                 [--report FILE.html [--report-baseline DIR|CONFIG|none]]
-                [--assume-syscall NAME]... [--strict] [--no-check] [--json]
+                [--assume-syscall NAME]... [--observe 'WORKLOAD'] [--strict] [--no-check] [--json]
   the smallest kernel .config that provides every syscall, socket family and pseudo-file the app
   can reach, plus what booting it needs (the profile), each option with its reason.
   APP: a static executable, or objects / LTO objects / bitcode / archives linked with --libc.
@@ -35,7 +35,9 @@ export const MINIMIZE_USAGE = `usage: ukl-trim APP... [--kernel DIR|TARBALL [--p
   ccache in front.
   Places the analysis cannot resolve (a syscall number or socket family it cannot compute) are
   listed; --assume-syscall NAME requires a syscall as if reached, --strict refuses (exit 2, nothing
-  written) while any place is unresolved.
+  written) while any place is unresolved. --observe 'WORKLOAD' runs the app here under strace (with
+  its --app-arg arguments) while the shell command line WORKLOAD runs (a client of the server, for
+  example); when WORKLOAD ends the app is stopped, and every syscall strace saw is required too.
   --boot flags, as for 'ukl-trim boot':
 ${BOOT_FLAGS_HELP}`;
 
@@ -57,6 +59,7 @@ const MINIMIZE_FLAGS = {
   'app-arg': { type: 'string', multiple: true },
   'no-check': { type: 'boolean' },
   'assume-syscall': { type: 'string', multiple: true },
+  observe: { type: 'string' },
   distcc: { type: 'string', multiple: true },
   report: { type: 'string' },
   'report-baseline': { type: 'string' },
@@ -144,6 +147,7 @@ async function minimizeFor({ values, positionals }: MinimizeArgs, mode: 'initram
     disable: values.disable ?? [],
     oneMinimal: !values['no-check'],
     assumeSyscalls: values['assume-syscall'] ?? [],
+    ...(values.observe !== undefined ? { observe: { workload: values.observe, args: values['app-arg'] ?? [] } } : {}),
     ...(values.strict ? { strict: true } : {}),
     onProgress: (m) => progressOf(io).begin(m),
   });

@@ -1,11 +1,12 @@
 import { analyzeApplication, type AnalysisReport } from '../callgraph/analyze.js';
+import { observeWorkload } from '../callgraph/observe.js';
 import { analyzeUklApplication } from '../callgraph/ukl-app.js';
 import type { Kconfig } from '../kconfig/kconfig.js';
 import type { LoadedKconfig } from '../kconfig/load.js';
 import { deriveSyscallMap, type SyscallMap } from '../kernel/syscalls.js';
 import { MinimizeError, type MinimizeOptions } from './minimize.js';
 import { NETWORK_FAMILIES, profileRequirements } from './profiles.js';
-import { assumedSyscallRequirement, dedupe, RequirementSchema, requirementsFromAnalysis, unresolvedOf, type Requirement } from './requirements.js';
+import { assumedSyscallRequirement, dedupe, observedSyscallRequirement, RequirementSchema, requirementsFromAnalysis, unresolvedOf, type Requirement } from './requirements.js';
 import type { RunSettings } from './setup.js';
 
 /** What the analysis of the app gave: its report, and the files it made. */
@@ -53,11 +54,13 @@ export async function collectRequirements(opts: MinimizeOptions, run: RunSetting
   const unresolved = analysis ? unresolvedOf(analysis) : [];
   if (opts.strict && unresolved.length > 0) throw strictRefusal(unresolved);
   const requirements: Requirement[] = [];
-  if (analysis || (opts.assumeSyscalls ?? []).length > 0) {
+  if (analysis || (opts.assumeSyscalls ?? []).length > 0 || opts.observe) {
+    const observed = opts.observe ? await observeApp(opts.observe, app, run, progress) : new Set<string>();
     progress('mapping syscalls to options');
     const map = await syscallMap(t.tree, run.arch, t.loaded);
     if (analysis) requirements.push(...requirementsFromAnalysis(analysis, map, { warnings }));
     requirements.push(...assumedSyscalls(map, opts.assumeSyscalls ?? [], run.arch));
+    requirements.push(...observedSyscalls(map, observed, analysis, warnings));
   }
   const network = analysis ? analysis.socketFamilies.some((f) => NETWORK_FAMILIES.has(f)) : false;
   if (run.profile) requirements.push(...profileRequirements(run.profile, { network }));
@@ -78,6 +81,28 @@ function assumedSyscalls(map: SyscallMap, names: readonly string[], arch: string
     const assumed = assumedSyscallRequirement(map, name);
     if (assumed === undefined) throw new MinimizeError('bad-input', `--assume-syscall ${name}: ${arch} ${map.kernelVersion} has no such syscall`);
     if (assumed !== null) out.push(assumed);
+  }
+  return out;
+}
+
+async function observeApp(observe: NonNullable<MinimizeOptions['observe']>, app: AppAnalysis, run: RunSettings, progress: (m: string) => void): Promise<Set<string>> {
+  if (run.mode === 'ukl' || app.app === null) throw new MinimizeError('bad-input', '--observe runs the app on this machine: it needs an executable (initramfs mode), not a UKL.a');
+  progress(`observing ${app.app} under strace while the workload runs`);
+  return observeWorkload(app.app, observe.args ?? [], observe.workload);
+}
+
+/**
+ * What strace saw becomes a requirement too. A syscall the analysis did not find is a gap in it:
+ * said as a warning. Names strace knows but the kernel's table does not are warned about, not fatal.
+ */
+function observedSyscalls(map: SyscallMap, observed: ReadonlySet<string>, analysis: AnalysisReport | undefined, warnings: string[]): Requirement[] {
+  const found = new Set(analysis?.syscalls.map((s) => s.name) ?? []);
+  const out: Requirement[] = [];
+  for (const name of [...observed].sort()) {
+    const requirement = observedSyscallRequirement(map, name);
+    if (requirement === undefined) warnings.push(`--observe: strace saw ${name}, which ${map.arch} ${map.kernelVersion} has no entry for; ignored`);
+    else if (requirement !== null) out.push(requirement);
+    if (requirement !== undefined && analysis && !found.has(name)) warnings.push(`--observe: strace saw ${name}, which the analysis did not find; required as observed`);
   }
   return out;
 }

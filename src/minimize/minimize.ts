@@ -51,6 +51,11 @@ export interface MinimizeOptions {
   oneMinimal?: boolean;
   /** syscalls to require as if the app reached them (names of this kernel's table): for what the analysis cannot resolve */
   assumeSyscalls?: readonly string[];
+  /**
+   * Run the linked app under strace while `workload` (a shell command line, such as a client of
+   * the server) runs; what strace sees is required too, marked as observed (initramfs mode).
+   */
+  observe?: { workload: string; args?: readonly string[] };
   /** refuse (MinimizeError 'unresolved') when the analysis leaves a site or a family unresolved */
   strict?: boolean;
   /** a Kconfig already loaded for this tree and arch (reused, e.g. by the language server) */

@@ -69,7 +69,7 @@ export function explainEnabled(kc: Kconfig, requirements: readonly Requirement[]
     } catch {
       return;
     }
-    const via = req.assumed ? ', assumed by the user (--assume-syscall)' : req.path?.length ? `, reached by ${req.path.join(' → ')}` : '';
+    const via = req.assumed ? ', assumed by the user (--assume-syscall)' : req.observed ? ', observed under strace (--observe)' : req.path?.length ? `, reached by ${req.path.join(' → ')}` : '';
     const what = req.kind === 'syscall' ? `syscall ${req.detail}${via}` : req.kind === 'profile' ? `boot profile (${req.detail})` : `${req.kind} ${req.detail}${via}`;
     for (const s of positiveSymbols(e)) give(s, { kind: 'required', requirement: i, text: `required by ${what}` });
   });

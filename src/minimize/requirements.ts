@@ -17,6 +17,8 @@ export const RequirementSchema = z.object({
   path: z.array(z.string()).optional(),
   /** named by the user (--assume-syscall), not found by the analysis */
   assumed: z.literal(true).optional(),
+  /** seen under strace while the user's workload ran (--observe) */
+  observed: z.literal(true).optional(),
 });
 export type Requirement = z.infer<typeof RequirementSchema>;
 
@@ -135,6 +137,14 @@ export function assumedSyscallRequirement(map: SyscallMap, name: string): Requir
   if (info === undefined) return undefined;
   const requirement = syscallRequirement(info, []);
   return requirement === null ? null : { expression: requirement.expression, kind: 'syscall', detail: requirement.detail, assumed: true };
+}
+
+/** --observe: a syscall strace saw, required like a reached one and marked as observed; null and undefined as for assumed ones */
+export function observedSyscallRequirement(map: SyscallMap, name: string): Requirement | null | undefined {
+  const assumed = assumedSyscallRequirement(map, name);
+  if (!assumed) return assumed;
+  const { assumed: _, ...requirement } = assumed;
+  return { ...requirement, observed: true };
 }
 
 /** the places the analysis could not turn into requirements */
