@@ -28,6 +28,7 @@ const INTERNAL: Record<string, readonly string[]> = {
   MinimizeError: ['solver', 'internal'],
   KernelBuildError: ['build-failed'],
   ImageBuildError: ['build-failed'],
+  ReportError: ['baseline-build-failed'],
 };
 
 describe('one error model', () => {
@@ -46,6 +47,7 @@ describe('one error model', () => {
       'LinkError',
       'MinimizeError',
       'ObserveError',
+      'ReportError',
       'RequirementError',
       'SyscallMapError',
       'UklError',

@@ -172,7 +172,7 @@ async function buildBootAndReport({ values }: MinimizeArgs, checked: Checked, tr
   const boot = checked.boot === null ? null : await bootBuilt(build, checked, io);
   if (!values.report) return { build, boot, htmlReport: null };
   const page = await reportForCli({ minimize: result.report, buildDir: build.buildDir, tree, baseline: checked.reportBaseline ?? { kind: 'default' }, build: { seconds: build.buildSeconds, reused: build.reused }, boot, out: values.report }, io);
-  return typeof page === 'number' ? page : { build, boot, htmlReport: page.path };
+  return { build, boot, htmlReport: page.path };
 }
 
 async function bootBuilt(build: BuildReport, checked: Checked, io: CliIO): Promise<BootReport> {

@@ -2,7 +2,6 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BaselineChoice } from '../report/baseline.js';
-import { ReportError } from '../report/errors.js';
 import { readMinimizeOutput } from '../report/input.js';
 import { writeKernelReport, type KernelReportOptions } from '../report/report.js';
 import { progressOf, resolveKernelForCli, UsageError, type CliIO } from './common.js';
@@ -26,8 +25,8 @@ export function baselineChoiceOf(value: string | undefined, option: string): Bas
   return statSync(value).isDirectory() ? { kind: 'build-dir', path: resolve(value) } : { kind: 'config', path: resolve(value) };
 }
 
-/** writeKernelReport for the CLI: phases and baseline builds as progress, bad input as a usage error, a failed tool or build as exit 1 */
-export async function reportForCli(opts: KernelReportOptions & { out: string }, io: CliIO): Promise<Awaited<ReturnType<typeof writeKernelReport>> | number> {
+/** writeKernelReport for the CLI: its phases and the baseline build as progress (errors reach reportError as they are) */
+export async function reportForCli(opts: KernelReportOptions & { out: string }, io: CliIO): Promise<Awaited<ReturnType<typeof writeKernelReport>>> {
   const progress = progressOf(io);
   try {
     return await writeKernelReport({
@@ -35,11 +34,6 @@ export async function reportForCli(opts: KernelReportOptions & { out: string }, 
       onPhase: (p) => progress.begin(p),
       onBuildProgress: (compiled, expected) => progress.detail(expected === null ? `${compiled} files compiled` : `${compiled} of about ${expected} files compiled`),
     });
-  } catch (e) {
-    if (!(e instanceof ReportError)) throw e;
-    if (!e.internal) throw new UsageError(e.message);
-    io.err(`ukl-trim: ${e.message}`);
-    return 1;
   } finally {
     progress.end();
   }
@@ -78,13 +72,7 @@ export async function runReport(argv: string[], io: CliIO): Promise<number> {
   }
   if (positionals.length > 0) throw new UsageError(`report: unexpected ${positionals[0]}\n${REPORT_USAGE}`);
   if (!values['minimize-json'] || !values.out) throw new UsageError(`report: --minimize-json and --out are required\n${REPORT_USAGE}`);
-  let input;
-  try {
-    input = readMinimizeOutput(values['minimize-json']);
-  } catch (e) {
-    if (e instanceof ReportError) throw new UsageError(e.message);
-    throw e;
-  }
+  const input = readMinimizeOutput(values['minimize-json']);
   const buildDir = values['build-dir'] ?? input.build?.buildDir;
   if (buildDir === undefined) throw new UsageError(`report: ${values['minimize-json']} names no build folder (it is from a run without --build): give --build-dir DIR`);
   const baseline = baselineChoiceOf(values.baseline, '--baseline');
@@ -94,7 +82,6 @@ export async function runReport(argv: string[], io: CliIO): Promise<number> {
     { minimize: input.minimize, buildDir, baseline, ...(tree ? { tree } : {}), build: input.build, boot: input.boot, ...(values.title ? { title: values.title } : {}), out: values.out },
     io,
   );
-  if (typeof r === 'number') return r;
   const seconds = Math.round((performance.now() - t0) / 100) / 10;
   const { trimmed, baseline: base } = r.data;
   if (values.json) {

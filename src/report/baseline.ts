@@ -64,7 +64,7 @@ export async function buildBaseline(opts: {
     const r = await buildKernel({ tree: opts.tree, arch: opts.arch, config: opts.config, outDir, targets: ['bzImage'], ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
     return { buildDir: outDir, reused: r.reused, seconds: Math.round(r.seconds) };
   } catch (e) {
-    if (e instanceof KernelBuildError) throw new ReportError('baseline-build-failed', `the baseline kernel did not build: ${e.message}`);
+    if (e instanceof KernelBuildError) throw new ReportError('baseline-build-failed', `the baseline kernel did not build: ${e.message}`, { chain: e.chain, cause: e });
     throw e;
   }
 }

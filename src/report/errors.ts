@@ -1,18 +1,11 @@
-/** What stops a report: the user's input (bad-input: exit 2) or the machine's (a tool, a baseline build: exit 1). */
+import { UklTrimError } from '../util/errors.js';
+
+/** What stops a report: the input (not a build folder, an unreadable config, nm refusing a file) or, exit 1, a baseline that does not build. */
 export type ReportErrorCode = 'bad-input' | 'tool-missing' | 'tool-failed' | 'baseline-build-failed';
 
-export class ReportError extends Error {
-  constructor(
-    readonly code: ReportErrorCode,
-    message: string,
-  ) {
-    // one line: tool output may carry newlines
-    super(message.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim());
-    this.name = 'ReportError';
-  }
-
-  /** a fault of this machine, not of the input */
-  get internal(): boolean {
-    return this.code !== 'bad-input';
+export class ReportError extends UklTrimError<ReportErrorCode> {
+  static readonly codes: readonly ReportErrorCode[] = ['bad-input', 'tool-missing', 'tool-failed', 'baseline-build-failed'];
+  override get internal(): boolean {
+    return this.code === 'baseline-build-failed';
   }
 }

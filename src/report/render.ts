@@ -40,14 +40,18 @@ pre { background: #10141c; color: #d7dde8; padding: 8px; overflow-x: auto; font-
 `;
 
 /**
- * Labels only where they fit (measured by the browser, which knows the font); the same folder
- * lit on both maps; the option filter. `data-ready` says the script ran to its end.
+ * Labels only where they fit (measured by the browser, which knows the font; a subsystem falls
+ * back to its bare name); the same folder lit on both maps; the option filter. `data-ready` says
+ * the script ran to its end.
  */
 const SCRIPT = `
 (function () {
   for (const t of document.querySelectorAll('svg.treemap text')) {
     const height = t.dataset.h === undefined ? Infinity : Number(t.dataset.h);
-    t.classList.toggle('fits', t.getComputedTextLength() <= Number(t.dataset.w) && height >= 15);
+    const fits = () => t.getComputedTextLength() <= Number(t.dataset.w) && height >= 15;
+    // a subsystem's name without its size where both do not fit
+    if (!fits() && t.dataset.short) t.textContent = t.dataset.short;
+    t.classList.toggle('fits', fits());
   }
   const light = (dir, on) => {
     for (const r of document.querySelectorAll('svg.treemap rect.cell')) if (r.dataset.dir === dir) r.classList.toggle('hl', on);

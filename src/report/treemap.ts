@@ -111,7 +111,7 @@ export function shortLabel(cell: TreemapCell): string {
 function drawCell(cell: TreemapCell, index: number): Markup {
   const fill = fillOf(cell, index);
   if (cell.level === 'top') {
-    return html`<rect class="top" data-top="${cell.top}" x="${cell.x}" y="${cell.y}" width="${cell.width}" height="${cell.height}" fill="${fill}"><title>${titleOf(cell)}</title></rect><text class="top-label" data-top="${cell.top}" x="${cell.x + 3}" y="${cell.y + 12}" data-w="${cell.width - 6}">${cell.top} ${humanBytes(cell.bytes)}</text>`;
+    return html`<rect class="top" data-top="${cell.top}" x="${cell.x}" y="${cell.y}" width="${cell.width}" height="${cell.height}" fill="${fill}"><title>${titleOf(cell)}</title></rect><text class="top-label" data-top="${cell.top}" data-short="${cell.top}" x="${cell.x + 3}" y="${cell.y + 12}" data-w="${cell.width - 6}">${cell.top} ${humanBytes(cell.bytes)}</text>`;
   }
   return html`<rect class="cell" data-top="${cell.top}" data-dir="${cell.dir}" data-bytes="${cell.bytes}" x="${cell.x}" y="${cell.y}" width="${cell.width}" height="${cell.height}" fill="${fill}"><title>${titleOf(cell)}</title></rect><text class="cell-label" data-dir="${cell.dir}" x="${cell.x + 3}" y="${cell.y + 12}" data-w="${cell.width - 6}" data-h="${cell.height}">${shortLabel(cell)}</text>`;
 }

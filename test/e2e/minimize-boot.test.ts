@@ -14,6 +14,7 @@ import { mergeConfigFragments } from '../../src/kconfig/merge.js';
 import { kernelTreeForTests } from '../../src/kconfig/oracle.js';
 import { builtSyscallsFromSystemMap, deriveSyscallMap } from '../../src/kernel/syscalls.js';
 import { minimizeConfig, type MinimizeReport } from '../../src/minimize/minimize.js';
+import { chromiumAvailable, dumpDom, screenshot } from '../helpers/chromium.js';
 
 /**
  * The product end to end: from what the user compiled to a booted kernel that runs the app,
@@ -47,6 +48,18 @@ async function expectSyscallsBuilt(report: MinimizeReport, systemMap: string): P
   expect(missing).toEqual([]);
 }
 
+/** the report of the echo kernel in Chromium: both maps, networking in the trimmed one, a witness path from main; its screenshot is the README's */
+function expectReportPage(page: string): void {
+  if (!chromiumAvailable() && process.env.CI !== 'true') return;
+  const dom = dumpDom(page);
+  expect(dom).toMatch(/<body data-ready="yes">/);
+  expect(dom).toMatch(/<svg id="treemap-trimmed"[^]*<rect class="cell" data-top="net" data-dir="net\/ipv4"/);
+  expect(dom).toContain('id="treemap-baseline"');
+  expect(dom).toMatch(/<tr id="req-\d+" class="requirement" data-kind="syscall">.*<code class="fn">main<\/code><span class="arrow"> → <\/span><code class="fn">epoll_wait<\/code>/);
+  expect(dom).toMatch(/<details class="option-group" data-group="syscall" open="">/);
+  screenshot(page, 'docs/report.png', 1280, 1000);
+}
+
 describe.skipIf(!available)('ukl-trim end to end: minimised kernels that boot and run the apps', () => {
   it('echo example: echo.o → ukl-trim → kernel → QEMU → a TCP line echoed back', async () => {
     if (!tree) throw new Error('no kernel tree (UKL_TRIM_KERNEL)');
@@ -57,7 +70,9 @@ describe.skipIf(!available)('ukl-trim end to end: minimised kernels that boot an
     const io: CliIO = { out: (l) => lines.push(l), err: (l) => lines.push(l), info: () => {} };
     const args = [object, '--kernel', tree, '--libc', 'glibc', '-o', join(work, 'echo.config'), '--fragment', join(work, 'echo.fragment')];
     const boot = ['--build', out, '--boot', '--app-arg', '7777', '--expect', 'echo-server: listening on 7777', '--tcp-echo', '7777', '--timeout', String(BOOT_TIMEOUT_SECONDS)];
-    const code = await main([...args, ...boot, '--explain', 'EPOLL', '--json'], io);
+    // the HTML report against the default baseline (tinyconfig + boot profile, built once into the cache)
+    const page = join(out, 'report.html');
+    const code = await main([...args, ...boot, '--report', page, '--explain', 'EPOLL', '--json'], io);
     const result = JSON.parse(lines.join('\n')) as {
       report: MinimizeReport;
       explain: Record<string, string[]>;
@@ -79,6 +94,7 @@ describe.skipIf(!available)('ukl-trim end to end: minimised kernels that boot an
     const hand = loaded.kconfig.olddefconfig(mergeConfigFragments(tinyconfig(loaded), [readFileSync('fixtures/kernel-configs/syscalls-many.config', 'utf8')]));
     expect(r.counts.enabled).toBeLessThan([...hand.matchAll(/^CONFIG_\w+=y$/gm)].length);
     await expectSyscallsBuilt(r, readFileSync(join(result.build.buildDir, 'System.map'), 'utf8'));
+    expectReportPage(page);
   }, 3_600_000);
 
   const apps: Array<{ name: string; source: string; marker: RegExp }> = [
