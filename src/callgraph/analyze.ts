@@ -6,7 +6,8 @@ import { isLlvmBitcode, parseElf, PT_TLS, SHF_ALLOC, SHN_UNDEF, SHT_NOBITS } fro
 import type { ElfFile } from '../lto/elf.js';
 import { buildCallGraph, CallGraph, collectAddressFacts, isUnnamedTarget, pointerArray, Reachability, UNATTRIBUTED_CODE } from './graph.js';
 import { scanCode, siteNumbers } from './syscall-sites.js';
-import type { CallEdge, CodeScan, GprName } from './syscall-sites.js';
+import type { CallEdge, CodeScan } from './syscall-sites.js';
+import type { GprName } from './register-values.js';
 import { UklTrimError } from '../util/errors.js';
 
 /**

@@ -10,7 +10,8 @@ import { LinkError, linkWithStubs } from '../lto/link.js';
 import { writeBytesAtomic } from '../util/fs.js';
 import { loadSyscallNames, type AnalyzeOptions } from './analyze.js';
 import { buildCallGraph, type CallGraph } from './graph.js';
-import { scanCode, siteNumbers, type GprName } from './syscall-sites.js';
+import { scanCode, siteNumbers } from './syscall-sites.js';
+import type { GprName } from './register-values.js';
 
 /**
  * What each function of a C library can reach on its own: function → syscalls, each with the
