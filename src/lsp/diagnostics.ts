@@ -1,21 +1,24 @@
 import { dirname } from 'node:path';
 import { DiagnosticSeverity, DiagnosticTag, type Diagnostic, type Range } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { fileKind } from './file-kind.js';
+import { fileKind, isAppSource } from './file-kind.js';
 import { lineRange, pathOf, wholeDocument } from './positions.js';
 import { audience, type Snapshot } from './snapshot.js';
+import { unresolvedInSource, unresolvedOnProject } from './unresolved.js';
 import type { KernelWorkspace } from './workspace.js';
 
 /**
  * A document's diagnostics under the snapshot: unused options of Kconfig files, notes on
- * `.config` lines, kernel sources and Makefiles the configuration does not build, and the
- * project file's problems.
+ * `.config` lines, kernel sources and Makefiles the configuration does not build, the project
+ * file's problems, and the places of the app the analysis could not resolve.
  */
 export function diagnosticsFor(doc: TextDocument, s: Snapshot): Diagnostic[] {
   const ws = s.workspace;
   const path = pathOf(doc.uri);
   if (!ws || !path) return [];
-  if (path === s.projectFile) return [...s.projectDiagnostics];
+  const unresolved = ws.current.result?.report.unresolved ?? [];
+  if (path === s.projectFile) return [...s.projectDiagnostics, ...unresolvedOnProject(unresolved)];
+  if (isAppSource(s.project, path)) return unresolvedInSource(doc.getText(), unresolved);
   const who = audience(ws, s.project);
   const rel = ws.rel(path);
   if (rel && ws.isKconfigFile(rel)) return kconfigHints(ws, rel, who);

@@ -6,7 +6,7 @@ import { PROJECT_FILE } from './handled-files.js';
 /**
  * `ukl-trim.json`: what the editor should minimise for. Paths are relative to the file.
  *   { "app": ["echo.o"], "libc": "glibc", "arch": "x86_64", "mode": "initramfs",
- *     "profile": "qemu-x86_64", "enable": [], "disable": [], "kernel": "../linux" }
+ *     "profile": "qemu-x86_64", "enable": [], "disable": [], "assumeSyscalls": [], "kernel": "../linux" }
  */
 export const ProjectFileSchema = z
   .object({
@@ -17,6 +17,8 @@ export const ProjectFileSchema = z
     profile: z.string().nullable().optional(),
     enable: z.array(z.string()).default([]),
     disable: z.array(z.string()).default([]),
+    /** syscalls to require although the analysis did not find them (where it left a place unresolved) */
+    assumeSyscalls: z.array(z.string()).default([]),
     /** the kernel tree (default: a workspace folder that is one, then $UKL_TRIM_KERNEL, then Debian's) */
     kernel: z.string().optional(),
   })

@@ -306,6 +306,7 @@ function minimizeOptions(loaded: LoadedKconfig, arch: string, project: Project, 
     ...(s.profile !== undefined ? { profile: s.profile } : {}),
     enable: s.enable,
     disable: s.disable,
+    assumeSyscalls: s.assumeSyscalls,
     oneMinimal: false,
     ...(onProgress ? { onProgress } : {}),
   };
