@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -211,15 +211,20 @@ describe('ukl-trim report', () => {
       ['report', '--minimize-json', json, '--out', join(work, 'a.html')],
       ['report', '--minimize-json', json, '--build-dir', folder, '--baseline', join(work, 'nothing-here'), '--out', join(work, 'b.html')],
       ['report', '--minimize-json', join(work, 'nothing.json'), '--build-dir', folder, '--out', join(work, 'c.html')],
-      ['report', '--minimize-json', json, '--build-dir', join(work, 'empty'), '--baseline', 'none', '--out', join(work, 'd.html')],
+      // no vmlinux: said before any baseline is made (the default one would be built from `source`)
+      ['report', '--minimize-json', json, '--build-dir', join(work, 'not-built'), '--out', join(work, 'd.html')],
     ];
-    mkdirSync(join(work, 'empty'), { recursive: true });
+    mkdirSync(join(work, 'not-built'), { recursive: true });
+    symlinkSync(work, join(work, 'not-built', 'source'));
+    const messages: string[] = [];
     for (const args of cases) {
       const { io, err } = capture();
       expect(await main(args, io), args.join(' ')).toBe(2);
       expect(err).toHaveLength(1);
       expect(err[0]).toMatch(/^ukl-trim: /);
+      messages.push(err[0] ?? '');
     }
+    expect(messages[3]).toMatch(/not-built: no vmlinux/);
     for (const page of ['a', 'b', 'c', 'd']) expect(existsSync(join(work, `${page}.html`))).toBe(false);
   });
 

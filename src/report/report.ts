@@ -40,6 +40,9 @@ export async function collectReportData(opts: KernelReportOptions): Promise<Repo
   const buildDir = resolve(opts.buildDir);
   if (!existsSync(buildDir)) throw new ReportError('bad-input', `${opts.buildDir}: no such build folder`);
   const m = opts.minimize;
+  // the trimmed kernel first: a folder that is no build fails before a baseline is built
+  opts.onPhase?.('reading symbol sizes');
+  const trimmed = await collectKernelSizes(buildDir);
   const baseline = await resolveBaseline({
     choice: opts.baseline ?? { kind: 'default' },
     tree: opts.tree ?? treeOf(buildDir),
@@ -49,8 +52,8 @@ export async function collectReportData(opts: KernelReportOptions): Promise<Repo
     ...(opts.onPhase ? { onPhase: opts.onPhase } : {}),
     ...(opts.onBuildProgress ? { onBuildProgress: opts.onBuildProgress } : {}),
   });
-  opts.onPhase?.('reading symbol sizes');
-  const [trimmed, base] = await Promise.all([collectKernelSizes(buildDir), baseline ? collectKernelSizes(baseline.buildDir) : null]);
+  if (baseline) opts.onPhase?.("reading the baseline's symbol sizes");
+  const base = baseline ? await collectKernelSizes(baseline.buildDir) : null;
   return {
     title: opts.title ?? titleOf(m),
     generatedAt: new Date().toISOString(),
