@@ -102,6 +102,9 @@ describe.skipIf(!available)('ukl-trim end to end: minimised kernels that boot an
     { name: 'timerfd-eventfd-signalfd', source: 'fixtures/apps/timerfd-eventfd-signalfd.c', marker: /^timerfd-eventfd-signalfd: ok$/ },
     { name: 'unix-socket', source: 'fixtures/apps/unix-socket.c', marker: /^unix-socket: ok$/ },
   ];
+  // one build folder for the three: their configs differ in a few options, so each build after
+  // the first recompiles only what those options touch (CI time); each test is done with its
+  // kernel before the next one builds
   for (const app of apps) {
     it(`${app.name}: its own minimised kernel boots it, and it exits 0`, async () => {
       if (!tree) throw new Error('no kernel tree (UKL_TRIM_KERNEL)');
@@ -111,7 +114,7 @@ describe.skipIf(!available)('ukl-trim end to end: minimised kernels that boot an
       expect(result.report.check.requirementsHold).toBe(true);
       // no socket to the outside: no NIC in the kernel
       expect(result.config).not.toMatch(/^CONFIG_VIRTIO_NET=y$/m);
-      const build = await buildKernel({ tree, arch: 'x86_64', config: result.config, outDir: join(cacheHome(), 'e2e-kernels', `minimized-${app.name}`), targets: ['bzImage'] });
+      const build = await buildKernel({ tree, arch: 'x86_64', config: result.config, outDir: join(cacheHome(), 'e2e-kernels', 'minimized-apps'), targets: ['bzImage'] });
       const initramfs = await buildInitramfs({ app: exe, out: join(work, `${app.name}.cpio`) });
       const boot = await bootKernel({
         image: join(build.outDir, 'arch', 'x86', 'boot', 'bzImage'),
