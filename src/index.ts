@@ -20,7 +20,7 @@ export {
 } from './kernel/syscalls.js';
 export { buildKernel, KernelBuildError, type KernelBuildOptions, type KernelBuildResult } from './build/kernel-build.js';
 export { writeCpioNewc, CpioError } from './build/cpio.js';
-export { buildInitramfs, checkStaticExecutable, InitramfsError } from './build/initramfs.js';
+export { buildInitramfs, checkStaticExecutable, InitramfsError, type InitramfsInclude } from './build/initramfs.js';
 export { bootKernel, BootReportSchema, type BootReport } from './build/qemu.js';
 export { parseElf, readElfFile, ElfError } from './lto/elf.js';
 export { parseArchive, readArchiveFile, ArchiveError } from './lto/archive.js';

@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readElfSummary, readSectionSizes } from '../src/build/elf.js';
-import { buildInitramfs, checkStaticExecutable, compileInit, InitramfsError } from '../src/build/initramfs.js';
+import { buildInitramfs, checkStaticExecutable, compileInit, InitramfsError, parseIncludeSpec, type InitramfsOptions } from '../src/build/initramfs.js';
 import { archiveObjects } from '../src/lto/ukl-archive.js';
 import { buildImage, buildUklImage, ImageBuildError } from '../src/build/image.js';
 import { compileUklTrigger } from '../src/build/ukl-kernel.js';
@@ -110,6 +110,101 @@ describe('initramfs archive', () => {
     await expect(buildInitramfs({ app, ip: '10.0.2.15/33' })).rejects.toThrow(/not an IPv4/);
     await expect(buildInitramfs({ app, gateway: 'router' })).rejects.toThrow(/gateway "router"/);
     await expect(buildInitramfs({ app, args: ['a\nb'] })).rejects.toThrow(/newlines/);
+  });
+});
+
+/** the archive's listing (cpio -itv: mode, owner, path per line) and a reader for one file */
+function unpack(path: string): { lines: string[]; names: string[]; file: (name: string) => string } {
+  const archive = readFileSync(path);
+  const listing = spawnSync('cpio', ['-itv'], { input: archive, encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
+  const lines = listing.stdout.trim().split('\n').map((l) => l.replace(/\s+/g, ' '));
+  const names = lines.map((l) => (l.split(' -> ')[0] ?? '').split(' ').slice(-1)[0] ?? '');
+  const file = (name: string): string => spawnSync('cpio', ['-i', '--to-stdout', '--quiet', name], { input: archive, encoding: 'utf8' }).stdout;
+  return { lines, names, file };
+}
+
+describe('initramfs: the user\'s files (--include) and the app\'s name', () => {
+  const host = join(work, 'include-src');
+  mkdirSync(join(host, 'www', 'sub'), { recursive: true });
+  writeFileSync(join(host, 'redis.conf'), 'port 6379\n', { mode: 0o640 });
+  writeFileSync(join(host, 'www', 'index.html'), '<p>hi</p>\n', { mode: 0o644 });
+  writeFileSync(join(host, 'www', 'sub', 'run.sh'), '#!/bin/sh\n', { mode: 0o750 });
+  symlinkSync('index.html', join(host, 'www', 'home.html'));
+  chmodSync(join(host, 'www'), 0o711);
+  writeFileSync(join(host, 'passwd'), 'root:x:0:0::/:/app\nredis:x:100:100::/:/app\n');
+
+  it('copies files and folders with their modes (symlinks as symlinks), keeps the default /etc files, and names argv[0] in /ukl.conf', async () => {
+    const app = compile(['-static']);
+    const result = await withCache(() =>
+      buildInitramfs({ app, appName: 'redis-server', includes: [{ host: join(host, 'redis.conf'), guest: '/etc/redis/redis.conf' }, { host: join(host, 'www'), guest: '/srv/www' }], out: join(work, 'inc.cpio') }),
+    );
+    const { lines, names, file } = unpack(result.path);
+    expect(names).toEqual(['dev', 'dev/console', 'proc', 'sys', 'init', 'app', 'etc', 'etc/redis', 'etc/redis/redis.conf', 'srv', 'srv/www', 'srv/www/home.html', 'srv/www/index.html', 'srv/www/sub', 'srv/www/sub/run.sh', 'etc/passwd', 'etc/group', 'etc/hosts', 'root', 'tmp', 'ukl.conf']);
+    const line = (name: string): string => lines[names.indexOf(name)] ?? '';
+    expect(line('etc/redis/redis.conf')).toMatch(/^-rw-r----- /);
+    expect(line('srv/www')).toMatch(/^drwx--x--x /);
+    expect(line('srv/www/sub/run.sh')).toMatch(/^-rwxr-x--- /);
+    expect(line('srv/www/home.html')).toMatch(/^lrwxrwxrwx .* srv\/www\/home\.html -> index\.html$/);
+    expect(file('etc/redis/redis.conf')).toBe('port 6379\n');
+    expect(file('srv/www/index.html')).toBe('<p>hi</p>\n');
+    expect(file('etc/passwd')).toMatch(/^root:x:0:0:.*\nnobody:x:65534:65534:/);
+    expect(file('etc/group')).toMatch(/^root:x:0:\nnogroup:x:65534:/);
+    expect(file('etc/hosts')).toBe('127.0.0.1\tlocalhost\n::1\tlocalhost\n');
+    expect(file('ukl.conf')).toBe('ukl.name=redis-server\n');
+  });
+
+  it("a user's /etc/passwd wins over the default; the other default files stay", async () => {
+    const app = compile(['-static']);
+    const result = await withCache(() => buildInitramfs({ app, includes: [{ host: join(host, 'passwd'), guest: '/etc/passwd' }], out: join(work, 'passwd.cpio') }));
+    const { names, file } = unpack(result.path);
+    expect(names.filter((n) => n === 'etc/passwd')).toHaveLength(1);
+    expect(file('etc/passwd')).toBe('root:x:0:0::/:/app\nredis:x:100:100::/:/app\n');
+    expect(names).toEqual(expect.arrayContaining(['etc', 'etc/group', 'etc/hosts']));
+    expect(names).not.toContain('ukl.conf');
+  });
+
+  it('HOST[:GUEST]: GUEST after the last colon, else /NAME-OF-HOST', () => {
+    expect(parseIncludeSpec('conf/redis.conf:/etc/redis.conf')).toEqual({ host: 'conf/redis.conf', guest: '/etc/redis.conf' });
+    expect(parseIncludeSpec('site/www/')).toEqual({ host: 'site/www/', guest: '/www' });
+    expect(parseIncludeSpec(join(host, 'www'))).toEqual({ host: join(host, 'www'), guest: '/www' });
+  });
+
+  it('refuses a missing HOST, a relative GUEST, "..", our own paths, a path given twice and a bad app name', async () => {
+    const app = compile(['-static']);
+    const refused = async (opts: Partial<InitramfsOptions>, message: RegExp): Promise<void> => {
+      await expect(buildInitramfs({ app, ...opts, out: join(work, 'never.cpio') })).rejects.toMatchObject({ name: 'InitramfsError', message: expect.stringMatching(message) });
+    };
+    await refused({ includes: [{ host: join(host, 'nope'), guest: '/x' }] }, /^include .*nope:\/x: HOST .*nope: no such file or directory$/);
+    await refused({ includes: [{ host: join(host, 'www'), guest: 'srv/www' }] }, /GUEST "srv\/www" is not an absolute path/);
+    await refused({ includes: [{ host: join(host, 'www'), guest: '/srv/../www' }] }, /must not contain "\.\."/);
+    await refused({ includes: [{ host: join(host, 'www'), guest: '/' }] }, /not \/ itself/);
+    await refused({ includes: [{ host: join(host, 'redis.conf'), guest: '/init' }] }, /\/init is ukl-trim's own/);
+    await refused({ includes: [{ host: join(host, 'www'), guest: '/x' }, { host: join(host, 'redis.conf'), guest: '/x/index.html' }] }, /\/x\/index\.html is also given by include .*www:\/x/);
+    await refused({ appName: 'two words' }, /application name "two words"/);
+    expect(existsSync(join(work, 'never.cpio'))).toBe(false);
+  });
+
+  it('ukl-trim build: a bad --include or --app-name is one line naming it, exit 2, before any build', async () => {
+    const app = compile(['-static']);
+    const base = ['build', '--kernel', resolve('fixtures/kernel-mini'), '--config', '/dev/null', '--app', app, '--out', join(work, 'o-inc')];
+    const missing = await cli([...base, '--include', `${join(host, 'missing.conf')}:/etc/x.conf`]);
+    expect(missing).toMatchObject({ code: 2, err: expect.stringMatching(/^ukl-trim: include .*missing\.conf:\/etc\/x\.conf: HOST .*missing\.conf: no such file or directory$/) });
+    const relative = await cli([...base, '--include', `${join(host, 'www')}:srv/www`]);
+    expect(relative).toMatchObject({ code: 2, err: expect.stringMatching(/^ukl-trim: include .*www:srv\/www: GUEST "srv\/www" is not an absolute path$/) });
+    const dotdot = await cli([...base, '--include', `${join(host, 'www')}:/srv/../../www`]);
+    expect(dotdot).toMatchObject({ code: 2, err: expect.stringMatching(/^ukl-trim: include .*: GUEST "\/srv\/\.\.\/\.\.\/www" must not contain "\.\."$/) });
+    const name = await cli([...base, '--app-name', 'a"b']);
+    expect(name).toMatchObject({ code: 2, err: expect.stringMatching(/^ukl-trim: application name "a\\"b": 1 to 255 characters/) });
+    expect(existsSync(join(work, 'o-inc'))).toBe(false);
+  });
+
+  it('ukl-trim APP: --include and --app-name need --build, and are checked before the minimisation', async () => {
+    const app = compile(['-static']);
+    const noBuild = await cli([app, '--kernel', resolve('fixtures/kernel-mini'), '--include', join(host, 'www')]);
+    expect(noBuild).toMatchObject({ code: 2, err: expect.stringMatching(/^ukl-trim: --include needs --build OUT/) });
+    const bad = await cli([app, '--kernel', resolve('fixtures/kernel-mini'), '--build', join(work, 'o-min'), '--include', `${join(host, 'nope')}:/x`, '-o', join(work, 'never.config')]);
+    expect(bad).toMatchObject({ code: 2, err: expect.stringMatching(/^ukl-trim: include .*nope:\/x: HOST .*: no such file or directory$/) });
+    expect(existsSync(join(work, 'never.config'))).toBe(false);
   });
 });
 

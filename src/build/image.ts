@@ -6,7 +6,7 @@ import { ArchiveError } from '../lto/archive.js';
 import { ElfError, isElf, SHN_UNDEF } from '../lto/elf.js';
 import { isUklArchive } from '../lto/link.js';
 import { readSectionSizes } from './elf.js';
-import { buildInitramfs, checkInitramfsOptions, checkInitramfsSettings, InitramfsError, type InitramfsOptions, type InitramfsResult } from './initramfs.js';
+import { buildInitramfs, checkIncludes, checkInitramfsOptions, checkInitramfsSettings, InitramfsError, type InitramfsInclude, type InitramfsOptions, type InitramfsResult } from './initramfs.js';
 import { buildKernel, KernelBuildError, type KernelBuildResult } from './kernel-build.js';
 import { detectUklSupport, runUklBuildHint } from '../kernel/ukl-support.js';
 import { archiveObjects, archiveTlsBytes, buildUklArchive, isKernelProvidedSymbol, UklError } from '../lto/ukl-archive.js';
@@ -75,18 +75,40 @@ export const BuildReportSchema = z.object({
 });
 export type BuildReport = z.infer<typeof BuildReportSchema>;
 
-export interface BuildImageParams {
+/** what goes into the initramfs besides the app: its arguments and name, the network, the user's files */
+export interface InitramfsParams {
+  args?: readonly string[];
+  /** argv[0] the app is started under (default /app) */
+  appName?: string;
+  /** host files and folders copied into the initramfs (a config file, a document root) */
+  includes?: readonly InitramfsInclude[];
+  ip?: string;
+  gateway?: string;
+}
+
+export interface BuildImageParams extends InitramfsParams {
   tree: string;
   config: string;
   /** the static application */
   app: string;
-  args?: readonly string[];
-  ip?: string;
-  gateway?: string;
   out: string;
   buildDir?: string;
   /** compile on these distcc hosts (default $DISTCC_HOSTS, if set) */
   distccHosts?: readonly string[];
+}
+
+/** the initramfs options of either mode, written to OUT/initramfs.cpio */
+function initramfsOptionsOf(p: InitramfsParams, app: string, out: string, ukl: boolean): InitramfsOptions {
+  return {
+    app,
+    ...(p.args ? { args: [...p.args] } : {}),
+    ...(p.appName !== undefined ? { appName: p.appName } : {}),
+    ...(p.includes ? { includes: p.includes } : {}),
+    ...(p.ip !== undefined ? { ip: p.ip } : {}),
+    ...(p.gateway !== undefined ? { gateway: p.gateway } : {}),
+    out: join(out, 'initramfs.cpio'),
+    ...(ukl ? { ukl: true } : {}),
+  };
 }
 
 /**
@@ -98,13 +120,7 @@ export async function buildImage(p: BuildImageParams & BuildHooks): Promise<Buil
   const app = resolve(p.app);
   const out = resolve(p.out);
   // check the app and the initramfs options before spending minutes on the kernel
-  const initramfsOptions: InitramfsOptions = {
-    app,
-    ...(p.args ? { args: [...p.args] } : {}),
-    ...(p.ip !== undefined ? { ip: p.ip } : {}),
-    ...(p.gateway !== undefined ? { gateway: p.gateway } : {}),
-    out: join(out, 'initramfs.cpio'),
-  };
+  const initramfsOptions = initramfsOptionsOf(p, app, out, false);
   try {
     checkInitramfsOptions(initramfsOptions);
   } catch (e) {
@@ -155,21 +171,18 @@ async function initramfsInto(options: InitramfsOptions): Promise<InitramfsResult
   try {
     return await buildInitramfs(options);
   } catch (e) {
-    if (e instanceof InitramfsError) throw new ImageBuildError(e.code.startsWith('app-') || e.code === 'bad-option' ? 'bad-input' : 'toolchain', e.message);
+    if (e instanceof InitramfsError) throw new ImageBuildError(e.code === 'init-compile' ? 'toolchain' : 'bad-input', e.message);
     throw e;
   }
 }
 
-export interface BuildUklImageParams {
+export interface BuildUklImageParams extends InitramfsParams {
   tree: string;
   config: string;
   /** C sources and objects (compiled with UKL's flags) to build UKL.a from, or one ready UKL.a */
   app: readonly string[];
   /** the libc UKL.a is linked with (buildUklArchive's libc): glibc, musl, none or a libc.a */
   libc?: string;
-  args?: readonly string[];
-  ip?: string;
-  gateway?: string;
   out: string;
   buildDir?: string;
   /** compile on these distcc hosts (default $DISTCC_HOSTS, if set) */
@@ -188,7 +201,7 @@ export async function buildUklImage(p: BuildUklImageParams & BuildHooks): Promis
   if (!detectUklSupport(tree).supported) throw new ImageBuildError('no-ukl-support', runUklBuildHint(tree));
   if (p.app.length === 0) throw new ImageBuildError('bad-input', 'UKL mode: no application sources, objects or UKL.a given');
   checkUklAppInputs(p.app);
-  checkNetwork(p);
+  checkInitramfsParams(p);
   mkdirSync(out, { recursive: true });
   const archive = join(out, 'UKL.a');
   // the config first, as far as it can be checked without UKL.a: it fails in a second
@@ -240,14 +253,7 @@ export async function buildUklImage(p: BuildUklImageParams & BuildHooks): Promis
     if (e instanceof InitramfsError) throw new ImageBuildError('toolchain', e.message);
     throw e;
   }
-  const initramfs = await initramfsInto({
-    app: trigger,
-    ...(p.args ? { args: [...p.args] } : {}),
-    ...(p.ip !== undefined ? { ip: p.ip } : {}),
-    ...(p.gateway !== undefined ? { gateway: p.gateway } : {}),
-    out: join(out, 'initramfs.cpio'),
-    ukl: true,
-  });
+  const initramfs = await initramfsInto(initramfsOptionsOf(p, trigger, out, true));
   return imageReport('ukl', out, objDir, kernel, initramfs, { archive, trigger: UKL_TRIGGER_PATH, undefinedSymbols, warnings });
 }
 
@@ -308,9 +314,12 @@ function readHead(file: string, bytes: number): Uint8Array {
   }
 }
 
-function checkNetwork(p: { ip?: string; gateway?: string; args?: readonly string[] }): void {
+/** the initramfs settings and includes, checked before UKL.a and the kernel are built */
+function checkInitramfsParams(p: InitramfsParams): void {
   try {
-    checkInitramfsSettings({ ...(p.args ? { args: [...p.args] } : {}), ...(p.ip !== undefined ? { ip: p.ip } : {}), ...(p.gateway !== undefined ? { gateway: p.gateway } : {}) });
+    const options = initramfsOptionsOf(p, '', '', true);
+    checkInitramfsSettings(options);
+    checkIncludes(options.includes ?? []);
   } catch (e) {
     if (e instanceof InitramfsError) throw new ImageBuildError('bad-input', e.message);
     throw e;

@@ -8,19 +8,17 @@ import { cacheHome } from '../util/cache-home.js';
 import { writeCpioNewc, type CpioEntry } from './cpio.js';
 import { EM_X86_64, ET_DYN, ET_EXEC, readElfSummary } from './elf.js';
 import { ElfError } from '../lto/elf.js';
-import { UklTrimError } from '../util/errors.js';
+import { InitramfsError } from './initramfs-error.js';
+import { includeEntries, type InitramfsInclude } from './initramfs-include.js';
 
 /**
  * The initramfs of initramfs mode: our own init (src/build/init/init.c, compiled here and cached)
  * as /init, the static application as /app, /dev/console so the kernel gives init a console,
- * and the mount points init uses.
+ * the mount points init uses, the user's files and folders (includes), and a minimal /etc.
  */
 
-export type InitramfsErrorCode = 'app-missing' | 'app-not-elf' | 'app-wrong-arch' | 'app-dynamic' | 'app-not-executable' | 'bad-option' | 'init-compile';
-
-export class InitramfsError extends UklTrimError<InitramfsErrorCode> {
-  static readonly codes: readonly InitramfsErrorCode[] = ['app-missing', 'app-not-elf', 'app-wrong-arch', 'app-dynamic', 'app-not-executable', 'bad-option', 'init-compile'];
-}
+export { InitramfsError, type InitramfsErrorCode } from './initramfs-error.js';
+export { parseIncludeSpec, type InitramfsInclude } from './initramfs-include.js';
 
 export interface InitramfsOptions {
   /** the application: a static x86-64 ELF executable */
@@ -33,6 +31,10 @@ export interface InitramfsOptions {
   gateway?: string;
   /** more entries for the archive (config files, data the app reads) */
   extraFiles?: CpioEntry[];
+  /** host files and folders copied in (`--include HOST:GUEST`); they win over the default /etc files */
+  includes?: readonly InitramfsInclude[];
+  /** argv[0] the app is started under (multi-call programs pick their role by it), default /app */
+  appName?: string;
   /** a ready-made /init to use instead of compiling ours */
   init?: string;
   /** where to write the archive; default: the cache, named by content hash */
@@ -160,8 +162,8 @@ const BASE_SYSTEM: readonly CpioEntry[] = [
   { kind: 'dir', path: 'tmp', mode: 0o1777 },
 ];
 
-/** The archive's entries, in the order they are written. */
-export function initramfsEntries(opts: InitramfsOptions & { init: string }): CpioEntry[] {
+/** ukl-trim's own entries before the app's files: the console, mount points, init and the app */
+function ownEntries(opts: InitramfsOptions & { init: string }): CpioEntry[] {
   const entries: CpioEntry[] = [
     { kind: 'dir', path: 'dev' },
     // the kernel opens /dev/console for init before any devtmpfs is mounted
@@ -172,26 +174,88 @@ export function initramfsEntries(opts: InitramfsOptions & { init: string }): Cpi
     { kind: 'file', path: 'app', data: readFileSync(opts.app), mode: 0o755 },
   ];
   if (opts.args && opts.args.length > 0) entries.push({ kind: 'file', path: 'app.args', data: `${opts.args.join('\n')}\n` });
-  const given = new Set((opts.extraFiles ?? []).map((e) => e.path.replace(/^\/+/, '')));
-  entries.push(...BASE_SYSTEM.filter((e) => !given.has(e.path)));
-  const settings = [opts.ip !== undefined ? `ukl.ip=${opts.ip}` : '', opts.gateway !== undefined ? `ukl.gw=${opts.gateway}` : '', opts.ukl ? 'ukl.mode=ukl' : ''].filter((s) => s !== '');
-  if (settings.length > 0) entries.push({ kind: 'file', path: 'ukl.conf', data: `${settings.join('\n')}\n` });
-  entries.push(...(opts.extraFiles ?? []));
   return entries;
+}
+
+/** /ukl.conf: the settings init reads (KEY=VALUE words; the kernel command line overrides them) */
+function settingsEntry(opts: InitramfsOptions): CpioEntry | null {
+  const settings = [
+    opts.ip !== undefined ? `ukl.ip=${opts.ip}` : '',
+    opts.gateway !== undefined ? `ukl.gw=${opts.gateway}` : '',
+    opts.ukl ? 'ukl.mode=ukl' : '',
+    opts.appName !== undefined ? `ukl.name=${opts.appName}` : '',
+  ].filter((s) => s !== '');
+  return settings.length > 0 ? { kind: 'file', path: 'ukl.conf', data: `${settings.join('\n')}\n` } : null;
+}
+
+/** paths of ukl-trim's own entries: an include may put files below the folders, never replace one */
+const OWN_PATHS = new Set(['dev', 'dev/console', 'proc', 'sys', 'init', 'app', 'app.args', 'ukl.conf']);
+
+/** the user's entries (includes, extraFiles) sorted by path, so a folder comes before what is in it */
+function userEntries(opts: Pick<InitramfsOptions, 'includes' | 'extraFiles'>): CpioEntry[] {
+  const entries: CpioEntry[] = [];
+  for (const include of opts.includes ?? []) {
+    for (const entry of includeEntries(include)) {
+      if (OWN_PATHS.has(entry.path)) throw new InitramfsError('bad-include', `include ${include.host}:${include.guest}: /${entry.path} is ukl-trim's own (init, the app, its settings, the mount points); choose another GUEST`);
+      entries.push(entry);
+    }
+  }
+  entries.push(...(opts.extraFiles ?? []).map((e) => ({ ...e, path: e.path.replace(/^\/+/, '') })));
+  return entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** the default system files the user's entries leave: not a path they give, nor a folder above one */
+function baseSystemEntries(user: readonly CpioEntry[]): CpioEntry[] {
+  const taken = new Set<string>();
+  for (const e of user) {
+    const parts = e.path.split('/');
+    for (let i = 1; i <= parts.length; i++) taken.add(parts.slice(0, i).join('/'));
+  }
+  return BASE_SYSTEM.filter((e) => !taken.has(e.path));
+}
+
+/**
+ * The archive's entries, in the order they are written: ours, the user's (includes and
+ * extraFiles), the default /etc files they leave, /ukl.conf.
+ */
+export function initramfsEntries(opts: InitramfsOptions & { init: string }): CpioEntry[] {
+  const user = userEntries(opts);
+  const settings = settingsEntry(opts);
+  return [...ownEntries(opts), ...user, ...baseSystemEntries(user), ...(settings ? [settings] : [])];
 }
 
 /** Everything buildInitramfs would refuse, checked up front (before a long kernel build, say). */
 export function checkInitramfsOptions(opts: InitramfsOptions): void {
   checkStaticExecutable(opts.app);
   checkInitramfsSettings(opts);
+  checkIncludes(opts.includes ?? []);
 }
 
-/** the network settings and the app's arguments (what checkInitramfsOptions checks besides the app) */
-export function checkInitramfsSettings(opts: Pick<InitramfsOptions, 'ip' | 'gateway' | 'args'>): void {
+/** the network settings, the app's arguments and name (what checkInitramfsOptions checks besides the app and includes) */
+export function checkInitramfsSettings(opts: Pick<InitramfsOptions, 'ip' | 'gateway' | 'args' | 'appName'>): void {
   checkNetworkOptions(opts.ip, opts.gateway);
   for (const a of opts.args ?? []) {
     // /app.args holds one argument per line
     if (a.includes('\n') || a === '') throw new InitramfsError('bad-option', `application argument ${JSON.stringify(a)}: empty arguments and newlines are not supported`);
+  }
+  // /ukl.conf holds words split at white space, quotes removed
+  if (opts.appName !== undefined && !/^[^\s"\0]{1,255}$/.test(opts.appName)) {
+    throw new InitramfsError('bad-option', `application name ${JSON.stringify(opts.appName)}: 1 to 255 characters without spaces or double quotes`);
+  }
+}
+
+/**
+ * Each include: HOST exists and holds only files, folders and symlinks; GUEST is absolute, without
+ * "..", not one of ukl-trim's own paths; no two includes give the same path.
+ */
+export function checkIncludes(includes: readonly InitramfsInclude[]): void {
+  const seen = new Map<string, InitramfsInclude>();
+  for (const include of includes) {
+    for (const entry of userEntries({ includes: [include] })) {
+      const earlier = seen.get(entry.path);
+      if (earlier !== undefined) throw new InitramfsError('bad-include', `include ${include.host}:${include.guest}: /${entry.path} is also given by include ${earlier.host}:${earlier.guest}`);
+      seen.set(entry.path, include);
+    }
   }
 }
 

@@ -12,16 +12,18 @@ import {
 import { bootKernel, BootReportSchema } from '../build/qemu.js';
 import { BOOT_FLAGS, BOOT_FLAGS_HELP, BOOT_FLAGS_USAGE, bootChoices, printBootResult } from './boot-options.js';
 import { joinFlagValues, progressOf, resolveKernelForCli, UsageError, type CliIO } from './common.js';
+import { INITRAMFS_FLAGS, INITRAMFS_FLAGS_HELP, INITRAMFS_FLAGS_USAGE, initramfsChoices } from './initramfs-options.js';
 
 export const BUILD_USAGE = `usage: ukl-trim build --kernel DIR|TARBALL [--patch FILE]... --config FILE --app FILE --out DIR [--mode initramfs|ukl]
-                      [--app-arg ARG]... [--ip ADDR/PREFIX] [--gateway ADDR|none] [--build-dir DIR] [--distcc HOST]...
-                      [--libc glibc|musl|musl-ukl|none|PATH] [--json]
+                      [--app-arg ARG]... ${INITRAMFS_FLAGS_USAGE} [--ip ADDR/PREFIX] [--gateway ADDR|none]
+                      [--build-dir DIR] [--distcc HOST]... [--libc glibc|musl|musl-ukl|none|PATH] [--json]
   builds the kernel from FILE out of tree (in --build-dir, default OUT/kernel; a finished build of
   the same config there is reused), then an initramfs with the static app;
   writes OUT/bzImage, OUT/initramfs.cpio, OUT/build.log and prints sizes and build time.
   --mode ukl (a tree with UKL support): --app is the app's C sources and objects (repeat --app)
   or a ready UKL.a; writes OUT/UKL.a (built with --libc, default glibc) and links it into
-  vmlinux (UKL_ARCHIVE_PATH), with UKL_NAME=/app, the path our init execs`;
+  vmlinux (UKL_ARCHIVE_PATH), with UKL_NAME=/app, the path our init execs
+${INITRAMFS_FLAGS_HELP}`;
 
 export const BOOT_USAGE = `usage: ukl-trim boot --image BZIMAGE [--initrd FILE] ${BOOT_FLAGS_USAGE} [--ukl] [--json]
   boots under qemu-system-x86_64 (KVM when usable, else TCG); exit 0 only when the marker appeared
@@ -52,6 +54,7 @@ export async function runBuild(argv: string[], io: CliIO): Promise<number> {
       libc: { type: 'string' },
       out: { type: 'string' },
       'app-arg': { type: 'string', multiple: true },
+      ...INITRAMFS_FLAGS,
       ip: { type: 'string' },
       gateway: { type: 'string' },
       'build-dir': { type: 'string' },
@@ -75,12 +78,14 @@ export async function runBuild(argv: string[], io: CliIO): Promise<number> {
   const out = resolve(values.out as string);
   if (mode === 'initramfs' && apps.length > 1) throw new UsageError('--app: initramfs mode takes one static executable');
   if (mode === 'initramfs' && values.libc !== undefined) throw new UsageError('--libc is for UKL mode (the libc UKL.a is linked with); in initramfs mode the app is already linked');
+  const initramfs = initramfsChoices(values);
   const tree = await resolveKernelForCli(values.kernel, io, values.patch ?? []);
   const config = readTextOption(configPath, 'configuration');
   const common = {
     tree,
     config,
     ...(values['app-arg'] ? { args: values['app-arg'] } : {}),
+    ...initramfs,
     ...(values.ip !== undefined ? { ip: values.ip } : {}),
     ...(values.gateway !== undefined ? { gateway: values.gateway } : {}),
     out,

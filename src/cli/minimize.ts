@@ -11,13 +11,14 @@ import type { BuildReport } from '../build/image.js';
 import { BOOT_FLAGS, BOOT_FLAGS_HELP, BOOT_FLAGS_USAGE, bootChoices, printBootResult, type BootChoices } from './boot-options.js';
 import { ccacheNote, imageForCli } from './build.js';
 import { checkLibcOption, joinFlagValues, progressOf, resolveKernelForCli, UsageError, type CliIO } from './common.js';
+import { INITRAMFS_FLAGS, INITRAMFS_FLAGS_HELP, INITRAMFS_FLAGS_USAGE, initramfsChoices, type InitramfsChoices } from './initramfs-options.js';
 import type { BaselineChoice } from '../report/baseline.js';
 import { baselineChoiceOf, reportForCli } from './report.js';
 
 export const MINIMIZE_USAGE = `usage: ukl-trim APP... [--kernel DIR|TARBALL [--patch FILE]...] [--arch x86_64] [--libc glibc|musl|musl-ukl|none|PATH]
                 [--mode initramfs|ukl] [--profile ${profileNames().join('|')}|none]
                 [--enable SYM]... [--disable SYM]... [-o FILE] [--fragment FILE] [--explain SYM]...
-                [--build OUT [--boot ${BOOT_FLAGS_USAGE}] [--app-arg ARG]... [--distcc HOST]...]
+                [--build OUT [--boot ${BOOT_FLAGS_USAGE}] [--app-arg ARG]... ${INITRAMFS_FLAGS_USAGE} [--distcc HOST]...]
                 [--report FILE.html [--report-baseline DIR|CONFIG|none]]
                 [--assume-syscall NAME]... [--observe 'WORKLOAD'] [--strict] [--no-check] [--json]
   the smallest kernel .config that provides every syscall, socket family and pseudo-file the app
@@ -38,6 +39,8 @@ export const MINIMIZE_USAGE = `usage: ukl-trim APP... [--kernel DIR|TARBALL [--p
   written) while any place is unresolved. --observe 'WORKLOAD' runs the app here under strace (with
   its --app-arg arguments) while the shell command line WORKLOAD runs (a client of the server, for
   example); when WORKLOAD ends the app is stopped, and every syscall strace saw is required too.
+  initramfs flags (with --build), as for 'ukl-trim build':
+${INITRAMFS_FLAGS_HELP}
   --boot flags, as for 'ukl-trim boot':
 ${BOOT_FLAGS_HELP}`;
 
@@ -57,6 +60,7 @@ const MINIMIZE_FLAGS = {
   boot: { type: 'boolean' },
   ...BOOT_FLAGS,
   'app-arg': { type: 'string', multiple: true },
+  ...INITRAMFS_FLAGS,
   'no-check': { type: 'boolean' },
   'assume-syscall': { type: 'string', multiple: true },
   observe: { type: 'string' },
@@ -80,6 +84,7 @@ type MinimizeArgs = ReturnType<typeof parseMinimizeArgs>;
 interface Checked {
   mode: 'initramfs' | 'ukl';
   boot: BootChoices | null;
+  initramfs: InitramfsChoices;
   reportBaseline: BaselineChoice | null;
 }
 
@@ -122,6 +127,7 @@ function checkMinimizeArgs({ values, positionals }: MinimizeArgs): Checked {
   if (mode !== 'initramfs' && mode !== 'ukl') throw new UsageError(`--mode ${mode}: expected initramfs or ukl`);
   checkLibcOption(values.libc, { ukl: mode === 'ukl' });
   if (values.boot && !values.build) throw new UsageError('--boot needs --build OUT');
+  for (const flag of ['include', 'app-name'] as const) if (values[flag] !== undefined && !values.build) throw new UsageError(`--${flag} needs --build OUT: it goes into the initramfs`);
   if (values.report && !values.build) throw new UsageError('--report needs --build OUT: the page maps the built kernel');
   if (values['report-baseline'] !== undefined && !values.report) throw new UsageError('--report-baseline needs --report FILE.html');
   if (mode === 'ukl' && values.boot && values['tcp-echo'] === undefined && values.expect === undefined) {
@@ -131,6 +137,7 @@ function checkMinimizeArgs({ values, positionals }: MinimizeArgs): Checked {
   return {
     mode,
     boot: values.boot ? bootChoices(values, { ukl: mode === 'ukl' }) : null,
+    initramfs: initramfsChoices(values),
     reportBaseline: values.report ? baselineChoiceOf(values['report-baseline'], '--report-baseline') : null,
   };
 }
@@ -164,7 +171,7 @@ interface AfterMinimize {
 /** --build, then --boot and --report on what was built */
 async function buildBootAndReport({ values }: MinimizeArgs, checked: Checked, tree: string, result: MinimizeResult, io: CliIO): Promise<AfterMinimize | number> {
   const out = values.build as string;
-  const shared = { tree, config: result.config, out, ...(values['app-arg'] ? { args: values['app-arg'] } : {}), ...(values.distcc ? { distccHosts: values.distcc } : {}) };
+  const shared = { tree, config: result.config, out, ...(values['app-arg'] ? { args: values['app-arg'] } : {}), ...checked.initramfs, ...(values.distcc ? { distccHosts: values.distcc } : {}) };
   // the UKL.a (or executable) the analysis read is the one the kernel links (or the initramfs holds)
   if (checked.mode === 'ukl' && result.uklArchive === null) throw new UsageError('--build needs the analysed UKL.a');
   if (checked.mode === 'initramfs' && !result.app) throw new UsageError('--build needs the analysed executable');

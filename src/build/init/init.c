@@ -5,7 +5,8 @@
  * command line: ukl.ip=ADDR/PREFIX ukl.gw=GATEWAY|none, else from /ukl.conf in the image, which
  * holds the same KEY=VALUE words, else QEMU user networking's 10.0.2.15/24 via 10.0.2.2), prints
  * "ukl-init: network up", then runs /app with the arguments from ukl.args= (split at spaces) or
- * else from /app.args (one argument per line). When the app ends it reports how and powers the
+ * else from /app.args (one argument per line), under the argv[0] ukl.name= gives (multi-call
+ * programs pick their role by it), else "/app". When the app ends it reports how and powers the
  * machine off (without ACPI: restarts it, which ends QEMU under -no-reboot).
  *
  * With ukl.mode=ukl (UKL mode), /app is the trigger path of a UKL kernel (CONFIG_UKL_NAME): the
@@ -248,12 +249,16 @@ static void network_up(void)
 /* ---- the application ------------------------------------------------------------------------ */
 
 static char args_storage[CMDLINE_SIZE];
+static char name_storage[256];
 
-/* Arguments for /app: ukl.args= (space-separated) wins over /app.args (one per line). */
+/*
+ * Arguments for /app: argv[0] from ukl.name=, else "/app"; then ukl.args= (space-separated),
+ * which wins over /app.args (one per line).
+ */
 static int app_arguments(char **argv, int max)
 {
 	int argc = 0;
-	argv[argc++] = "/app";
+	argv[argc++] = setting("ukl.name", name_storage, sizeof name_storage) && name_storage[0] ? name_storage : "/app";
 	if (setting("ukl.args", args_storage, sizeof args_storage)) {
 		for (char *save = NULL, *a = strtok_r(args_storage, " \t", &save); a && argc < max; a = strtok_r(NULL, " \t", &save))
 			argv[argc++] = a;
