@@ -4,10 +4,10 @@ import { linkForAnalysis, type LinkOptions } from '../lto/link.js';
 import { readSyscallTable } from '../kernel/syscalls.js';
 import { isLlvmBitcode, parseElf, PT_TLS, SHF_ALLOC, SHN_UNDEF, SHT_NOBITS } from '../lto/elf.js';
 import type { ElfFile } from '../lto/elf.js';
-import { buildCallGraph, CallGraph, collectAddressFacts, isUnnamedTarget, pointerArray, Reachability, UNATTRIBUTED_CODE } from './graph.js';
-import { scanCode, siteNumbers } from './syscall-sites.js';
+import { buildCallGraph, CallGraph, collectAddressFacts, isUnnamedTarget, pointerArray, Reachability, UNATTRIBUTED_CODE, type AddressFacts } from './graph.js';
+import { scanCode } from './syscall-sites.js';
 import type { CallEdge, CodeScan } from './syscall-sites.js';
-import type { GprName } from './register-values.js';
+import { SyscallFindings } from './syscall-findings.js';
 import { UklTrimError } from '../util/errors.js';
 
 /**
@@ -95,7 +95,8 @@ export function loadSyscallNames(opts: AnalyzeOptions = {}): Map<number, string>
 }
 
 const SOCKET_FUNCTIONS = new Set(['socket', '__socket', 'socketpair', '__socketpair']);
-const ADDRESS_FAMILIES: Record<number, string> = { 1: 'AF_UNIX', 2: 'AF_INET', 10: 'AF_INET6', 16: 'AF_NETLINK', 17: 'AF_PACKET' };
+/** syscalls whose first argument is an address family */
+const FAMILY_SYSCALLS = new Set(['socket', 'socketpair']);
 const PSEUDO_FILE_PREFIXES = ['/proc/', '/sys/', '/dev/'];
 const R_X86_64_IRELATIVE = 37;
 
@@ -161,22 +162,6 @@ function readInput(path: string): Uint8Array {
   return bytes;
 }
 
-/** where the syscall's first argument is, seen from a function: a constant, or one of its parameters */
-type ArgumentSource = { constant: number } | { parameter: GprName };
-
-interface WrapperTask {
-  /** the function whose callers pass the number */
-  fn: string;
-  register: GprName;
-  /** fn → … → the function holding the syscall instruction */
-  chain: string[];
-  /** the syscall's first argument as fn sees it; undefined when it was lost on the way */
-  argument?: ArgumentSource;
-}
-
-/** syscalls whose first argument is an address family */
-const FAMILY_SYSCALLS = new Set(['socket', 'socketpair']);
-
 export function analyzeElf(elf: ElfFile, input: string, syscallNames: Map<number, string>, ukl?: UklAnalysis): AnalysisReport {
   return analyzeElfWithGraph(elf, input, syscallNames, ukl).report;
 }
@@ -193,45 +178,82 @@ export function analyzeElfWithGraph(elf: ElfFile, input: string, syscallNames: M
   const graph = buildCallGraph(scan);
   const facts = collectAddressFacts(elf, scan);
   const byAddress = new Map(scan.functions.all().map((f) => [f.start, f.name]));
-  const startOf = new Map(scan.functions.all().map((f) => [f.name, f.start]));
-
   const roots = findRoots(elf, scan, byAddress);
+  const { reach, firstIndirect } = reachFromRoots(graph, scan, facts, roots, byAddress);
+
+  const startOf = new Map(scan.functions.all().map((f) => [f.name, f.start]));
+  // a wrapper reached as an indirect-call target may receive any number
+  const isAddressTaken = (name: string): boolean => {
+    const start = startOf.get(name);
+    return start !== undefined && facts.addressTaken.has(start) && reach.isReached(name);
+  };
+  const findings = new SyscallFindings({
+    reach,
+    callersOf: callersOf(scan),
+    callableFromOutside: (fn) => roots.includes(fn) || (firstIndirect !== undefined && isAddressTaken(fn)),
+    familySyscalls: new Set([...syscallNames].filter(([, name]) => FAMILY_SYSCALLS.has(name)).map(([nr]) => nr)),
+    socketFunctions: socketFunctionNames(scan, ukl),
+  });
+  for (const site of scan.sites) findings.addSite(site);
+  if (ukl !== undefined) addUklBypassCalls(findings, ukl, syscallNames, reach, startOf);
+  for (const edge of scan.edges) findings.addSocketCall(edge);
+
+  const report: AnalysisReport = {
+    input,
+    roots,
+    ...findings.report(syscallNames),
+    pseudoFiles: reachedPseudoFiles(elf, facts, byAddress, reach),
+    tlsBytes: elf.programHeaders.find((p) => p.type === PT_TLS)?.memorySize ?? 0,
+    stats: { functions: graph.size, reachableFunctions: reach.reachedInOrder.length, addressTaken: facts.addressTaken.size, indirectReachable: firstIndirect !== undefined },
+  };
+  return { report, graph, reach };
+}
+
+/**
+ * Direct calls and jumps are followed from the roots. Once reachable code makes an indirect call
+ * or jump, it may land on any address-taken function: pointers in data count always (which data
+ * is reachable is not tracked); pointers made by code count once that code is reachable
+ * (RTA-like): a fixpoint, as each newly reached function may name more functions.
+ */
+function reachFromRoots(graph: CallGraph, scan: CodeScan, facts: AddressFacts, roots: string[], byAddress: Map<number, string>): { reach: Reachability; firstIndirect: string | undefined } {
   const reach = new Reachability(graph);
   for (const root of roots) reach.addRoot(root, 'root');
   reach.run();
+  const firstIndirect = firstIndirectCaller(graph, scan, reach);
+  if (firstIndirect === undefined) return { reach, firstIndirect };
+  const addTaken = (address: number): void => {
+    const name = byAddress.get(address);
+    if (name !== undefined) reach.addRoot(name, '<indirect call>', firstIndirect);
+  };
+  for (const address of facts.addressTakenInData) addTaken(address);
+  const startsOf = new Map<string, number[]>();
+  for (const fn of scan.functions.all()) startsOf.set(fn.name, [...(startsOf.get(fn.name) ?? []), fn.start]);
+  for (const address of facts.codeReferences.get(UNATTRIBUTED_CODE) ?? []) addTaken(address);
+  let processed = 0;
+  do {
+    reach.run();
+    const reached = reach.reachedInOrder;
+    for (; processed < reached.length; processed++) {
+      for (const start of startsOf.get(graph.nameOf(reached[processed] ?? 0)) ?? []) {
+        for (const address of facts.codeReferences.get(start) ?? []) addTaken(address);
+      }
+    }
+    reach.run();
+  } while (processed < reach.reachedInOrder.length);
+  return { reach, firstIndirect };
+}
 
-  // any reachable indirect transfer may land on any address-taken function
+/** the reached function with an indirect transfer nearest to a root (BFS order): it gives the shortest witness paths */
+function firstIndirectCaller(graph: CallGraph, scan: CodeScan, reach: Reachability): string | undefined {
   const indirectFrom = new Set<string>();
   for (const transfer of scan.indirect) if (transfer.from !== null) indirectFrom.add(transfer.from);
   for (const edge of scan.edges) if (edge.from !== null && isUnnamedTarget(edge)) indirectFrom.add(edge.from);
-  // the indirect caller nearest to a root (BFS order) gives the shortest witness paths
-  const firstIndirectId = reach.reachedInOrder.find((id) => indirectFrom.has(graph.nameOf(id)));
-  const firstIndirect = firstIndirectId === undefined ? undefined : graph.nameOf(firstIndirectId);
-  if (firstIndirect !== undefined) {
-    // pointers in data count always (which data is reachable is not tracked); pointers made by
-    // code count once that code is reachable (RTA-like): a fixpoint, as each newly reached
-    // function may name more functions
-    const addTaken = (address: number): void => {
-      const name = byAddress.get(address);
-      if (name !== undefined) reach.addRoot(name, '<indirect call>', firstIndirect);
-    };
-    for (const address of facts.addressTakenInData) addTaken(address);
-    const startsOf = new Map<string, number[]>();
-    for (const fn of scan.functions.all()) startsOf.set(fn.name, [...(startsOf.get(fn.name) ?? []), fn.start]);
-    for (const address of facts.codeReferences.get(UNATTRIBUTED_CODE) ?? []) addTaken(address);
-    let processed = 0;
-    do {
-      reach.run();
-      const reached = reach.reachedInOrder;
-      for (; processed < reached.length; processed++) {
-        for (const start of startsOf.get(graph.nameOf(reached[processed] ?? 0)) ?? []) {
-          for (const address of facts.codeReferences.get(start) ?? []) addTaken(address);
-        }
-      }
-      reach.run();
-    } while (processed < reach.reachedInOrder.length);
-  }
+  const id = reach.reachedInOrder.find((candidate) => indirectFrom.has(graph.nameOf(candidate)));
+  return id === undefined ? undefined : graph.nameOf(id);
+}
 
+/** the direct calls and jumps into each function */
+function callersOf(scan: CodeScan): Map<string, CallEdge[]> {
   const incoming = new Map<string, CallEdge[]>();
   for (const edge of scan.edges) {
     if (edge.to === null || edge.from === null) continue;
@@ -239,154 +261,33 @@ export function analyzeElfWithGraph(elf: ElfFile, input: string, syscallNames: M
     if (list === undefined) incoming.set(edge.to, [edge]);
     else list.push(edge);
   }
+  return incoming;
+}
 
-  const found = new Map<number, string[]>();
-  const record = (nr: number, path: string[]): void => {
-    const old = found.get(nr);
-    if (old === undefined || path.length < old.length) found.set(nr, path);
-  };
-  const familySyscalls = new Set([...syscallNames].filter(([, name]) => FAMILY_SYSCALLS.has(name)).map(([nr]) => nr));
-  const familyPaths = new Map<string, string[]>();
-  const unknownSocketFamilies: AnalysisReport['unknownSocketFamilies'] = [];
-  // (in UKL.a every name carries UKL's prefix)
+/** the functions one of whose names is libc's socket()/socketpair() (in UKL.a every name carries UKL's prefix) */
+function socketFunctionNames(scan: CodeScan, ukl: UklAnalysis | undefined): Set<string> {
   const isSocketFunction = (name: string): boolean => SOCKET_FUNCTIONS.has(ukl !== undefined ? name.replace(/^ukl_/, '') : name);
-  const socketNames = new Set(scan.functions.all().filter((f) => f.aliases.some(isSocketFunction)).map((f) => f.name));
-  const recordFamily = (family: number, path: string[]): void => {
-    const name = ADDRESS_FAMILIES[family] ?? `AF_${family}`;
-    const old = familyPaths.get(name);
-    if (old === undefined || path.length < old.length) familyPaths.set(name, path);
-  };
-  /**
-   * A socket/socketpair syscall was found with its first argument as `fn` sees it: a constant
-   * is the family; a parameter is followed through the callers like a wrapper's number.
-   * (Inside libc's own socket()/socketpair() a lost argument is no loss: the calls to those
-   * functions are checked by name below.)
-   */
-  const familyAt = (fn: string | null, address: number, argument: ArgumentSource | undefined, chain: string[]): void => {
-    if (argument !== undefined && 'constant' in argument) return recordFamily(argument.constant, fn === null ? chain : [...reach.pathTo(fn), ...chain.slice(1)]);
-    if (fn === null || argument === undefined) {
-      if (fn === null || !socketNames.has(fn)) unknownSocketFamilies.push({ function: fn ?? `<code at 0x${address.toString(16)}>`, address });
-      return;
-    }
-    traceArgument(fn, argument.parameter, chain, address);
-  };
-  const unresolved: AnalysisReport['unresolved'] = [];
-  // a wrapper reached as an indirect-call target may receive any number
-  const isAddressTaken = (name: string): boolean => {
-    const start = startOf.get(name);
-    return start !== undefined && facts.addressTaken.has(start) && reach.isReached(name);
-  };
+  return new Set(scan.functions.all().filter((f) => f.aliases.some(isSocketFunction)).map((f) => f.name));
+}
 
-  for (const site of scan.sites) {
-    // code no symbol covers cannot be placed in the graph: counted as reachable
-    if (site.function !== null && !reach.isReached(site.function)) continue;
-    // UKL: a `call entry_SYSCALL_64` shows the entry at the end of its paths
-    const via = site.via === undefined ? [] : [site.via];
-    const numbers = siteNumbers(site);
-    if (numbers.length > 0) {
-      const where = [...(site.function === null ? [`<code at 0x${site.address.toString(16)}>`] : reach.pathTo(site.function)), ...via];
-      for (const nr of numbers) {
-        record(nr, where);
-        if (familySyscalls.has(nr)) familyAt(site.function, site.address, site.firstArgument, site.function === null ? where : [site.function, ...via]);
-      }
-    } else if (site.numberInParameter !== undefined && site.function !== null) {
-      resolveWrapper({ fn: site.function, register: site.numberInParameter, chain: [site.function, ...via], ...(site.firstArgument ? { argument: site.firstArgument } : {}) }, site.address);
-    } else {
-      unresolved.push({ function: site.function, address: site.address, reason: `may be any syscall: ${site.reason ?? 'number not recovered'}` });
-    }
+/**
+ * UKL: `call entry_SYSCALL_64` takes the number in rax like a `syscall` instruction (those calls
+ * are sites of the scan, see uklSyscallEntries); a reached bypass call `bp_<name>`
+ * (`ukl_bp_<name>` after prefixing) is the syscall <name> itself
+ */
+function addUklBypassCalls(findings: SyscallFindings, ukl: UklAnalysis, syscallNames: Map<number, string>, reach: Reachability, startOf: Map<string, number>): void {
+  const numberOf = new Map([...syscallNames].map(([nr, name]) => [name, nr]));
+  for (const symbol of ukl.kernelSymbols) {
+    if (!reach.isReached(symbol)) continue;
+    const plain = symbol.startsWith('ukl_') ? symbol.slice(4) : symbol;
+    if (!plain.startsWith('bp_')) continue;
+    const name = plain.slice(3).replace(/^(__x64_sys_|__do_sys_|sys_)/, '');
+    findings.addBypassCall(symbol, startOf.get(symbol) ?? 0, numberOf.get(name));
   }
+}
 
-  // UKL: `call entry_SYSCALL_64` takes the number in rax like a `syscall` instruction; a bypass
-  // call `bp_<name>` (`ukl_bp_<name>` after prefixing) is the syscall <name> itself
-  if (ukl !== undefined) {
-    const numberOf = new Map([...syscallNames].map(([nr, name]) => [name, nr]));
-    for (const symbol of ukl.kernelSymbols) {
-      if (!reach.isReached(symbol)) continue;
-      const plain = symbol.startsWith('ukl_') ? symbol.slice(4) : symbol;
-      const address = startOf.get(symbol) ?? 0;
-      // (calls of entry_SYSCALL_64 are sites of the scan, see uklSyscallEntries)
-      if (plain.startsWith('bp_')) {
-        const name = plain.slice(3).replace(/^(__x64_sys_|__do_sys_|sys_)/, '');
-        const nr = numberOf.get(name);
-        if (nr !== undefined) {
-          record(nr, reach.pathTo(symbol));
-          // a bypass function takes the syscall's arguments as its own
-          if (familySyscalls.has(nr)) familyAt(symbol, address, { parameter: 'rdi' }, [symbol]);
-        }
-        else unresolved.push({ function: symbol, address, reason: `may be any syscall: bypass call ${symbol} names no syscall of this kernel` });
-      }
-    }
-  }
-
-  /** the number comes from callers: follow them (through wrappers of wrappers) to constants */
-  function resolveWrapper(start: WrapperTask, siteAddress: number): void {
-    const seen = new Set<string>();
-    const work: WrapperTask[] = [start];
-    for (let task = work.pop(); task !== undefined; task = work.pop()) {
-      const key = `${task.fn}:${task.register}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      if (roots.includes(task.fn) || (firstIndirect !== undefined && isAddressTaken(task.fn))) {
-        unresolved.push({ function: task.fn, address: siteAddress, reason: `may be any syscall: ${task.fn} takes the number in ${task.register} and may be called indirectly` });
-      }
-      for (const edge of incoming.get(task.fn) ?? []) {
-        const caller = edge.from;
-        if (caller === null || caller === task.fn || !reach.isReached(caller)) continue;
-        const constant = edge.constantArguments?.[task.register];
-        const forwarded = edge.forwardedParameters?.[task.register];
-        const argument = argumentAtCaller(edge, task.argument);
-        if (constant !== undefined) {
-          record(constant, [...reach.pathTo(caller), ...task.chain]);
-          if (familySyscalls.has(constant)) familyAt(caller, edge.site, argument, [caller, ...task.chain]);
-        } else if (forwarded !== undefined) work.push({ fn: caller, register: forwarded, chain: [caller, ...task.chain], ...(argument ? { argument } : {}) });
-        else {
-          unresolved.push({
-            function: caller,
-            address: edge.site,
-            reason: `may be any syscall: passes a computed ${task.register} to the syscall wrapper ${task.chain.join(' → ')}`,
-          });
-        }
-      }
-    }
-  }
-
-  /** the callers of `fn` pass the family in `register`: follow them to constants */
-  function traceArgument(fn: string, register: GprName, chain: string[], siteAddress: number): void {
-    const seen = new Set<string>();
-    const work = [{ fn, register, chain }];
-    for (let task = work.pop(); task !== undefined; task = work.pop()) {
-      const key = `${task.fn}:${task.register}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      if (roots.includes(task.fn) || (firstIndirect !== undefined && isAddressTaken(task.fn))) {
-        if (!socketNames.has(task.fn)) unknownSocketFamilies.push({ function: task.fn, address: siteAddress });
-      }
-      for (const edge of incoming.get(task.fn) ?? []) {
-        const caller = edge.from;
-        if (caller === null || caller === task.fn || !reach.isReached(caller)) continue;
-        const constant = edge.constantArguments?.[task.register];
-        const forwarded = edge.forwardedParameters?.[task.register];
-        if (constant !== undefined) recordFamily(constant, [...reach.pathTo(caller), ...task.chain]);
-        else if (forwarded !== undefined) work.push({ fn: caller, register: forwarded, chain: [caller, ...task.chain] });
-        else if (!socketNames.has(task.fn)) unknownSocketFamilies.push({ function: caller, address: edge.site });
-      }
-    }
-  }
-
-  const syscalls = [...found.entries()]
-    .filter(([nr]) => nr >= 0)
-    .sort(([a], [b]) => a - b)
-    .map(([nr, path]) => ({ nr, name: syscallNames.get(nr) ?? `syscall_${nr}`, path }));
-
-  // libc's socket()/socketpair() by name as well: the constant first argument at each reachable call
-  for (const edge of scan.edges) {
-    if (edge.to === null || edge.from === null || !socketNames.has(edge.to) || socketNames.has(edge.from) || !reach.isReached(edge.from)) continue;
-    const family = edge.constantArguments?.rdi;
-    if (family !== undefined) recordFamily(family, [...reach.pathTo(edge.from), edge.to]);
-    else if (edge.forwardedParameters?.rdi !== undefined) traceArgument(edge.from, edge.forwardedParameters.rdi, [edge.from, edge.to], edge.site);
-    else unknownSocketFamilies.push({ function: edge.from, address: edge.site });
-  }
-
+/** the /proc, /sys and /dev paths that reached code (or code no function covers) names */
+function reachedPseudoFiles(elf: ElfFile, facts: AddressFacts, byAddress: Map<number, string>, reach: Reachability): string[] {
   const pseudoFiles = new Set<string>();
   for (const [start, addresses] of facts.dataReferences) {
     const name = byAddress.get(start);
@@ -397,20 +298,7 @@ export function analyzeElfWithGraph(elf: ElfFile, input: string, syscallNames: M
       if (text !== null && PSEUDO_FILE_PREFIXES.some((prefix) => text.startsWith(prefix))) pseudoFiles.add(text);
     }
   }
-
-  const report: AnalysisReport = {
-    input,
-    roots,
-    syscalls,
-    unresolved,
-    socketFamilies: [...familyPaths.keys()].sort(),
-    socketFamilyPaths: Object.fromEntries([...familyPaths].sort(([a], [b]) => a.localeCompare(b))),
-    unknownSocketFamilies: dedupeSites(unknownSocketFamilies),
-    pseudoFiles: [...pseudoFiles].sort(),
-    tlsBytes: elf.programHeaders.find((p) => p.type === PT_TLS)?.memorySize ?? 0,
-    stats: { functions: graph.size, reachableFunctions: reach.reachedInOrder.length, addressTaken: facts.addressTaken.size, indirectReachable: firstIndirect !== undefined },
-  };
-  return { report, graph, reach };
+  return [...pseudoFiles].sort();
 }
 
 /** UKL's syscall entry among the stubs of a UKL.a link: its calls are syscall sites */
@@ -420,28 +308,6 @@ function uklSyscallEntries(elf: ElfFile, ukl: UklAnalysis | undefined): Map<numb
   const names = new Set(ukl.kernelSymbols.filter((name) => name.replace(/^ukl_/, '') === 'entry_SYSCALL_64'));
   for (const symbol of elf.symbols()) if (names.has(symbol.name) && symbol.sectionIndex !== SHN_UNDEF) entries.set(symbol.value, symbol.name);
   return entries;
-}
-
-/**
- * Where the syscall's first argument is, seen from the caller at a call edge: a constant stays
- * one; a parameter of the callee is what the caller put in that register.
- */
-function argumentAtCaller(edge: CallEdge, argument: ArgumentSource | undefined): ArgumentSource | undefined {
-  if (argument === undefined || 'constant' in argument) return argument;
-  const constant = edge.constantArguments?.[argument.parameter];
-  if (constant !== undefined) return { constant };
-  const forwarded = edge.forwardedParameters?.[argument.parameter];
-  return forwarded === undefined ? undefined : { parameter: forwarded };
-}
-
-function dedupeSites<T extends { function: string; address: number }>(sites: T[]): T[] {
-  const seen = new Set<string>();
-  return sites.filter((s) => {
-    const key = `${s.function}@${s.address}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
 }
 
 /** `_start`, `main`, the entry point, init/fini arrays, `_init`/`_fini`, IFUNC resolvers */
