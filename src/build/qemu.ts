@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
@@ -199,24 +200,31 @@ function silentConsoleHint(ukl: boolean): string {
 
 export async function bootKernel(opts: BootOptions): Promise<BootReport> {
   const qemu = opts.qemu ?? 'qemu-system-x86_64';
-  const tailLines = opts.tailLines ?? 40;
   const wantKvm = opts.accel === 'kvm' || ((opts.accel ?? 'auto') === 'auto' && kvmUsable(qemu));
   const accel = wantKvm ? 'kvm' : 'tcg';
   const hostPort = opts.tcpEcho || opts.tcpClient ? await freeLocalPort() : undefined;
   const command = [qemu, ...qemuArguments(opts, accel, hostPort)];
-
-  const tail: string[] = [];
-  const stderrLines: string[] = [];
-  const remember = (line: string): void => {
-    tail.push(line);
-    if (tail.length > tailLines) tail.shift();
-  };
-
-  const t0 = performance.now();
-  const seconds = (): number => Math.round((performance.now() - t0) / 10) / 100;
+  const watch = new BootWatch(opts, hostPort);
   // detached: its own process group, so killing the group also ends anything QEMU started
   const child = spawn(qemu, command.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-  // QEMU is in its own process group, so Ctrl-C does not reach it: end it with us, whatever ends us
+  const stopEndingWithUs = endWithUs(child);
+  try {
+    await watch.outcome(child, qemu);
+  } finally {
+    killGroup(child);
+    stopEndingWithUs();
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+      await new Promise<void>((r) => child.once('close', () => r()));
+    }
+  }
+  return watch.report(accel, command);
+}
+
+/**
+ * QEMU is in its own process group, so Ctrl-C does not reach it: end it with us, whatever ends
+ * us. The function returned undoes this.
+ */
+function endWithUs(child: ChildProcess): () => void {
   const killOnExit = (): void => killGroup(child);
   const stopSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -231,137 +239,174 @@ export async function bootKernel(opts: BootOptions): Promise<BootReport> {
   };
   process.on('exit', killOnExit);
   for (const s of stopSignals) process.on(s, onSignal);
-  // a /g or /y marker would keep lastIndex between lines
-  const marker = new RegExp(opts.expect.source, opts.expect.flags.replace(/[gy]/g, ''));
+  return detach;
+}
 
-  let markerSeconds: number | null = null;
-  let echoSeconds: number | null = null;
-  let echoReply: string | null = null;
-  let failure: BootFailure | undefined;
-  let message: string | undefined;
-  let appEnded: string | undefined;
-  let panicLine: string | undefined;
-
-  const outcome = new Promise<void>((resolve) => {
-    let pending = '';
-    let settled = false;
-    const settle = (f?: BootFailure, m?: string): void => {
-      if (settled) return;
-      settled = true;
-      failure = f;
-      message = m;
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      if (panicLine !== undefined) return settle('panic', panicLine);
-      const silent = tail.length === 0 ? silentConsoleHint(opts.ukl === true) : '';
-      settle('timeout', markerSeconds === null ? `no console line matched ${opts.expect} within ${opts.timeoutSeconds} s${silent}` : `timed out after ${opts.timeoutSeconds} s during the TCP echo`);
-    }, opts.timeoutSeconds * 1000);
-
-    const startClient = async (): Promise<void> => {
-      const client = opts.tcpClient;
-      if (!client || hostPort === undefined) return settle();
-      const budget = (client.budgetSeconds ?? ECHO_BUDGET_MS / 1000) * 1000;
-      const deadline = performance.now() + budget;
-      let lastError = 'not tried';
-      while (!settled && performance.now() < deadline) {
-        const problem = await client.run(hostPort).catch((e: unknown) => (e instanceof Error ? e.message : String(e)));
-        if (problem === null) {
-          echoSeconds = seconds();
-          return settle();
-        }
-        lastError = problem;
-        await new Promise((w) => setTimeout(w, 500));
-      }
-      settle('echo-failed', `the client against guest port ${client.guestPort} (127.0.0.1:${hostPort}) did not get its answer within ${budget / 1000} s after the marker: ${lastError}`);
-    };
-
-    const startEcho = async (): Promise<void> => {
-      const echo = opts.tcpEcho;
-      if (!echo || hostPort === undefined) return startClient();
-      const line = `${echo.line ?? `ukl-trim echo probe ${randomBytes(4).toString('hex')}`}\n`;
-      const deadline = performance.now() + ECHO_BUDGET_MS;
-      let lastError = 'not tried';
-      while (!settled && performance.now() < deadline) {
-        const r = await echoOnce(hostPort, line, ECHO_ATTEMPT_MS);
-        if (r.ok) {
-          echoSeconds = seconds();
-          echoReply = r.reply;
-          return settle();
-        }
-        lastError = r.error ?? 'failed';
-        await new Promise((w) => setTimeout(w, 250));
-      }
-      settle('echo-failed', `no echo from guest port ${echo.guestPort} (127.0.0.1:${hostPort}) within ${ECHO_BUDGET_MS / 1000} s after the marker: ${lastError}`);
-    };
-
-    const onLine = (raw: string): void => {
-      const line = raw.replace(/\r/g, '');
-      remember(line);
-      opts.onConsoleLine?.(line);
-      if (settled) return;
-      if (APP_ENDED.test(line)) appEnded = line;
-      if (opts.ukl && UKL_TRIGGER_RAN.test(line)) return settle('ukl-not-started', line.trim());
-      if (PANIC.test(line)) {
-        // let the kernel print the rest of the panic (QEMU exits by itself with panic=-1, -no-reboot)
-        if (panicLine === undefined) {
-          panicLine = line.trim();
-          setTimeout(() => settle('panic', panicLine), PANIC_GRACE_MS);
-        }
-        return;
-      }
-      if (markerSeconds === null && panicLine === undefined && marker.test(line)) {
-        markerSeconds = seconds();
-        void startEcho();
-      }
-    };
-    // setEncoding keeps a UTF-8 character split across two reads whole
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (text: string) => {
-      pending += text;
-      const parts = pending.split('\n');
-      pending = parts.pop() ?? '';
-      for (const p of parts) onLine(p);
-    });
-    child.stderr?.on('data', (b: Buffer) => {
-      for (const l of b.toString('utf8').split('\n')) if (l.trim() !== '') stderrLines.push(l.trim());
-    });
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') settle('qemu-missing', `${qemu} not found: install QEMU (Debian: apt-get install qemu-system-x86)`);
-      else settle('exited', `could not start ${qemu}: ${e.message}`);
-    });
-    child.on('close', (code, signal) => {
-      if (pending !== '') onLine(pending);
-      pending = '';
-      if (panicLine !== undefined) return settle('panic', panicLine);
-      const how = signal ? `signal ${signal}` : `status ${code}`;
-      const why = appEnded ? `the application ended (${appEnded.trim()})` : stderrLines.length > 0 ? stderrLines.slice(-3).join('; ') : 'no message';
-      settle('exited', `QEMU exited (${how}) ${markerSeconds === null ? 'before the marker' : 'before the echo'}: ${why}`);
-    });
+/** each whole line of a text stream; the function returned hands on what follows the last newline */
+function onLines(stream: Readable | null, onLine: (line: string) => void): () => void {
+  let pending = '';
+  // setEncoding keeps a UTF-8 character split across two reads whole
+  stream?.setEncoding('utf8');
+  stream?.on('data', (text: string) => {
+    pending += text;
+    const parts = pending.split('\n');
+    pending = parts.pop() ?? '';
+    for (const p of parts) onLine(p);
   });
+  return () => {
+    if (pending !== '') onLine(pending);
+    pending = '';
+  };
+}
 
-  try {
-    await outcome;
-  } finally {
-    killGroup(child);
-    detach();
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-      await new Promise<void>((r) => child.once('close', () => r()));
+/** One boot as it goes: the console lines, the marker, the echo or client, and the outcome. */
+class BootWatch {
+  private readonly t0 = performance.now();
+  // a /g or /y marker would keep lastIndex between lines
+  private readonly marker: RegExp;
+  private readonly tail: string[] = [];
+  private readonly stderrLines: string[] = [];
+  private markerSeconds: number | null = null;
+  private echoSeconds: number | null = null;
+  private echoReply: string | null = null;
+  private failure: BootFailure | undefined;
+  private message: string | undefined;
+  private appEnded: string | undefined;
+  private panicLine: string | undefined;
+  private settled = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private resolveOutcome: () => void = () => undefined;
+
+  constructor(
+    private readonly opts: BootOptions,
+    private readonly hostPort: number | undefined,
+  ) {
+    this.marker = new RegExp(opts.expect.source, opts.expect.flags.replace(/[gy]/g, ''));
+  }
+
+  /** settles on the first failure, or once the marker (and the echo or client, if asked for) came */
+  outcome(child: ChildProcess, qemu: string): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.resolveOutcome = resolve;
+      this.timer = setTimeout(() => this.onTimeout(), this.opts.timeoutSeconds * 1000);
+      const flushConsole = onLines(child.stdout, (line) => this.onLine(line));
+      child.stderr?.on('data', (b: Buffer) => {
+        for (const l of b.toString('utf8').split('\n')) if (l.trim() !== '') this.stderrLines.push(l.trim());
+      });
+      child.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') this.settle('qemu-missing', `${qemu} not found: install QEMU (Debian: apt-get install qemu-system-x86)`);
+        else this.settle('exited', `could not start ${qemu}: ${e.message}`);
+      });
+      child.on('close', (code, signal) => {
+        flushConsole();
+        this.onExit(code, signal);
+      });
+    });
+  }
+
+  report(accel: 'kvm' | 'tcg', command: string[]): BootReport {
+    const report: BootReport = {
+      ok: this.failure === undefined,
+      markerSeconds: this.markerSeconds,
+      echoSeconds: this.echoSeconds,
+      echoReply: this.echoReply,
+      consoleTail: this.tail.slice(),
+      accel,
+      command,
+    };
+    if (this.failure !== undefined) report.failure = this.failure;
+    if (this.message !== undefined) report.message = this.message;
+    if (this.hostPort !== undefined) report.hostPort = this.hostPort;
+    return BootReportSchema.parse(report);
+  }
+
+  private seconds(): number {
+    return Math.round((performance.now() - this.t0) / 10) / 100;
+  }
+
+  private settle(failure?: BootFailure, message?: string): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.failure = failure;
+    this.message = message;
+    clearTimeout(this.timer);
+    this.resolveOutcome();
+  }
+
+  private onLine(raw: string): void {
+    const line = raw.replace(/\r/g, '');
+    this.tail.push(line);
+    if (this.tail.length > (this.opts.tailLines ?? 40)) this.tail.shift();
+    this.opts.onConsoleLine?.(line);
+    if (this.settled) return;
+    if (APP_ENDED.test(line)) this.appEnded = line;
+    if (this.opts.ukl && UKL_TRIGGER_RAN.test(line)) return this.settle('ukl-not-started', line.trim());
+    if (PANIC.test(line)) return this.onPanic(line);
+    if (this.markerSeconds === null && this.panicLine === undefined && this.marker.test(line)) {
+      this.markerSeconds = this.seconds();
+      void this.afterMarker();
     }
   }
 
-  const report: BootReport = {
-    ok: failure === undefined,
-    markerSeconds,
-    echoSeconds,
-    echoReply,
-    consoleTail: tail.slice(),
-    accel,
-    command,
-  };
-  if (failure !== undefined) report.failure = failure;
-  if (message !== undefined) report.message = message;
-  if (hostPort !== undefined) report.hostPort = hostPort;
-  return BootReportSchema.parse(report);
+  /** let the kernel print the rest of the panic (QEMU exits by itself with panic=-1, -no-reboot) */
+  private onPanic(line: string): void {
+    if (this.panicLine !== undefined) return;
+    this.panicLine = line.trim();
+    setTimeout(() => this.settle('panic', this.panicLine), PANIC_GRACE_MS);
+  }
+
+  private onTimeout(): void {
+    if (this.panicLine !== undefined) return this.settle('panic', this.panicLine);
+    const { expect, timeoutSeconds, ukl } = this.opts;
+    const silent = this.tail.length === 0 ? silentConsoleHint(ukl === true) : '';
+    this.settle('timeout', this.markerSeconds === null ? `no console line matched ${expect} within ${timeoutSeconds} s${silent}` : `timed out after ${timeoutSeconds} s during the TCP echo`);
+  }
+
+  private onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.panicLine !== undefined) return this.settle('panic', this.panicLine);
+    const how = signal ? `signal ${signal}` : `status ${code}`;
+    const why = this.appEnded ? `the application ended (${this.appEnded.trim()})` : this.stderrLines.length > 0 ? this.stderrLines.slice(-3).join('; ') : 'no message';
+    this.settle('exited', `QEMU exited (${how}) ${this.markerSeconds === null ? 'before the marker' : 'before the echo'}: ${why}`);
+  }
+
+  /** the marker came: the TCP echo, else the client, else the boot is done */
+  private async afterMarker(): Promise<void> {
+    const { tcpEcho, tcpClient } = this.opts;
+    if (tcpEcho && this.hostPort !== undefined) return this.runEcho(tcpEcho, this.hostPort);
+    if (tcpClient && this.hostPort !== undefined) return this.runClient(tcpClient, this.hostPort);
+    this.settle();
+  }
+
+  private async runEcho(echo: NonNullable<BootOptions['tcpEcho']>, hostPort: number): Promise<void> {
+    const line = `${echo.line ?? `ukl-trim echo probe ${randomBytes(4).toString('hex')}`}\n`;
+    const deadline = performance.now() + ECHO_BUDGET_MS;
+    let lastError = 'not tried';
+    while (!this.settled && performance.now() < deadline) {
+      const r = await echoOnce(hostPort, line, ECHO_ATTEMPT_MS);
+      if (r.ok) {
+        this.echoSeconds = this.seconds();
+        this.echoReply = r.reply;
+        return this.settle();
+      }
+      lastError = r.error ?? 'failed';
+      await new Promise((w) => setTimeout(w, 250));
+    }
+    this.settle('echo-failed', `no echo from guest port ${echo.guestPort} (127.0.0.1:${hostPort}) within ${ECHO_BUDGET_MS / 1000} s after the marker: ${lastError}`);
+  }
+
+  private async runClient(client: NonNullable<BootOptions['tcpClient']>, hostPort: number): Promise<void> {
+    const budget = (client.budgetSeconds ?? ECHO_BUDGET_MS / 1000) * 1000;
+    const deadline = performance.now() + budget;
+    let lastError = 'not tried';
+    while (!this.settled && performance.now() < deadline) {
+      const problem = await client.run(hostPort).catch((e: unknown) => (e instanceof Error ? e.message : String(e)));
+      if (problem === null) {
+        this.echoSeconds = this.seconds();
+        return this.settle();
+      }
+      lastError = problem;
+      await new Promise((w) => setTimeout(w, 500));
+    }
+    this.settle('echo-failed', `the client against guest port ${client.guestPort} (127.0.0.1:${hostPort}) did not get its answer within ${budget / 1000} s after the marker: ${lastError}`);
+  }
 }
