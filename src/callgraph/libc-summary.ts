@@ -10,7 +10,7 @@ import { LinkError, linkWithStubs } from '../lto/link.js';
 import { writeBytesAtomic } from '../util/fs.js';
 import { loadSyscallNames, type AnalyzeOptions } from './analyze.js';
 import { buildCallGraph, type CallGraph } from './graph.js';
-import { scanCode, siteNumbers } from './syscall-sites.js';
+import { scanCode, siteNumbers, type CallEdge, type CodeScan } from './syscall-sites.js';
 import type { GprName } from './register-values.js';
 
 /**
@@ -136,57 +136,120 @@ function computeSummary(archive: string, sha256: string, opts: AnalyzeOptions): 
  * strongly connected components of the call graph (iterative Tarjan: no recursion limit), with
  * syscall wrappers (the number in a parameter) resolved at the calls that pass a constant.
  */
-export function summarizeProgram(program: string, kernelSide: { stubs: readonly string[]; syscallNames: Map<number, string> } = { stubs: [], syscallNames: new Map() }): Pick<LibcSummary, 'functions' | 'aliases'> {
+export function summarizeProgram(program: string, kernelSide: KernelSide = { stubs: [], syscallNames: new Map() }): Pick<LibcSummary, 'functions' | 'aliases'> {
   const elf = readElfFile(program);
   const scan = scanCode(elf);
   const graph = buildCallGraph(scan);
-  const size = graph.size;
-  const direct: Array<Set<number>> = Array.from({ length: size }, () => new Set<number>());
-  const unknown = new Uint8Array(size);
-  const indirect = new Uint8Array(size);
-  const id = (name: string | null): number | undefined => (name === null ? undefined : graph.idOf(name));
+  const reached = reachedOverComponents(graph, ownSyscalls(scan, graph, kernelSide));
+  const functions: LibcSummary['functions'] = {};
+  for (let fn = 0; fn < graph.size; fn++) functions[graph.nameOf(fn)] = summaryOf(graph, reached, fn);
+  const aliases: LibcSummary['aliases'] = {};
+  for (const fn of scan.functions.all()) for (const alias of fn.aliases) if (alias !== fn.name && functions[alias] === undefined) aliases[alias] = fn.name;
+  return { functions, aliases };
+}
 
-  // wrappers: the number arrives in a register; callers forwarding their own parameter are wrappers too
-  const wrapperRegister = new Map<number, Set<GprName>>();
-  const work: Array<[number, GprName]> = [];
-  const addWrapper = (fn: number, register: GprName): void => {
-    const set = wrapperRegister.get(fn) ?? new Set<GprName>();
+/** the UKL stubs a libc was linked with (entry_SYSCALL_64, bp_<name>), and the kernel's syscall names */
+interface KernelSide {
+  stubs: readonly string[];
+  syscallNames: Map<number, string>;
+}
+
+/** what each function (by graph id) does itself */
+interface OwnSyscalls {
+  /** the syscalls it makes, a wrapper's included where this function passes the constant */
+  direct: Array<Set<number>>;
+  /** syscall → the wrapper this function calls to make it */
+  wrapperVia: Array<Map<number, number>>;
+  /** it holds a site whose number is not known */
+  unknown: Uint8Array;
+  /** it makes an indirect call or jump */
+  indirect: Uint8Array;
+}
+
+/** what each component of the call graph reaches, and the next hop towards each syscall */
+interface ReachedSyscalls {
+  componentOf: Int32Array;
+  /** per component */
+  reach: Array<Set<number>>;
+  reachUnknown: Uint8Array;
+  reachIndirect: Uint8Array;
+  /** per function: syscall → the callee on one path to it, or null where the function makes it */
+  via: Array<Map<number, number | null>>;
+}
+
+/** functions that take the number in a register, each register once, to be followed to their callers */
+class WrapperQueue {
+  private readonly registers = new Map<number, Set<GprName>>();
+  private readonly work: Array<[number, GprName]> = [];
+
+  add(fn: number, register: GprName): void {
+    const set = this.registers.get(fn) ?? new Set<GprName>();
     if (set.has(register)) return;
     set.add(register);
-    wrapperRegister.set(fn, set);
-    work.push([fn, register]);
+    this.registers.set(fn, set);
+    this.work.push([fn, register]);
+  }
+
+  next(): [number, GprName] | undefined {
+    return this.work.pop();
+  }
+}
+
+function ownSyscalls(scan: CodeScan, graph: CallGraph, kernelSide: KernelSide): OwnSyscalls {
+  const size = graph.size;
+  const own: OwnSyscalls = {
+    direct: Array.from({ length: size }, () => new Set<number>()),
+    wrapperVia: Array.from({ length: size }, () => new Map()),
+    unknown: new Uint8Array(size),
+    indirect: new Uint8Array(size),
   };
+  const id = (name: string | null): number | undefined => (name === null ? undefined : graph.idOf(name));
+  // wrappers: the number arrives in a register; callers forwarding their own parameter are wrappers too
+  const wrappers = new WrapperQueue();
   for (const site of scan.sites) {
     const fn = id(site.function);
     if (fn === undefined) continue;
     const numbers = siteNumbers(site);
-    if (numbers.length > 0) for (const nr of numbers) direct[fn]?.add(nr);
-    else if (site.numberInParameter !== undefined) addWrapper(fn, site.numberInParameter);
-    else unknown[fn] = 1;
+    if (numbers.length > 0) for (const nr of numbers) own.direct[fn]?.add(nr);
+    else if (site.numberInParameter !== undefined) wrappers.add(fn, site.numberInParameter);
+    else own.unknown[fn] = 1;
   }
-  // UKL's glibc fork calls `entry_SYSCALL_64` (number in rax) or `bp_<name>` instead of `syscall`
+  addKernelStubs(own, wrappers, id, kernelSide);
+  followWrappers(own, wrappers, id, scan.edges);
+  for (const transfer of scan.indirect) {
+    const fn = id(transfer.from);
+    if (fn !== undefined) own.indirect[fn] = 1;
+  }
+  return own;
+}
+
+/** UKL's glibc fork calls `entry_SYSCALL_64` (number in rax) or `bp_<name>` instead of `syscall` */
+function addKernelStubs(own: OwnSyscalls, wrappers: WrapperQueue, id: (name: string | null) => number | undefined, kernelSide: KernelSide): void {
   const numberOf = new Map([...kernelSide.syscallNames].map(([nr, name]) => [name, nr]));
   for (const stub of kernelSide.stubs) {
     const fn = id(stub);
     if (fn === undefined) continue;
     const plain = stub.replace(/^ukl_/, '');
-    if (plain === 'entry_SYSCALL_64') addWrapper(fn, 'rax');
+    if (plain === 'entry_SYSCALL_64') wrappers.add(fn, 'rax');
     else if (plain.startsWith('bp_')) {
       const nr = numberOf.get(plain.slice(3).replace(/^(__x64_sys_|__do_sys_|sys_)/, ''));
-      if (nr !== undefined) direct[fn]?.add(nr);
-      else unknown[fn] = 1;
+      if (nr !== undefined) own.direct[fn]?.add(nr);
+      else own.unknown[fn] = 1;
     }
   }
-  const wrapperVia: Array<Map<number, number>> = Array.from({ length: size }, () => new Map());
-  const incoming = new Map<number, typeof scan.edges>();
-  for (const edge of scan.edges) {
+}
+
+/** each wrapper's callers: a constant is their syscall, their own parameter makes them wrappers too */
+function followWrappers(own: OwnSyscalls, wrappers: WrapperQueue, id: (name: string | null) => number | undefined, edges: readonly CallEdge[]): void {
+  const incoming = new Map<number, CallEdge[]>();
+  for (const edge of edges) {
     const to = id(edge.to);
     if (to === undefined || edge.from === null) continue;
     const list = incoming.get(to) ?? [];
     list.push(edge);
     incoming.set(to, list);
   }
-  for (let item = work.pop(); item !== undefined; item = work.pop()) {
+  for (let item = wrappers.next(); item !== undefined; item = wrappers.next()) {
     const [fn, register] = item;
     for (const edge of incoming.get(fn) ?? []) {
       const caller = id(edge.from);
@@ -194,84 +257,92 @@ export function summarizeProgram(program: string, kernelSide: { stubs: readonly 
       const constant = edge.constantArguments?.[register];
       const forwarded = edge.forwardedParameters?.[register];
       if (constant !== undefined) {
-        direct[caller]?.add(constant);
+        own.direct[caller]?.add(constant);
         // the path goes on into the wrapper that makes the call
-        if (!wrapperVia[caller]?.has(constant)) wrapperVia[caller]?.set(constant, fn);
-      } else if (forwarded !== undefined) addWrapper(caller, forwarded);
-      else unknown[caller] = 1;
+        if (!own.wrapperVia[caller]?.has(constant)) own.wrapperVia[caller]?.set(constant, fn);
+      } else if (forwarded !== undefined) wrappers.add(caller, forwarded);
+      else own.unknown[caller] = 1;
     }
   }
-  for (const transfer of scan.indirect) {
-    const fn = id(transfer.from);
-    if (fn !== undefined) indirect[fn] = 1;
-  }
+}
 
+/** Tarjan emits a component after every component it reaches: one pass in emission order */
+function reachedOverComponents(graph: CallGraph, own: OwnSyscalls): ReachedSyscalls {
   const components = stronglyConnectedComponents(graph);
-  const componentOf = new Int32Array(size);
+  const reached: ReachedSyscalls = {
+    componentOf: new Int32Array(graph.size),
+    reach: [],
+    reachUnknown: new Uint8Array(components.length),
+    reachIndirect: new Uint8Array(components.length),
+    via: Array.from({ length: graph.size }, () => new Map()),
+  };
   components.forEach((members, index) => {
-    for (const member of members) componentOf[member] = index;
+    for (const member of members) reached.componentOf[member] = index;
   });
-  const reach: Array<Set<number>> = [];
-  const reachUnknown = new Uint8Array(components.length);
-  const reachIndirect = new Uint8Array(components.length);
-  const via: Array<Map<number, number | null>> = Array.from({ length: size }, () => new Map());
-  // Tarjan emits a component after every component it reaches: one pass in emission order
   components.forEach((members, index) => {
-    const set = new Set<number>();
-    const inside = new Set(members);
-    for (const member of members) {
-      for (const nr of direct[member] ?? []) {
-        set.add(nr);
-        via[member]?.set(nr, wrapperVia[member]?.get(nr) ?? null);
-      }
-      if (unknown[member]) reachUnknown[index] = 1;
-      if (indirect[member]) reachIndirect[index] = 1;
-      for (const next of graph.successors(member)) {
-        if (inside.has(next)) continue;
-        const other = componentOf[next] ?? 0;
-        if (reachUnknown[other]) reachUnknown[index] = 1;
-        if (reachIndirect[other]) reachIndirect[index] = 1;
-        for (const nr of reach[other] ?? []) {
-          set.add(nr);
-          if (!via[member]?.has(nr)) via[member]?.set(nr, next);
-        }
-      }
-    }
-    reach[index] = set;
-    if (members.length > 1) {
-      // inside a cycle: each member reaches what any member does; the next hop walks towards
-      // a member that has it (breadth-first over reversed edges, so the hops never loop)
-      for (const nr of set) {
-        const queue = members.filter((m) => via[m]?.has(nr));
-        for (let head = 0; head < queue.length; head++) {
-          const node = queue[head] ?? 0;
-          for (const caller of members) {
-            if (via[caller]?.has(nr) || !graph.successors(caller).includes(node)) continue;
-            via[caller]?.set(nr, node);
-            queue.push(caller);
-          }
-        }
-      }
-    }
+    const set = componentReach(graph, own, reached, members, index);
+    reached.reach[index] = set;
+    if (members.length > 1) nextHopsInCycle(graph, members, set, reached.via);
   });
+  return reached;
+}
 
-  const functions: LibcSummary['functions'] = {};
-  for (let fn = 0; fn < size; fn++) {
-    const index = componentOf[fn] ?? 0;
-    const syscalls = [...(reach[index] ?? [])].sort((a, b) => a - b);
-    functions[graph.nameOf(fn)] = {
-      syscalls,
-      via: syscalls.map((nr) => {
-        const next = via[fn]?.get(nr);
-        return next === undefined || next === null ? null : graph.nameOf(next);
-      }),
-      indirect: reachIndirect[index] === 1,
-      unknown: reachUnknown[index] === 1,
-    };
+/** what one component reaches: its members' own syscalls and flags, and what the components they call reach */
+function componentReach(graph: CallGraph, own: OwnSyscalls, reached: ReachedSyscalls, members: number[], index: number): Set<number> {
+  const { componentOf, reach, reachUnknown, reachIndirect, via } = reached;
+  const set = new Set<number>();
+  const inside = new Set(members);
+  for (const member of members) {
+    for (const nr of own.direct[member] ?? []) {
+      set.add(nr);
+      via[member]?.set(nr, own.wrapperVia[member]?.get(nr) ?? null);
+    }
+    if (own.unknown[member]) reachUnknown[index] = 1;
+    if (own.indirect[member]) reachIndirect[index] = 1;
+    for (const next of graph.successors(member)) {
+      if (inside.has(next)) continue;
+      const other = componentOf[next] ?? 0;
+      if (reachUnknown[other]) reachUnknown[index] = 1;
+      if (reachIndirect[other]) reachIndirect[index] = 1;
+      for (const nr of reach[other] ?? []) {
+        set.add(nr);
+        if (!via[member]?.has(nr)) via[member]?.set(nr, next);
+      }
+    }
   }
-  const aliases: LibcSummary['aliases'] = {};
-  for (const fn of scan.functions.all()) for (const alias of fn.aliases) if (alias !== fn.name && functions[alias] === undefined) aliases[alias] = fn.name;
-  return { functions, aliases };
+  return set;
+}
+
+/**
+ * Inside a cycle each member reaches what any member does; the next hop walks towards a member
+ * that has it (breadth-first over reversed edges, so the hops never loop).
+ */
+function nextHopsInCycle(graph: CallGraph, members: number[], reach: Set<number>, via: Array<Map<number, number | null>>): void {
+  for (const nr of reach) {
+    const queue = members.filter((m) => via[m]?.has(nr));
+    for (let head = 0; head < queue.length; head++) {
+      const node = queue[head] ?? 0;
+      for (const caller of members) {
+        if (via[caller]?.has(nr) || !graph.successors(caller).includes(node)) continue;
+        via[caller]?.set(nr, node);
+        queue.push(caller);
+      }
+    }
+  }
+}
+
+function summaryOf(graph: CallGraph, reached: ReachedSyscalls, fn: number): LibcSummary['functions'][string] {
+  const index = reached.componentOf[fn] ?? 0;
+  const syscalls = [...(reached.reach[index] ?? [])].sort((a, b) => a - b);
+  return {
+    syscalls,
+    via: syscalls.map((nr) => {
+      const next = reached.via[fn]?.get(nr);
+      return next === undefined || next === null ? null : graph.nameOf(next);
+    }),
+    indirect: reached.reachIndirect[index] === 1,
+    unknown: reached.reachUnknown[index] === 1,
+  };
 }
 
 /** a function's entry by any of its names */
