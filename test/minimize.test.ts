@@ -7,7 +7,13 @@ import { loadKconfig, tinyconfig, type LoadedKconfig } from '../src/kconfig/load
 import { kernelTreeForTests } from '../src/kconfig/oracle.js';
 import type { SyscallMap } from '../src/kernel/syscalls.js';
 import { MinimizeError, minimizeConfig } from '../src/minimize/minimize.js';
+import { readModelSnapshot, writeModelSnapshot } from '../src/minimize/model-cache.js';
 import { KconfigModel } from '../src/minimize/model.js';
+import { buildObjective } from '../src/minimize/objective.js';
+import { propagate, reducedModel } from '../src/minimize/reduce.js';
+import { RowStore } from '../src/minimize/rows.js';
+import { MinimizeSession } from '../src/minimize/session.js';
+import { WarmStarts } from '../src/minimize/warm-starts.js';
 import { requirementsFromAnalysis, RequirementError, type Requirement } from '../src/minimize/requirements.js';
 import { deriveCodeWeights } from '../src/minimize/weights.js';
 
@@ -135,6 +141,20 @@ function costOfConfig(config: string): { cost: number; enabled: number } {
   return { cost: code * 1000 + enabled, enabled };
 }
 
+/** the least cost over every combination of user values of the visible bools, through the engine */
+function bruteForceBest(reqs: readonly Requirement[]): number {
+  const kc = loaded.kconfig;
+  const names = ['EXPERT', 'PRINTK', 'BIG_DEFAULT', 'NET', 'INET', 'IPV6', 'EPOLL', 'VIRTIO_PCI', 'PCI', 'VIRTIO_NET', 'DRIVER_T', 'ALLOC_SMALL', 'NEEDS_MANY'];
+  let best = Infinity;
+  for (let mask = 0; mask < 1 << names.length; mask++) {
+    const text = `# CONFIG_MODULES is not set\n${names.map((n, i) => (mask & (1 << i) ? `CONFIG_${n}=y` : `# CONFIG_${n} is not set`)).join('\n')}\n`;
+    const cfg = kc.olddefconfig(text);
+    if (!reqs.every((q) => kc.evaluate(q.expression) !== 0)) continue;
+    best = Math.min(best, costOfConfig(cfg).cost);
+  }
+  return best;
+}
+
 describe('minimizeConfig on a small tree (exact optimum by brute force)', () => {
   it('code weights follow the Kbuild files', () => {
     const w = deriveCodeWeights(tree, 'x86_64', loaded.kconfig, { cache: false });
@@ -156,17 +176,7 @@ describe('minimizeConfig on a small tree (exact optimum by brute force)', () => 
       expect(r.report.check.requirementsHold).toBe(true);
       expect(r.report.check.stable).toBe(true);
       expect(r.report.check.modelMismatches).toEqual([]);
-      // brute force: every combination of user values of the visible bools, through the engine
-      const kc = loaded.kconfig;
-      const names = ['EXPERT', 'PRINTK', 'BIG_DEFAULT', 'NET', 'INET', 'IPV6', 'EPOLL', 'VIRTIO_PCI', 'PCI', 'VIRTIO_NET', 'DRIVER_T', 'ALLOC_SMALL', 'NEEDS_MANY'];
-      let best = Infinity;
-      for (let mask = 0; mask < 1 << names.length; mask++) {
-        const text = `# CONFIG_MODULES is not set\n${names.map((n, i) => (mask & (1 << i) ? `CONFIG_${n}=y` : `# CONFIG_${n} is not set`)).join('\n')}\n`;
-        const cfg = kc.olddefconfig(text);
-        if (!c.reqs.every((q) => kc.evaluate(q.expression) !== 0)) continue;
-        best = Math.min(best, costOfConfig(cfg).cost);
-      }
-      expect(costOfConfig(r.config).cost).toBe(best);
+      expect(costOfConfig(r.config).cost).toBe(bruteForceBest(c.reqs));
     });
   }
 
@@ -217,6 +227,119 @@ describe('minimizeConfig on a small tree (exact optimum by brute force)', () => 
   it('comparisons with int symbols are taken at their values', async () => {
     const r = await minimizeConfig({ loaded, profile: null, requirements: [req('NEEDS_MANY')] });
     expect(r.config).toMatch(/^CONFIG_NEEDS_MANY=y$/m);
+  });
+});
+
+describe('re-trimming: the base model kept, the solver started from an earlier optimum', () => {
+  const freshSession = (): MinimizeSession => new MinimizeSession({ optima: new WarmStarts(mkdtempSync(join(tmpdir(), 'ukl-optima-'))) });
+
+  it('the same requirements again: the earlier optimum without a solve, the same answer and model size', async () => {
+    const session = freshSession();
+    const reqs = [req('VIRTIO_NET'), req('VIRTIO_PCI'), req('EPOLL')];
+    const first = await minimizeConfig({ loaded, requirements: reqs, profile: null, session });
+    const again = await minimizeConfig({ loaded, requirements: reqs, profile: null, session });
+    expect(first.report.solver.start).toBe('none');
+    expect(again.report.solver.start).toBe('same-requirements');
+    expect(again.config).toBe(first.config);
+    expect(again.report.solver.objective).toBe(first.report.solver.objective);
+    // what the first run added for its requirements was taken back before the second
+    expect(again.report.solver.variables).toBe(first.report.solver.variables);
+    expect(again.report.solver.constraints).toBe(first.report.solver.constraints);
+  });
+
+  it('changed requirements: started from the closest earlier optimum (as it is, or repaired), and still the exact optimum', async () => {
+    const session = freshSession();
+    const steps: Requirement[][] = [
+      [req('PRINTK')],
+      [req('PRINTK'), req('VIRTIO_NET'), req('VIRTIO_PCI')],
+      [req('PRINTK'), req('VIRTIO_NET')],
+      [req('INET || DRIVER_T'), req('!IPV6')],
+    ];
+    const starts: string[] = [];
+    for (const reqs of steps) {
+      const r = await minimizeConfig({ loaded, requirements: reqs, profile: null, session });
+      starts.push(r.report.solver.start ?? '');
+      expect(r.report.check.modelMismatches).toEqual([]);
+      expect(costOfConfig(r.config).cost).toBe(bruteForceBest(reqs));
+    }
+    // the NIC's options turned on in the PRINTK-only optimum; then an optimum that already has them
+    expect(starts).toEqual(['none', 'repaired', 'previous', expect.stringMatching(/^(previous|repaired)$/)]);
+  });
+
+  it('earlier optima are kept on disk, newest first, and read back bit for bit', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ukl-optima-'));
+    const values = Uint8Array.from({ length: 37 }, (_, i) => (i * 7) % 3 === 0 ? 1 : 0);
+    new WarmStarts(dir).remember('k-1', { requirements: ['A', 'B'], objective: 42, values });
+    new WarmStarts(dir).remember('k-1', { requirements: ['A', 'C'], objective: 43, values: new Uint8Array(37) });
+    const back = new WarmStarts(dir);
+    expect(back.best('k-1', ['A', 'B'])).toEqual({ optimum: { requirements: ['A', 'B'], objective: 42, values }, same: true });
+    expect(back.best('k-1', ['A', 'C', 'D'])?.optimum.objective).toBe(43);
+    expect(back.best('k-2', ['A'])).toBeNull();
+  });
+
+  it('a base model read back from its file is the model encoded; a file of another tree or a broken one is refused', () => {
+    const kc = loaded.kconfig;
+    const model = new KconfigModel(kc, new Map());
+    const objective = buildObjective(kc, model, deriveCodeWeights(tree, 'x86_64', kc, { cache: false }));
+    const file = join(mkdtempSync(join(tmpdir(), 'ukl-model-')), 'base.model');
+    writeModelSnapshot(file, model, objective);
+    const back = readModelSnapshot(file, kc);
+    if (!back) throw new Error('the snapshot was not read back');
+    expect(back.model.constraints).toEqual(model.constraints);
+    expect(back.model.variableCount).toBe(model.variableCount);
+    expect([...back.model.fixed]).toEqual([...model.fixed]);
+    expect([...back.objective.costs]).toEqual([...objective.costs]);
+    expect(back.objective.groupLits).toEqual(objective.groupLits);
+    // a new expression gets the same literal and the same new rows in both
+    const e = 'VIRTIO_NET && !IPV6 || DRIVER_T && NET';
+    expect(back.model.exprLit(kc.parseExpression(e))).toBe(model.exprLit(kc.parseExpression(e)));
+    expect(back.model.constraints).toEqual(model.constraints);
+    const other = mkdtempSync(join(tmpdir(), 'ukl-other-tree-'));
+    writeFileSync(join(other, 'Makefile'), 'VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 0\n');
+    writeFileSync(join(other, 'Kconfig'), 'config MODULES\n\tbool "modules"\n\tmodules\nconfig ONLY_HERE\n\tbool "only here"\nconfig ALSO_HERE\n\tbool "also here"\nsource "arch/x86/Kconfig"\n');
+    mkdirSync(join(other, 'arch', 'x86'), { recursive: true });
+    writeFileSync(join(other, 'arch', 'x86', 'Kconfig'), 'config X86\n\tdef_bool y\n');
+    expect(readModelSnapshot(file, loadKconfig({ tree: other, arch: 'x86_64' }).kconfig)).toBeNull();
+    writeFileSync(file, 'UKLMDL01 and then nothing that parses');
+    expect(readModelSnapshot(file, kc)).toBeNull();
+  });
+
+  it('rollback takes back the gates and rows an expression added', () => {
+    const kc = loaded.kconfig;
+    const model = new KconfigModel(kc, new Map());
+    const cp = model.checkpoint();
+    const rows = model.constraints;
+    const e = 'VIRTIO_NET && !IPV6 && DRIVER_T';
+    const lit = model.exprLit(kc.parseExpression(e));
+    expect(model.variableCount).toBeGreaterThan(cp.nextVar - 2);
+    model.rollback(cp);
+    expect(model.variableCount).toBe(cp.nextVar - 2);
+    expect(model.constraints).toEqual(rows);
+    // encoded again, the expression takes the same numbers
+    expect(model.exprLit(kc.parseExpression(e))).toBe(lit);
+  });
+
+  it('propagation: rows force values, a cutoff on the objective fixes what would cost too much, contradictions are found', () => {
+    const store = new RowStore();
+    store.push([[1, 2], [1, 3]], '>=', 1, 'x2 or x3');
+    store.push([[1, 3]], '<=', 0, 'not x3');
+    store.push([[1, 4], [1, 5], [1, 6]], '>=', 1, 'x4 or x5 or x6');
+    const rows = store.withRows(7);
+    const costs = new Map([[4, 10], [5, 3], [6, 4]]);
+    const b = propagate(rows, costs, 5);
+    if (!b) throw new Error('feasible rows were refused');
+    const range = (v: number): [number, number] => [b.lo[v] as number, b.hi[v] as number];
+    expect([range(2), range(3), range(4), range(5), range(6)]).toEqual([[1, 1], [0, 0], [0, 0], [0, 1], [0, 1]]);
+    // without the cutoff x4 stays free
+    expect(propagate(rows, costs)?.hi[4]).toBe(1);
+    // what is left for the solver: x5 and x6, one row, and x2's cost (none here) in the constant
+    const reduced = reducedModel(rows, b, costs);
+    expect([...reduced.varOf]).toEqual([5, 6]);
+    expect(reduced.data.numRows).toBe(1);
+    expect([...reduced.data.colCost]).toEqual([3, 4]);
+    expect(propagate(store.withRows(7, [{ terms: [[1, 2]], op: '<=', rhs: 0, origin: 'not x2' }]), new Map())).toBeNull();
+    // a cutoff below the cheapest completion
+    expect(propagate(rows, new Map([[2, 10]]), 5)).toBeNull();
   });
 });
 

@@ -59,7 +59,7 @@ export function requirementsHeld(kc: Kconfig, reqs: readonly Requirement[]): boo
 
 /** The objective for the configuration the engine holds now. */
 export function costOfEngineState(enc: Encoded): number {
-  return objectiveValue(enc.objective.costs, enc.model.checkEngineState().assignment);
+  return objectiveValue(enc.objective.costs, enc.model.engineAssignment());
 }
 
 /** The final configuration under the engine: stable, requirements, and why each option is on. */
@@ -72,13 +72,12 @@ export interface FinalState {
 }
 
 export function finalState(kc: Kconfig, enc: Encoded, reqs: readonly Requirement[], config: string): FinalState {
-  kc.olddefconfig(config);
+  // leaves the engine holding `config` for what follows
   const stable = kc.olddefconfig(config) === config;
   const held = requirementsHeld(kc, reqs);
   const forced = new Set<KSymbol>([...enc.model.fixed].filter(([, v]) => v === 1).map(([s]) => s));
   const reasons = explainEnabled(kc, reqs, forced);
   const enabled = enabledOptions(config);
   // the engine holds `config` now; the model agrees with it (modelMismatches says otherwise)
-  const { assignment } = enc.model.checkEngineState();
-  return { stable, held, reasons, enabled, conditionalBytes: conditionalBytes(enc.objective.groupLits, assignment) };
+  return { stable, held, reasons, enabled, conditionalBytes: conditionalBytes(enc.objective.groupLits, enc.model.engineAssignment()) };
 }

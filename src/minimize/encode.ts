@@ -1,26 +1,26 @@
 import { KconfigError } from '../kconfig/errors.js';
 import type { Kconfig } from '../kconfig/kconfig.js';
+import type { BaseModel } from './base.js';
 import { impossible } from './diagnose.js';
 import { MinimizeError } from './minimize.js';
-import { KconfigModel, type Lit } from './model.js';
-import { buildObjective, type Objective } from './objective.js';
+import type { KconfigModel, Lit } from './model.js';
+import type { Objective } from './objective.js';
 import type { Requirement } from './requirements.js';
-import { deriveCodeWeights } from './weights.js';
 
-/** The run's MILP: the Kconfig model, each requirement as a literal that must hold, the objective. */
+/** The run's MILP: the tree's base model with each requirement as a literal that must hold. */
 export interface Encoded {
+  base: BaseModel;
   model: KconfigModel;
   reqLits: Lit[];
   objective: Objective;
 }
 
-export function encode(kc: Kconfig, tree: string, arch: string, reqs: readonly Requirement[]): Encoded {
-  // a defined state for the few value chains deeper than the model follows (see valueChoices)
-  kc.allconfig('allnoconfig');
-  const model = new KconfigModel(kc, new Map());
-  const reqLits = requirementLits(kc, model, reqs, arch);
-  const objective = buildObjective(kc, model, deriveCodeWeights(tree, arch, kc));
-  return { model, reqLits, objective };
+export function encode(base: BaseModel, reqs: readonly Requirement[], arch: string): Encoded {
+  const { model } = base;
+  // what an earlier run added for its own requirements goes first
+  model.rollback(base.checkpoint);
+  model.fromHere();
+  return { base, model, reqLits: requirementLits(model.kc, model, reqs, arch), objective: base.objective };
 }
 
 /** Each requirement's literal; a requirement that is constant false is refused with what blocks it. */

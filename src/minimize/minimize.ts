@@ -2,12 +2,13 @@ import type { Kconfig } from '../kconfig/kconfig.js';
 import type { LoadedKconfig } from '../kconfig/load.js';
 import type { AnalysisReport } from '../callgraph/analyze.js';
 import { engineCheck, finalState } from './check.js';
-import { analyseApp, collectRequirements, deriveMap } from './collect.js';
+import { analyseApp, collectRequirements } from './collect.js';
 import { encode, type Encoded } from './encode.js';
 import { oneMinimalPass, type OneMinimal } from './one-minimal.js';
 import { explainLines, type Reason } from './reasons.js';
 import { buildReport, type MinimizeReport, type RunParts } from './report.js';
 import type { Requirement } from './requirements.js';
+import { defaultSession, type MinimizeSession } from './session.js';
 import { loadTree, runSettings } from './setup.js';
 import { solveRun, type Solution } from './solve.js';
 import { UklTrimError } from '../util/errors.js';
@@ -60,6 +61,8 @@ export interface MinimizeOptions {
   strict?: boolean;
   /** a Kconfig already loaded for this tree and arch (reused, e.g. by the language server) */
   loaded?: LoadedKconfig;
+  /** what runs share: base models, syscall maps, earlier optima (default: one per process) */
+  session?: MinimizeSession;
   onProgress?: (message: string) => void;
 }
 
@@ -88,15 +91,16 @@ export async function minimizeConfig(opts: MinimizeOptions): Promise<MinimizeRes
   const clock = new StageClock();
   const progress = opts.onProgress ?? (() => {});
   const run = runSettings(opts);
+  const session = opts.session ?? defaultSession;
   progress('loading the Kconfig tree');
   const t = await clock.stage('load', () => loadTree(opts, run));
   const kc = t.loaded.kconfig;
-  const collected = await clock.stage('analysis', async () => collectRequirements(opts, run, t, await analyseApp(opts, run, t.tree, progress), deriveMap, progress));
+  const collected = await clock.stage('analysis', async () => collectRequirements(opts, run, t, await analyseApp(opts, run, t.tree, progress), (...a) => session.syscallMap(...a), progress));
   const reqs = collected.requirements;
   progress('encoding the Kconfig model');
-  const enc = await clock.stage('model', async () => encode(kc, t.tree, run.arch, reqs));
-  progress(`solving (${enc.model.variableCount} variables, ${enc.model.constraints.length} constraints)`);
-  const sol = await clock.stage('solve', () => solveRun(kc, enc, reqs));
+  const enc = await clock.stage('model', async () => encode(session.base(t.loaded, t.tree, run.arch), reqs, run.arch));
+  progress(`solving (${enc.model.variableCount} variables, ${enc.model.constraintCount} constraints)`);
+  const sol = await clock.stage('solve', () => solveRun(kc, enc, reqs, session.optima));
   const checked = await clock.stage('check', async () => checkStage(kc, enc, reqs, sol, opts.oneMinimal !== false, progress));
   const report = buildReport({ run, kernelVersion: t.loaded.kbuild.kernelVersion, collected, enc, sol, ...checked, seconds: clock.seconds() });
   const reasons = checked.final.reasons;

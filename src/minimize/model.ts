@@ -1,6 +1,9 @@
 import { compareValues } from '../kconfig/evaluate.js';
 import type { Kconfig } from '../kconfig/kconfig.js';
 import { F, type Expr, type KSymbol } from '../kconfig/model.js';
+import { RowStore, type LinearConstraint } from './rows.js';
+
+export type { LinearConstraint } from './rows.js';
 
 /**
  * The Kconfig model of one tree as 0/1 integer constraints, for a kernel without modules.
@@ -16,9 +19,10 @@ import { F, type Expr, type KSymbol } from '../kconfig/model.js';
  *   a visible non-optional choice with a visible member picks exactly one of them.
  *
  * Boolean sub-expressions get auxiliary variables (Tseitin). Comparisons of bools are encoded;
- * comparisons involving int/hex/string symbols are taken as constants at the reference state
- * the caller leaves the engine in. The exact engine checks every answer afterwards, so an
- * imprecision here costs optimality, never correctness.
+ * int/hex/string symbols take the value of the first default whose condition holds, and the
+ * rare chain of defaults deeper than that is followed takes its value in allnoconfig. The exact
+ * engine checks every answer afterwards, so an imprecision here costs optimality, never
+ * correctness.
  */
 
 /** A literal: 0 false, 1 true, +v variable v (v ≥ 2), -v its negation. */
@@ -26,35 +30,35 @@ export type Lit = number;
 const FALSE: Lit = 0;
 const TRUE: Lit = 1;
 
-export interface LinearConstraint {
-  terms: Array<[number, number]>; // [coefficient, variable]
-  op: '>=' | '<=' | '=';
-  rhs: number;
-  /** what the row encodes, for diagnostics */
-  origin: string;
-}
 
 type Tri3 = 0 | 1 | undefined;
 
-/** The arrays HiGHS takes for a model (its ModelData shape). */
-export interface ModelArrays {
-  numCols: number;
-  numRows: number;
-  colCost: Float64Array;
-  colLower: Float64Array;
-  colUpper: Float64Array;
-  rowLower: Float64Array;
-  rowUpper: Float64Array;
-  matrix: { format: 'csr'; numRows: number; numCols: number; starts: Int32Array; indices: Int32Array; values: Float64Array };
-  integrality: Int32Array;
+/** Everything an encoded model holds, symbols by object: what a snapshot on disk stores (model-cache.ts). */
+export interface ModelState {
+  nextVar: number;
+  rows: RowStore;
+  symLits: Array<[KSymbol, Lit]>;
+  /** and-gate variable → its inputs, in increasing variable order */
+  gates: Array<[number, Lit[]]>;
+  selections: Array<[KSymbol, Lit]>;
+  fixed: Array<[KSymbol, 0 | 1]>;
 }
+
+/** Where a model stood before a run added its own gates and rows (see rollback). */
+export interface Checkpoint {
+  nextVar: number;
+  constraints: number;
+  valueMemo: number;
+}
+
 
 export class KconfigModel {
   private nextVar = 2;
-  readonly constraints: LinearConstraint[] = [];
+  /** the rows, in compressed form */
+  rows = new RowStore();
   /** symbol → its value literal */
   private readonly symLits = new Map<KSymbol, Lit>();
-  private readonly exprMemo = new WeakMap<Expr, readonly [Lit, Lit]>();
+  private exprMemo = new WeakMap<Expr, readonly [Lit, Lit]>();
   private readonly gateMemo = new Map<string, Lit>();
   /** and-gate variable → its inputs */
   private readonly gates = new Map<number, Lit[]>();
@@ -64,12 +68,18 @@ export class KconfigModel {
   readonly symbols: KSymbol[];
   private readonly choices: KSymbol[];
 
+  /** Encodes the tree's model; with `state`, takes a model encoded earlier for this same tree instead. */
   constructor(
     readonly kc: Kconfig,
     pins: ReadonlyMap<KSymbol, 0 | 1>,
+    state?: ModelState,
   ) {
     this.symbols = kc.definedSymbols().filter((s) => s.type === 'bool' || s.type === 'tristate');
     this.choices = [...kc.syms.all()].filter((s) => s.isChoice && s.menus.length > 0);
+    if (state) {
+      this.adopt(state);
+      return;
+    }
     // one variable always exists, so the solver never gets an empty model
     this.addLinear([[1, this.newVar()]], '=', 0);
     for (const [s, v] of pins) this.fixed.set(s, v);
@@ -81,6 +91,60 @@ export class KconfigModel {
 
   get variableCount(): number {
     return this.nextVar - 2;
+  }
+
+  get constraintCount(): number {
+    return this.rows.count;
+  }
+
+  /** every row as an object (for diagnostics and tests; the solver takes `rows`) */
+  get constraints(): LinearConstraint[] {
+    return Array.from({ length: this.rows.count }, (_, r) => this.rows.get(r));
+  }
+
+  /** The model's contents, for a snapshot. */
+  state(): ModelState {
+    return {
+      nextVar: this.nextVar,
+      rows: this.rows,
+      symLits: [...this.symLits],
+      gates: [...this.gates],
+      selections: [...this.selections],
+      fixed: [...this.fixed],
+    };
+  }
+
+  private adopt(state: ModelState): void {
+    this.nextVar = state.nextVar;
+    this.rows = state.rows;
+    for (const [s, l] of state.symLits) this.symLits.set(s, l);
+    for (const [y, lits] of state.gates) {
+      this.gates.set(y, lits);
+      this.gateMemo.set(gateKey(lits), y);
+    }
+    for (const [m, v] of state.selections) this.selections.set(m, v);
+    for (const [s, v] of state.fixed) this.fixed.set(s, v);
+  }
+
+  checkpoint(): Checkpoint {
+    return { nextVar: this.nextVar, constraints: this.rows.count, valueMemo: this.valueMemo.size };
+  }
+
+  /**
+   * Back to a checkpoint: the gates, rows and value chains a run added for its requirements go,
+   * so a model kept between runs is the same for each of them.
+   */
+  rollback(cp: Checkpoint): void {
+    this.rows.truncate(cp.constraints);
+    for (const [y, lits] of this.gates) {
+      if (y < cp.nextVar) continue;
+      this.gates.delete(y);
+      this.gateMemo.delete(gateKey(lits));
+    }
+    [...this.valueMemo.keys()].slice(cp.valueMemo).forEach((s) => this.valueMemo.delete(s));
+    // memoised expressions may name the gates that went; what is left is found again through gateMemo
+    this.exprMemo = new WeakMap();
+    this.nextVar = cp.nextVar;
   }
 
   /** The literal of a symbol's value (a variable, or a constant when it is fixed). */
@@ -175,7 +239,7 @@ export class KconfigModel {
     if (set.size === 0) return TRUE;
     if (set.size === 1) return set.values().next().value as Lit;
     const lits = [...set].sort((a, b) => a - b);
-    const key = `&${lits.join(',')}`;
+    const key = gateKey(lits);
     const memo = this.gateMemo.get(key);
     if (memo !== undefined) return memo;
     const y = this.newVar();
@@ -209,10 +273,10 @@ export class KconfigModel {
     if (out.length === 0) {
       const ok = op === '>=' ? 0 >= r : op === '<=' ? 0 <= r : r === 0;
       // a constant constraint that fails makes the model infeasible: keep it visible to the solver
-      if (!ok) this.constraints.push({ terms: [], op, rhs: r, origin: this.origin });
+      if (!ok) this.rows.push([], op, r, this.origin);
       return;
     }
-    this.constraints.push({ terms: out, op, rhs: r, origin: this.origin });
+    this.rows.push(out, op, r, this.origin);
   }
 
   // ---- the rules ----
@@ -278,6 +342,15 @@ export class KconfigModel {
 
   private encodeChoice(c: KSymbol): void {
     this.origin = `choice ${c.name ?? c.choiceMembers[0]?.name ?? c.seq}`;
+    try {
+      this.encodeChoiceRules(c);
+    } finally {
+      // rows added later (a run's requirements) name no choice
+      this.origin = '';
+    }
+  }
+
+  private encodeChoiceRules(c: KSymbol): void {
     const members = c.choiceMembers.filter((m) => m.menus.length > 0);
     if (!members.length) return;
     for (const m of members) this.symLit(m);
@@ -325,6 +398,22 @@ export class KconfigModel {
   }
 
   private readonly valueMemo = new Map<KSymbol, Array<[Lit, string]>>();
+  private atReference = false;
+
+  /**
+   * Values read from the engine come from one reference state, allnoconfig, set the first time
+   * one is needed after the engine may have moved (at construction, and at each `fromHere`).
+   */
+  private referenceState(): void {
+    if (this.atReference) return;
+    this.kc.allconfig('allnoconfig');
+    this.atReference = true;
+  }
+
+  /** the engine may have been used since: the next value read from it sets the reference state again */
+  fromHere(): void {
+    this.atReference = false;
+  }
 
   /**
    * The values a symbol can take in the configurations we write (which give no user value to
@@ -344,6 +433,7 @@ export class KconfigModel {
     if (memo) return memo;
     if (depth > 16) {
       // a chain of defaults this deep does not occur in real trees: take the reference value
+      this.referenceState();
       this.kc.ev.calcValue(s);
       return [[TRUE, this.kc.ev.stringValue(s)]];
     }
@@ -503,49 +593,7 @@ export class KconfigModel {
     return this.nextVar++;
   }
 
-  /**
-   * The model as HiGHS's structured input (rows in compressed-row form, every column binary),
-   * minimising `objective`. Handing arrays over saves the LP text round trip (about a second on
-   * the x86_64 tree).
-   */
-  toModelData(objective: ReadonlyMap<number, number>, extraRows: readonly LinearConstraint[] = []): ModelArrays {
-    const numCols = this.nextVar - 2;
-    const rows = [...this.constraints, ...extraRows];
-    const colCost = new Float64Array(numCols);
-    for (const [v, c] of objective) colCost[v - 2] = c;
-    const starts = new Int32Array(rows.length + 1);
-    let nnz = 0;
-    for (const r of rows) nnz += r.terms.length;
-    const indices = new Int32Array(nnz);
-    const values = new Float64Array(nnz);
-    const rowLower = new Float64Array(rows.length);
-    const rowUpper = new Float64Array(rows.length);
-    let k = 0;
-    rows.forEach((r, i) => {
-      starts[i] = k;
-      for (const [c, v] of r.terms) {
-        indices[k] = v - 2;
-        values[k] = c;
-        k++;
-      }
-      rowLower[i] = r.op === '<=' ? -Infinity : r.rhs;
-      rowUpper[i] = r.op === '>=' ? Infinity : r.rhs;
-    });
-    starts[rows.length] = k;
-    return {
-      numCols,
-      numRows: rows.length,
-      colCost,
-      colLower: new Float64Array(numCols),
-      colUpper: new Float64Array(numCols).fill(1),
-      rowLower,
-      rowUpper,
-      matrix: { format: 'csr', numRows: rows.length, numCols, starts, indices, values },
-      integrality: new Int32Array(numCols).fill(1),
-    };
-  }
-
-  /** A requirement as a row (for toModelData's extra rows): the literal must be true. */
+  /** A requirement as a row: the literal must be true. */
   requirementRow(l: Lit): LinearConstraint | 'always' | 'never' {
     if (l === TRUE) return 'always';
     if (l === FALSE) return 'never';
@@ -566,10 +614,15 @@ export class KconfigModel {
    * conf can produce must violate none: this is how the encoding is tested against the engine.
    */
   checkEngineState(): { violated: LinearConstraint[]; assignment: Uint8Array } {
+    const a = this.engineAssignment();
+    return { violated: this.violatedRows(a), assignment: a };
+  }
+
+  /** The model's variables for the configuration the engine currently holds. */
+  engineAssignment(): Uint8Array {
     const ev = this.kc.ev;
     const a = new Uint8Array(this.nextVar);
     a[TRUE] = 1;
-    const litVal = (l: Lit): number => (l >= 0 ? (a[l] as number) : 1 - (a[-l] as number));
     for (const [s, l] of this.symLits) {
       if (l < 2) continue;
       ev.calcValue(s);
@@ -580,18 +633,27 @@ export class KconfigModel {
       const c = m.owningChoice();
       a[v] = c && c.currChoice === m && m.visible !== 0 && c.currTri !== 0 ? 1 : 0;
     }
-    // gates were created after their inputs: increasing order evaluates them bottom-up
-    for (const [y, lits] of [...this.gates].sort((p, q) => p[0] - q[0])) a[y] = lits.every((l) => litVal(l) === 1) ? 1 : 0;
-    const violated = this.constraints.filter((c) => {
-      let lhs = 0;
-      for (const [co, v] of c.terms) lhs += co * (a[v] as number);
-      return c.op === '>=' ? lhs < c.rhs : c.op === '<=' ? lhs > c.rhs : lhs !== c.rhs;
-    });
-    return { violated, assignment: a };
+    this.fillGates(a, 0);
+    return a;
   }
 
+  /** Each gate variable from `from` on set from its inputs (a 0/1 vector indexed by variable). */
+  fillGates(a: Uint8Array, from: number): void {
+    const litVal = (l: Lit): number => (l >= 0 ? (a[l] as number) : 1 - (a[-l] as number));
+    // gates were created after their inputs, and the map keeps that order: inputs come first
+    for (const [y, lits] of this.gates) if (y >= from) a[y] = lits.every((l) => litVal(l) === 1) ? 1 : 0;
+  }
+
+  /** The rows (and the extra rows given) a 0/1 vector indexed by variable violates. */
+  violatedRows(a: Uint8Array, extra: readonly LinearConstraint[] = []): LinearConstraint[] {
+    return this.rows.violated(a, extra);
+  }
 }
 
 export function neg(l: Lit): Lit {
   return l === TRUE ? FALSE : l === FALSE ? TRUE : -l;
+}
+
+function gateKey(lits: readonly Lit[]): string {
+  return `&${lits.join(',')}`;
 }

@@ -1,4 +1,5 @@
 import type { Kconfig } from '../kconfig/kconfig.js';
+import type { Expr } from '../kconfig/model.js';
 import { costOfEngineState, type Answer } from './check.js';
 import type { Encoded } from './encode.js';
 import type { Requirement } from './requirements.js';
@@ -17,15 +18,18 @@ export interface OneMinimal {
 export function oneMinimalPass(kc: Kconfig, enc: Encoded, reqs: readonly Requirement[], start: Answer): { answer: Answer; pass: OneMinimal } {
   let answer = start;
   const pass: OneMinimal = { checked: true, flipsTried: 0, improvements: [] };
-  for (let better = improve(kc, enc, reqs, answer, pass); better !== null; better = improve(kc, enc, reqs, answer, pass)) answer = better;
+  const required = requiredOn(kc, reqs);
+  for (let better = improve(kc, enc, reqs, required, answer, pass); better !== null; better = improve(kc, enc, reqs, required, answer, pass)) answer = better;
   return { answer, pass };
 }
 
 /** the first flip that lowers the cost, or null when none does */
-function improve(kc: Kconfig, enc: Encoded, reqs: readonly Requirement[], answer: Answer, pass: OneMinimal): Answer | null {
+function improve(kc: Kconfig, enc: Encoded, reqs: readonly Requirement[], required: ReadonlySet<string>, answer: Answer, pass: OneMinimal): Answer | null {
   for (const m of answer.fragment.matchAll(/^CONFIG_(\w+)=y$/gm)) {
     const name = m[1] as string;
     pass.flipsTried++;
+    // off, it breaks a requirement (or a select keeps it on): decided without the engine
+    if (required.has(name)) continue;
     const candidate = answer.fragment.replace(new RegExp(`^CONFIG_${name}=y$`, 'm'), `# CONFIG_${name} is not set`);
     const config = kc.olddefconfig(candidate);
     if (kc.symbol(name)?.currTri !== 0) continue; // forced on by a select: nothing to gain
@@ -37,4 +41,26 @@ function improve(kc: Kconfig, enc: Encoded, reqs: readonly Requirement[], answer
     }
   }
   return null;
+}
+
+/** Options some requirement needs on whatever else holds (a conjunct of its expression). */
+function requiredOn(kc: Kconfig, reqs: readonly Requirement[]): Set<string> {
+  const out = new Set<string>();
+  for (const r of reqs) {
+    try {
+      conjuncts(kc.parseExpression(r.expression), out);
+    } catch {
+      // an expression the engine cannot parse was refused before the solve
+    }
+  }
+  return out;
+}
+
+function conjuncts(e: Expr, out: Set<string>): void {
+  if (e.kind === 'symbol') {
+    if (!e.sym.isConst && e.sym.name) out.add(e.sym.name);
+  } else if (e.kind === 'and') {
+    conjuncts(e.left, out);
+    conjuncts(e.right, out);
+  } else if (e.kind === 'not' && e.operand.kind === 'not') conjuncts(e.operand.operand, out);
 }

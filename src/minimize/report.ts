@@ -24,7 +24,18 @@ export const MinimizeReportSchema = z.object({
   }),
   requirements: z.array(RequirementSchema.extend({ holds: z.boolean() })),
   options: z.array(z.object({ symbol: z.string(), reason: ReasonSchema })),
-  solver: z.object({ variables: z.number().int(), constraints: z.number().int(), fixedByPropagation: z.number().int(), status: z.string(), objective: z.number(), seconds: z.number() }),
+  solver: z.object({
+    variables: z.number().int(),
+    constraints: z.number().int(),
+    fixedByPropagation: z.number().int(),
+    status: z.string(),
+    objective: z.number(),
+    seconds: z.number(),
+    /** where the solver started: nothing, an earlier optimum for this tree (as it was, or repaired by the engine), or the earlier optimum of the same requirements (no solve) */
+    start: z.enum(['none', 'previous', 'repaired', 'same-requirements']).optional(),
+    /** what HiGHS was given once propagation (and the start's objective as a bound) had fixed what it could */
+    reduced: z.object({ variables: z.number().int(), constraints: z.number().int() }).optional(),
+  }),
   check: z.object({
     /** olddefconfig of the result gives the result back */
     stable: z.boolean(),
@@ -73,11 +84,13 @@ export function buildReport(p: RunParts): MinimizeReport {
     options: p.final.enabled.map((symbol) => ({ symbol, reason: p.final.reasons.get(symbol) ?? { kind: 'default' as const, text: 'on' } })),
     solver: {
       variables: model.variableCount,
-      constraints: model.constraints.length,
+      constraints: model.constraintCount,
       fixedByPropagation: model.fixed.size,
       status: p.sol.status,
       objective: p.sol.objective,
       seconds: p.seconds.solve,
+      start: p.sol.start,
+      reduced: p.sol.reduced,
     },
     check: { stable: p.final.stable, requirementsHold: p.final.held.every(Boolean), modelMismatches: p.mismatches, oneMinimal: p.pass },
     unresolved: p.collected.unresolved,

@@ -1,0 +1,44 @@
+import type { Kconfig } from '../kconfig/kconfig.js';
+import type { LoadedKconfig } from '../kconfig/load.js';
+import type { SyscallMap } from '../kernel/syscalls.js';
+import { baseModel, type BaseModel } from './base.js';
+import { deriveMap } from './collect.js';
+import { WarmStarts } from './warm-starts.js';
+
+/**
+ * What runs on one tree share, kept between them: the base model and the syscall map of each
+ * parsed tree (held as long as its Kconfig is), and the earlier optima the solver starts from.
+ * minimizeConfig uses one per process unless it is given another; a long-lived caller (the
+ * language server) passes the same `loaded` each time and so gets its re-trims from memory.
+ */
+export class MinimizeSession {
+  private readonly bases = new WeakMap<Kconfig, BaseModel>();
+  private readonly maps = new WeakMap<Kconfig, Promise<SyscallMap>>();
+  readonly optima: WarmStarts;
+
+  constructor(opts: { optima?: WarmStarts } = {}) {
+    this.optima = opts.optima ?? new WarmStarts();
+  }
+
+  base(loaded: LoadedKconfig, tree: string, arch: string): BaseModel {
+    let b = this.bases.get(loaded.kconfig);
+    if (b === undefined) {
+      b = baseModel(loaded, tree, arch);
+      this.bases.set(loaded.kconfig, b);
+    }
+    return b;
+  }
+
+  syscallMap(tree: string, arch: string, loaded: LoadedKconfig): Promise<SyscallMap> {
+    let m = this.maps.get(loaded.kconfig);
+    if (m === undefined) {
+      m = deriveMap(tree, arch, loaded);
+      this.maps.set(loaded.kconfig, m);
+      // a failed derivation is not kept: the next run tries again
+      m.catch(() => this.maps.delete(loaded.kconfig));
+    }
+    return m;
+  }
+}
+
+export const defaultSession = new MinimizeSession();
