@@ -26,6 +26,7 @@ import { readSectionSizes } from '../build/elf.js';
 import { buildConf } from '../kconfig/oracle.js';
 import { resolveKernelTree } from '../kernel/tree.js';
 import { deriveSyscallMap } from '../kernel/syscalls.js';
+import { retrimBench } from './retrim.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -61,8 +62,8 @@ const median = (xs: number[]): number => {
   return s[Math.floor(s.length / 2)] as number;
 };
 
-/** BENCH_ONLY=conf,lsp,analysis,minimizer,builds,ukl,ukl-vs-initramfs runs only those parts (default: all) */
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'conf,lsp,analysis,minimizer,builds,ukl,ukl-vs-initramfs').split(',').map((s) => s.trim()));
+/** BENCH_ONLY=conf,lsp,analysis,minimizer,retrim,builds,ukl,ukl-vs-initramfs runs only those parts (default: all) */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'conf,lsp,analysis,minimizer,retrim,builds,ukl,ukl-vs-initramfs').split(',').map((s) => s.trim()));
 
 async function main(): Promise<void> {
   const tree = (await resolveKernelTree({})).root;
@@ -72,6 +73,7 @@ async function main(): Promise<void> {
     if (ONLY.has('lsp')) await lspBench(tree, work);
     if (ONLY.has('analysis')) await analysisBench(tree, work);
     if (ONLY.has('minimizer')) await minimizerBench(tree, work);
+    if (ONLY.has('retrim')) await retrimBench(tree, work, RUNS);
     if (ONLY.has('builds')) await buildReuseBench(tree, work);
     if (ONLY.has('ukl')) await uklBench(work);
     if (ONLY.has('ukl-vs-initramfs')) await uklVsInitramfsBench(tree, work);

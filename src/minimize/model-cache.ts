@@ -135,10 +135,13 @@ function unpack(file: string): { header: z.infer<typeof HeaderSchema>; a: Partia
     const headerLength = buf.readUInt32LE(MAGIC.length);
     const header = HeaderSchema.parse(JSON.parse(buf.toString('utf8', MAGIC.length + 4, MAGIC.length + 4 + headerLength)));
     const start = align(MAGIC.length + 4 + headerLength);
-    // a copy of the array part: its own buffer starts aligned for every typed array
-    const body = buf.buffer.slice(buf.byteOffset + start, buf.byteOffset + buf.length);
+    // typed arrays straight on the file's bytes when they sit 8-byte aligned (a large file's own
+    // buffer does), else on a copy of the array part
+    const aligned = (buf.byteOffset + start) % 8 === 0;
+    const body = aligned ? buf.buffer : buf.buffer.slice(buf.byteOffset + start, buf.byteOffset + buf.length);
+    const base = aligned ? buf.byteOffset + start : 0;
     const a: Partial<Arrays> = {};
-    for (const s of header.sections) a[s.name] = s.kind === 'f64' ? new Float64Array(body, s.offset, s.length) : new Int32Array(body, s.offset, s.length);
+    for (const s of header.sections) a[s.name] = s.kind === 'f64' ? new Float64Array(body, base + s.offset, s.length) : new Int32Array(body, base + s.offset, s.length);
     return { header, a };
   } catch {
     return null;

@@ -29,7 +29,8 @@ export function startFrom(kc: Kconfig, enc: Encoded, reqs: readonly Requirement[
   values[1] = 1;
   // the gates this run's requirements added follow from the rest
   model.fillGates(values, baseVars);
-  if (model.violatedRows(values, reqRows).length === 0) return { values, objective: objectiveValue(enc.objective.costs, values), how: 'previous' };
+  // this run's requirements first: when one fails, the old answer needs repairing anyway
+  if (meets(values, reqRows) && model.violatedRows(values).length === 0) return { values, objective: objectiveValue(enc.objective.costs, values), how: 'previous' };
   const repaired = repair(kc, enc, reqs, values);
   if (model.violatedRows(repaired, reqRows).length > 0) return null;
   return { values: repaired, objective: objectiveValue(enc.objective.costs, repaired), how: 'repaired' };
@@ -58,6 +59,14 @@ function turnOn(s: KSymbol, on: Map<string, boolean>, depth: number): void {
   if (!s.name || depth > 8) return;
   on.set(s.name, true);
   for (const d of positiveSymbols(s.dirDep.expr)) if (on.get(d.name ?? '') !== true) turnOn(d, on, depth + 1);
+}
+
+function meets(values: Uint8Array, rows: readonly LinearConstraint[]): boolean {
+  return rows.every((r) => {
+    let sum = 0;
+    for (const [c, v] of r.terms) sum += c * (values[v] as number);
+    return r.op === '>=' ? sum >= r.rhs : r.op === '<=' ? sum <= r.rhs : sum === r.rhs;
+  });
 }
 
 function litHolds(l: Lit, values: Uint8Array): boolean {
