@@ -235,6 +235,8 @@ describe('re-trimming: the base model kept, the solver started from an earlier o
 
   it('the same requirements again: the earlier optimum without a solve, the same answer and model size', async () => {
     const session = freshSession();
+    await session.prepare(loaded, tree, 'x86_64');
+    const base = session.base(loaded, tree, 'x86_64');
     const reqs = [req('VIRTIO_NET'), req('VIRTIO_PCI'), req('EPOLL')];
     const first = await minimizeConfig({ loaded, requirements: reqs, profile: null, session });
     const again = await minimizeConfig({ loaded, requirements: reqs, profile: null, session });
@@ -245,6 +247,8 @@ describe('re-trimming: the base model kept, the solver started from an earlier o
     // what the first run added for its requirements was taken back before the second
     expect(again.report.solver.variables).toBe(first.report.solver.variables);
     expect(again.report.solver.constraints).toBe(first.report.solver.constraints);
+    // one base model for the parsed tree, made ready before the first run
+    expect(session.base(loaded, tree, 'x86_64')).toBe(base);
   });
 
   it('changed requirements: started from the closest earlier optimum (as it is, or repaired), and still the exact optimum', async () => {

@@ -3,6 +3,7 @@ import type { LoadedKconfig } from '../kconfig/load.js';
 import type { SyscallMap } from '../kernel/syscalls.js';
 import { baseModel, type BaseModel } from './base.js';
 import { deriveMap } from './collect.js';
+import { highs } from './solve.js';
 import { WarmStarts } from './warm-starts.js';
 
 /**
@@ -27,6 +28,17 @@ export class MinimizeSession {
       this.bases.set(loaded.kconfig, b);
     }
     return b;
+  }
+
+  /**
+   * Everything a run on this tree can take from memory, made ready ahead of it (a language
+   * server calls this once it has loaded the tree, so that the first re-trim is as quick as the
+   * next): the base model, the syscall map, the solver's wasm.
+   */
+  async prepare(loaded: LoadedKconfig, tree: string, arch: string): Promise<void> {
+    this.base(loaded, tree, arch);
+    // a tree the map cannot be derived for fails in the run that needs the map, not here
+    await Promise.all([this.syscallMap(tree, arch, loaded).catch(() => undefined), highs()]);
   }
 
   syscallMap(tree: string, arch: string, loaded: LoadedKconfig): Promise<SyscallMap> {
