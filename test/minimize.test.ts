@@ -247,6 +247,9 @@ describe('re-trimming: the base model kept, the solver started from an earlier o
     // what the first run added for its requirements was taken back before the second
     expect(again.report.solver.variables).toBe(first.report.solver.variables);
     expect(again.report.solver.constraints).toBe(first.report.solver.constraints);
+    // the one-minimal pass over the same fragment under the same requirements: its outcome is taken
+    expect(first.report.check.oneMinimal.remembered).toBeUndefined();
+    expect(again.report.check.oneMinimal).toEqual({ ...first.report.check.oneMinimal, remembered: true });
     // one base model for the parsed tree, made ready before the first run
     expect(session.base(loaded, tree, 'x86_64')).toBe(base);
   });

@@ -92,12 +92,12 @@ function dropStale(key: string): void {
 }
 
 let encoder: string | undefined;
-/** the code that encodes and stores models: a change to it makes every stored model stale */
+/** the code that encodes and stores models and what is stored beside them: a change to it makes them all stale */
 function encoderHash(): string {
   if (encoder !== undefined) return encoder;
   const here = fileURLToPath(import.meta.url);
   const h = createHash('sha256');
-  for (const name of ['base', 'model', 'objective', 'model-cache', 'weights']) h.update(readFileSync(join(dirname(here), `${name}${extname(here)}`)));
+  for (const name of ['base', 'model', 'rows', 'objective', 'model-cache', 'weights', 'reduce', 'solve', 'start', 'warm-starts', 'one-minimal']) h.update(readFileSync(join(dirname(here), `${name}${extname(here)}`)));
   encoder = h.digest('hex').slice(0, 16);
   return encoder;
 }

@@ -4,13 +4,14 @@ import type { AnalysisReport } from '../callgraph/analyze.js';
 import { engineCheck, finalState } from './check.js';
 import { analyseApp, collectRequirements } from './collect.js';
 import { encode, type Encoded } from './encode.js';
-import { oneMinimalPass, type OneMinimal } from './one-minimal.js';
+import { oneMinimalRemembered, type OneMinimal } from './one-minimal.js';
 import { explainLines, type Reason } from './reasons.js';
 import { buildReport, type MinimizeReport, type RunParts } from './report.js';
 import type { Requirement } from './requirements.js';
 import { defaultSession, type MinimizeSession } from './session.js';
 import { loadTree, runSettings } from './setup.js';
 import { solveRun, type Solution } from './solve.js';
+import type { WarmStarts } from './warm-starts.js';
 import { UklTrimError } from '../util/errors.js';
 
 export { MinimizeReportSchema, type MinimizeReport } from './report.js';
@@ -101,21 +102,21 @@ export async function minimizeConfig(opts: MinimizeOptions): Promise<MinimizeRes
   const enc = await clock.stage('model', async () => encode(session.base(t.loaded, t.tree, run.arch), reqs, run.arch));
   progress(`solving (${enc.model.variableCount} variables, ${enc.model.constraintCount} constraints)`);
   const sol = await clock.stage('solve', () => solveRun(kc, enc, reqs, session.optima));
-  const checked = await clock.stage('check', async () => checkStage(kc, enc, reqs, sol, opts.oneMinimal !== false, progress));
+  const checked = await clock.stage('check', async () => checkStage(kc, enc, reqs, sol, opts.oneMinimal !== false ? session.optima : null, progress));
   const report = buildReport({ run, kernelVersion: t.loaded.kbuild.kernelVersion, collected, enc, sol, ...checked, seconds: clock.seconds() });
   const reasons = checked.final.reasons;
   return { app: collected.app, uklArchive: collected.uklArchive, config: checked.answer.config, fragment: checked.answer.fragment, report, reasons, explain: (symbol: string) => explainLines(kc, reasons, reqs, symbol) };
 }
 
-/** The answer through the exact engine, the one-minimal pass over it, and the final state. */
-function checkStage(kc: Kconfig, enc: Encoded, reqs: readonly Requirement[], sol: Solution, oneMinimal: boolean, progress: (m: string) => void): Pick<RunParts, 'mismatches' | 'answer' | 'pass' | 'final'> {
+/** The answer through the exact engine, the one-minimal pass over it (null: no pass), and the final state. */
+function checkStage(kc: Kconfig, enc: Encoded, reqs: readonly Requirement[], sol: Solution, oneMinimal: WarmStarts | null, progress: (m: string) => void): Pick<RunParts, 'mismatches' | 'answer' | 'pass' | 'final'> {
   progress('checking the answer with the Kconfig engine');
   const { answer: checked, mismatches } = engineCheck(kc, enc, reqs, sol.colValue);
   let answer = checked;
   let pass: OneMinimal = { checked: false, flipsTried: 0, improvements: [] };
   if (oneMinimal) {
     progress('checking 1-minimality');
-    ({ answer, pass } = oneMinimalPass(kc, enc, reqs, answer));
+    ({ answer, pass } = oneMinimalRemembered(kc, enc, reqs, answer, oneMinimal));
   }
   return { mismatches, answer, pass, final: finalState(kc, enc, reqs, answer.config) };
 }

@@ -1,13 +1,32 @@
+import { createHash } from 'node:crypto';
 import type { Kconfig } from '../kconfig/kconfig.js';
 import type { Expr } from '../kconfig/model.js';
 import { costOfEngineState, type Answer } from './check.js';
 import type { Encoded } from './encode.js';
 import type { Requirement } from './requirements.js';
+import { requirementSet, type WarmStarts } from './warm-starts.js';
 
 export interface OneMinimal {
   checked: boolean;
   flipsTried: number;
   improvements: string[];
+  /** an earlier run found this same fragment one-minimal under the same requirements */
+  remembered?: boolean;
+}
+
+/**
+ * The pass, unless an earlier run on this tree already made it over the same fragment under the
+ * same requirements and found nothing: the engine, the fragment, the requirements and the costs
+ * decide its outcome, so it is remembered with the optimum.
+ */
+export function oneMinimalRemembered(kc: Kconfig, enc: Encoded, reqs: readonly Requirement[], start: Answer, optima: WarmStarts): { answer: Answer; pass: OneMinimal } {
+  const requirements = requirementSet(reqs.map((r) => r.expression));
+  const fragment = createHash('sha256').update(start.fragment).digest('hex');
+  const known = optima.best(enc.base.key, requirements);
+  if (known?.same && known.optimum.oneMinimal?.fragment === fragment) return { answer: start, pass: { checked: true, flipsTried: known.optimum.oneMinimal.flipsTried, improvements: [], remembered: true } };
+  const r = oneMinimalPass(kc, enc, reqs, start);
+  if (r.pass.improvements.length === 0) optima.markOneMinimal(enc.base.key, requirements, { fragment, flipsTried: r.pass.flipsTried });
+  return r;
 }
 
 /**

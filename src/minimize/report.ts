@@ -43,7 +43,13 @@ export const MinimizeReportSchema = z.object({
     /** options on in the engine's answer but off in the model's, and the reverse */
     modelMismatches: z.array(z.string()),
     /** every `=y` line of the fragment was turned off in turn with the exact engine */
-    oneMinimal: z.object({ checked: z.boolean(), flipsTried: z.number().int(), improvements: z.array(z.string()) }),
+    oneMinimal: z.object({
+      checked: z.boolean(),
+      flipsTried: z.number().int(),
+      improvements: z.array(z.string()),
+      /** an earlier run on this tree made the pass over the same fragment under the same requirements (its outcome is taken) */
+      remembered: z.boolean().optional(),
+    }),
   }),
   /**
    * what the analysis could not rule out: syscall sites that may be any syscall and socket()

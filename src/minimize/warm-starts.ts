@@ -16,12 +16,22 @@ export interface StoredOptimum {
   objective: number;
   /** values of variables 0 … values.length−1 */
   values: Uint8Array;
+  /** the fragment (its sha256) the one-minimal pass found nothing to turn off in, under these requirements, and how many lines it tried */
+  oneMinimal?: { fragment: string; flipsTried: number };
 }
 
 const KEEP = 8;
 const FileSchema = z.object({
   version: z.literal(1),
-  optima: z.array(z.object({ requirements: z.array(z.string()), objective: z.number(), bits: z.string(), count: z.number().int() })),
+  optima: z.array(
+    z.object({
+      requirements: z.array(z.string()),
+      objective: z.number(),
+      bits: z.string(),
+      count: z.number().int(),
+      oneMinimal: z.object({ fragment: z.string(), flipsTried: z.number().int() }).optional(),
+    }),
+  ),
 });
 
 export class WarmStarts {
@@ -44,7 +54,20 @@ export class WarmStarts {
 
   remember(baseKey: string, optimum: StoredOptimum): void {
     const others = this.list(baseKey).filter((o) => !sameSet(o.requirements, new Set(optimum.requirements)));
-    const kept = [optimum, ...others].slice(0, KEEP);
+    this.save(baseKey, [optimum, ...others].slice(0, KEEP));
+  }
+
+  /** the earlier optimum of exactly these requirements found `fragment` one-minimal */
+  markOneMinimal(baseKey: string, requirements: readonly string[], oneMinimal: NonNullable<StoredOptimum['oneMinimal']>): void {
+    const list = this.list(baseKey);
+    const wanted = new Set(requirements);
+    const o = list.find((x) => sameSet(x.requirements, wanted));
+    if (o === undefined) return;
+    o.oneMinimal = oneMinimal;
+    this.save(baseKey, list);
+  }
+
+  private save(baseKey: string, kept: StoredOptimum[]): void {
     this.byBase.set(baseKey, kept);
     try {
       writeFileAtomic(this.file(baseKey), JSON.stringify({ version: 1, optima: kept.map(toJson) }));
@@ -65,7 +88,7 @@ export class WarmStarts {
   private read(baseKey: string): StoredOptimum[] {
     try {
       const data = FileSchema.parse(JSON.parse(readFileSync(this.file(baseKey), 'utf8')));
-      return data.optima.map((o) => ({ requirements: o.requirements, objective: o.objective, values: unpack(o.bits, o.count) }));
+      return data.optima.map((o) => ({ requirements: o.requirements, objective: o.objective, values: unpack(o.bits, o.count), ...(o.oneMinimal ? { oneMinimal: o.oneMinimal } : {}) }));
     } catch {
       return [];
     }
@@ -86,7 +109,7 @@ function sameSet(list: readonly string[], set: ReadonlySet<string>): boolean {
 }
 
 function toJson(o: StoredOptimum): z.infer<typeof FileSchema>['optima'][number] {
-  return { requirements: o.requirements, objective: o.objective, bits: pack(o.values), count: o.values.length };
+  return { requirements: o.requirements, objective: o.objective, bits: pack(o.values), count: o.values.length, ...(o.oneMinimal ? { oneMinimal: o.oneMinimal } : {}) };
 }
 
 function pack(values: Uint8Array): string {
