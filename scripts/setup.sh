@@ -16,6 +16,50 @@ files=(/usr/src/linux-source-6.1.tar.xz)
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 
+# code-server (VS Code in the browser) for test/editors/code-server.test.ts, which installs the
+# extension's .vsix into it. The version is the one test/editors/code-server-install.ts expects
+# (the newest whose postinstall accepts Node 20); it comes from npm into ukl-trim's cache.
+# Its postinstall runs `npm install` in its copy of VS Code, which compiles the native modules
+# with node-gyp against this Node (g++, python3, libkrb5-dev), and whose packages would fetch from
+# GitHub: prebuilt binaries (argon2, kerberos; npm_config_build_from_source turns that off) and
+# ripgrep (@vscode/ripgrep 1.15.11 looks in its download cache under $TMPDIR first, which gets
+# Debian's rg 13.0.0, the release its v13.0.0-10 build is of). node-pty's postinstall runs
+# `npx node-gyp`, which npm_config_yes lets npx take from the npm registry.
+CODE_SERVER_VERSION=4.100.3
+packages+=(g++ python3 libkrb5-dev ripgrep)
+commands+=(g++ python3 rg)
+cache_home=${XDG_CACHE_HOME:-}
+[[ $cache_home == /* ]] || cache_home=$HOME/.cache
+CODE_SERVER_DIR=$cache_home/ukl-trim/code-server-$CODE_SERVER_VERSION
+CODE_SERVER_BIN=$CODE_SERVER_DIR/node_modules/.bin/code-server
+files+=("$CODE_SERVER_BIN")
+
+install_code_server() {
+  [[ -x $CODE_SERVER_BIN ]] && return 0
+  local tool work log rg_cache
+  for tool in npm node g++ python3 rg; do
+    command -v "$tool" >/dev/null || return 0 # reported with the rest below
+  done
+  work=$(mktemp -d)
+  log=$work/npm.log
+  rg_cache=$work/tmp/vscode-ripgrep-cache-1.15.11
+  mkdir -p "$rg_cache" "$work/rg" "$work/pkg"
+  cp "$(command -v rg)" "$work/rg/rg"
+  tar -czf "$rg_cache/ripgrep-v13.0.0-10-x86_64-unknown-linux-musl.tar.gz" -C "$work/rg" rg
+  printf '%s\n' '{ "name": "ukl-trim-code-server", "private": true }' >"$work/pkg/package.json"
+  say "installing code-server $CODE_SERVER_VERSION from npm into $CODE_SERVER_DIR (it compiles native modules: minutes)"
+  if (cd "$work/pkg" && TMPDIR=$work/tmp npm_config_build_from_source=true npm_config_unsafe_perm=true npm_config_yes=true \
+    npm install --no-audit --no-fund --save-exact "code-server@$CODE_SERVER_VERSION") >"$log" 2>&1; then
+    mkdir -p "${CODE_SERVER_DIR%/*}"
+    rm -rf "$CODE_SERVER_DIR"
+    mv "$work/pkg" "$CODE_SERVER_DIR"
+  else
+    say "npm install code-server@$CODE_SERVER_VERSION failed:"
+    tail -n 30 "$log" >&2
+  fi
+  rm -rf "$work"
+}
+
 can_use_apt() {
   [[ $(id -u) == 0 && -r /etc/debian_version ]] && command -v apt-get >/dev/null && command -v dpkg-query >/dev/null
 }
@@ -79,6 +123,8 @@ if can_use_apt; then
     apt_quietly install -y --no-install-recommends "${to_install[@]}"
   fi
 fi
+
+install_code_server
 
 mapfile -t missing < <(missing_requirements)
 if ((${#missing[@]} > 0)); then

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { DEBIAN_KERNEL_TARBALL, resolveKernelTree } from '../src/kernel/tree.js';
 import { buildConf } from '../src/kconfig/oracle.js';
 import { UKL_KERNEL_ENV, uklPatchForTests } from './helpers/ukl-tree.js';
+import { codeServerBin } from './editors/code-server-install.js';
 
 /**
  * Resolve the kernel tree once for every suite (extracting Debian's linux-source-6.1 into the
@@ -18,7 +19,9 @@ const CI_FILES = ['/usr/lib/x86_64-linux-musl/libc.a', '/usr/lib/x86_64-linux-gn
 
 function missingPrerequisites(): string[] {
   const missing = CI_COMMANDS.filter((command) => spawnSync('sh', ['-c', 'command -v "$1"', 'sh', command]).status !== 0);
-  return [...missing, ...CI_FILES.filter((file) => !existsSync(file))];
+  // code-server from npm, put in ukl-trim's cache by scripts/setup.sh (test/editors/code-server.test.ts)
+  const files = [...CI_FILES, codeServerBin()];
+  return [...missing, ...files.filter((file) => !existsSync(file))];
 }
 
 export default async function setup(): Promise<void> {

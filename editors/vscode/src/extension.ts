@@ -9,7 +9,7 @@ import { HANDLED_FILES, WATCHED_FILES } from './generated/handled-files';
  */
 let client: LanguageClient | undefined;
 
-export async function activate(context: vscode.ExtensionContext): Promise<void> {
+export async function activate(_context: vscode.ExtensionContext): Promise<void> {
   const config = vscode.workspace.getConfiguration('ukl-trim');
   const command = config.get<string>('server.command', 'ukl-trim');
   const args = [...config.get<string[]>('server.args', []), 'lsp', '--stdio'];
@@ -21,9 +21,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher(`**/{${WATCHED_FILES.join(',')}}`) },
   };
   client = new LanguageClient('ukl-trim', 'ukl-trim', serverOptions, clientOptions);
-  context.subscriptions.push(
-    vscode.commands.registerCommand('ukl-trim.reanalyze', () => client?.sendRequest('workspace/executeCommand', { command: 'ukl-trim.reanalyze', arguments: [] })),
-  );
+  // `ukl-trim.reanalyze` (contributed in package.json) is not registered here: the server lists
+  // it in executeCommandProvider and the client registers it from that, forwarding it as
+  // workspace/executeCommand. A second registration fails activation ("command already exists").
   await client.start();
 }
 
