@@ -10,7 +10,7 @@ import { buildReport, type MinimizeReport, type RunParts } from './report.js';
 import type { Requirement } from './requirements.js';
 import { defaultSession, type MinimizeSession } from './session.js';
 import { loadTree, runSettings } from './setup.js';
-import { solveRun, type Solution } from './solve.js';
+import { loadSolverEarly, solveRun, type Solution } from './solve.js';
 import type { WarmStarts } from './warm-starts.js';
 import { UklTrimError } from '../util/errors.js';
 
@@ -93,6 +93,7 @@ export async function minimizeConfig(opts: MinimizeOptions): Promise<MinimizeRes
   const progress = opts.onProgress ?? (() => {});
   const run = runSettings(opts);
   const session = opts.session ?? defaultSession;
+  loadSolverEarly();
   progress('loading the Kconfig tree');
   const t = await clock.stage('load', () => loadTree(opts, run));
   const kc = t.loaded.kconfig;

@@ -34,13 +34,24 @@ export function highs(): Promise<Highs> {
   const m = highsModule as unknown as { default: HighsLoader | { default: HighsLoader } };
   const loader = typeof m.default === 'function' ? m.default : m.default.default;
   if (highsPromise === undefined) {
-    // V8's baseline code for HiGHS's wasm: a process solves one model or a few, and optimising
-    // the hot functions costs more CPU than it saves (first solve of the echo server's model:
-    // 1.8 s with tier-up, 0.5 s without; later solves take the same either way)
+    // V8's baseline code for wasm from here on: a process solves one model or a few, and
+    // optimising the hot functions costs more CPU than it saves (first solve of the echo
+    // server's model: 1.8 s CPU with tier-up, 0.5 s without; later solves take the same either
+    // way; the analysis's disassembler, loaded after this, also spends less);
+    // UKL_TRIM_WASM_TIER_UP=1 keeps V8's default
     if (process.env.UKL_TRIM_WASM_TIER_UP !== '1') setFlagsFromString('--liftoff-only');
     highsPromise = loader();
   }
   return highsPromise;
+}
+
+/**
+ * HiGHS's wasm compiled while the tree loads and the app is analysed (the first solve then
+ * finds it ready); V8's baseline tier, set here, serves the analysis's wasm too. A failure
+ * shows at the solve.
+ */
+export function loadSolverEarly(): void {
+  highs().catch(() => undefined);
 }
 
 /**
