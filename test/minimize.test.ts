@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnalysisReport } from '../src/callgraph/analyze.js';
 import { loadKconfig, tinyconfig, type LoadedKconfig } from '../src/kconfig/load.js';
 import { kernelTreeForTests } from '../src/kconfig/oracle.js';
@@ -141,6 +141,18 @@ function costOfConfig(config: string): { cost: number; enabled: number } {
   return { cost: code * 1000 + enabled, enabled };
 }
 
+/** models and optima of the small tree in a cache folder of their own, not this machine's */
+function isolatedCache(): void {
+  const saved = process.env.XDG_CACHE_HOME;
+  beforeAll(() => {
+    process.env.XDG_CACHE_HOME = mkdtempSync(join(tmpdir(), 'ukl-minimize-cache-'));
+  });
+  afterAll(() => {
+    if (saved === undefined) delete process.env.XDG_CACHE_HOME;
+    else process.env.XDG_CACHE_HOME = saved;
+  });
+}
+
 /** the least cost over every combination of user values of the visible bools, through the engine */
 function bruteForceBest(reqs: readonly Requirement[]): number {
   const kc = loaded.kconfig;
@@ -156,6 +168,8 @@ function bruteForceBest(reqs: readonly Requirement[]): number {
 }
 
 describe('minimizeConfig on a small tree (exact optimum by brute force)', () => {
+  isolatedCache();
+
   it('code weights follow the Kbuild files', () => {
     const w = deriveCodeWeights(tree, 'x86_64', loaded.kconfig, { cache: false });
     const byCond = Object.fromEntries(w.groups.map((g) => [g.condition, g.bytes]));
@@ -231,6 +245,7 @@ describe('minimizeConfig on a small tree (exact optimum by brute force)', () => 
 });
 
 describe('re-trimming: the base model kept, the solver started from an earlier optimum', () => {
+  isolatedCache();
   const freshSession = (): MinimizeSession => new MinimizeSession({ optima: new WarmStarts(mkdtempSync(join(tmpdir(), 'ukl-optima-'))) });
 
   it('the same requirements again: the earlier optimum without a solve, the same answer and model size', async () => {

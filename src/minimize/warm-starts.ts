@@ -37,7 +37,8 @@ const FileSchema = z.object({
 export class WarmStarts {
   private readonly byBase = new Map<string, StoredOptimum[]>();
 
-  constructor(private readonly dir: string = modelsDir()) {}
+  /** `dir`: where the files go (default: the cache folder's models/, looked up at each use) */
+  constructor(private readonly dir?: string) {}
 
   /** the optimum for these exact requirements, else the one that shares most of them; null when none */
   best(baseKey: string, requirements: readonly string[]): { optimum: StoredOptimum; same: boolean } | null {
@@ -95,7 +96,7 @@ export class WarmStarts {
   }
 
   private file(baseKey: string): string {
-    return join(this.dir, `${baseKey}.optima.json`);
+    return join(this.dir ?? modelsDir(), `${baseKey}.optima.json`);
   }
 }
 
