@@ -98,7 +98,7 @@ function cacheWithoutModels(work: string): string {
 
 function writeExtra(work: string, i: number, c: (typeof CHANGES)[number]): string {
   const file = join(work, `retrim-extra-${i}.c`);
-  writeFileSync(file, `${c.headers.map((h) => `#include <${h}>\n`).join('')}#include <unistd.h>\n__attribute__((constructor)) static void extra(void) {\n  int fd = ${c.call};\n  if (fd >= 0) close(fd);\n}\n`);
+  writeFileSync(file, `#define _GNU_SOURCE\n${c.headers.map((h) => `#include <${h}>\n`).join('')}#include <unistd.h>\n__attribute__((constructor)) static void extra(void) {\n  int fd = ${c.call};\n  if (fd >= 0) close(fd);\n}\n`);
   return file;
 }
 

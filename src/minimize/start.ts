@@ -1,5 +1,5 @@
 import type { Kconfig } from '../kconfig/kconfig.js';
-import type { KSymbol } from '../kconfig/model.js';
+import type { Expr, KSymbol } from '../kconfig/model.js';
 import type { Encoded } from './encode.js';
 import type { LinearConstraint, Lit } from './model.js';
 import { objectiveValue } from './objective.js';
@@ -48,17 +48,45 @@ function repair(kc: Kconfig, enc: Encoded, reqs: readonly Requirement[], values:
     if (litHolds(enc.reqLits[i] as Lit, values)) return;
     const off = /^!\s*(\w+)$/.exec(r.expression.trim());
     if (off) on.set(off[1] as string, false);
-    else for (const s of positiveSymbols(kc.parseExpression(r.expression))) turnOn(s, on, 0);
+    else for (const s of enablers(kc.parseExpression(r.expression))) turnOn(s, on, 0);
   });
   kc.olddefconfig([...on].map(([name, v]) => (v ? `CONFIG_${name}=y\n` : `# CONFIG_${name} is not set\n`)).join(''));
   return model.engineAssignment();
 }
 
-/** an option and, a few levels down, what it depends on */
+/**
+ * An option and, a few levels down, what it depends on; a hidden option cannot be set, so what
+ * turns it on instead: its first default's options, else one option that selects it.
+ */
 function turnOn(s: KSymbol, on: Map<string, boolean>, depth: number): void {
-  if (!s.name || depth > 8) return;
+  if (!s.name || depth > 8 || on.get(s.name) === true) return;
   on.set(s.name, true);
-  for (const d of positiveSymbols(s.dirDep.expr)) if (on.get(d.name ?? '') !== true) turnOn(d, on, depth + 1);
+  const next = [...positiveSymbols(s.dirDep.expr)];
+  if (!s.props.some((p) => p.type === 'prompt' && p.text !== undefined)) next.push(...hiddenEnablers(s));
+  for (const d of next) turnOn(d, on, depth + 1);
+}
+
+function hiddenEnablers(s: KSymbol): KSymbol[] {
+  const d = s.props.find((p) => p.type === 'default' && p.expr !== null && !(p.expr.kind === 'symbol' && p.expr.sym.isConst && p.expr.sym.name === 'n'));
+  if (d?.expr) return [...enablers(d.expr), ...enablers(d.visibleExpr)];
+  return enablers(s.revDep.expr);
+}
+
+/** options that, all on, make the expression hold when the rest allows: the first way through each `||` */
+function enablers(e: Expr | null): KSymbol[] {
+  if (!e) return [];
+  switch (e.kind) {
+    case 'symbol':
+      return e.sym.isConst ? [] : [e.sym];
+    case 'and':
+      return [...enablers(e.left), ...enablers(e.right)];
+    case 'or':
+      return enablers(e.left);
+    case 'not':
+      return e.operand.kind === 'not' ? enablers(e.operand.operand) : [];
+    case 'compare':
+      return e.op === '=' && e.right.isConst && e.right.name === 'y' && !e.left.isConst ? [e.left] : [];
+  }
 }
 
 function meets(values: Uint8Array, rows: readonly LinearConstraint[]): boolean {
