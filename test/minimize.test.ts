@@ -288,6 +288,17 @@ describe('re-trimming: the base model kept, the solver started from an earlier o
     expect(starts).toEqual(['none', 'repaired', 'previous', expect.stringMatching(/^(previous|repaired)$/)]);
   });
 
+  it('a hidden option required: the repair turns on what turns it on (its default\'s condition, and what that depends on)', async () => {
+    const session = freshSession();
+    const starts: string[] = [];
+    for (const reqs of [[req('PRINTK')], [req('HIDDEN_HELPER')]]) {
+      const r = await minimizeConfig({ loaded, requirements: reqs, profile: null, session });
+      starts.push(r.report.solver.start ?? '');
+      expect(costOfConfig(r.config).cost).toBe(bruteForceBest(reqs));
+    }
+    expect(starts).toEqual(['none', 'repaired']);
+  });
+
   it('earlier optima are kept on disk, newest first, and read back bit for bit', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ukl-optima-'));
     const values = Uint8Array.from({ length: 37 }, (_, i) => (i * 7) % 3 === 0 ? 1 : 0);
