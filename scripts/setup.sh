@@ -10,9 +10,11 @@ packages=(
   linux-source-6.1 linux-config-6.1 flex bison bc libelf-dev libssl-dev cpio strace
   musl-tools clang llvm gcc gcc-12 make xz-utils qemu-system-x86 neovim dwarves time unzip patch
   linux-libc-dev bind9-dnsutils dpkg-dev ccache distcc chromium
+  libevent-dev redis-tools libmemcached-tools
 )
-commands=(gcc make flex bison bc cpio xz tar patch strace musl-gcc clang llvm-dis lto-dump-12 qemu-system-x86_64 dig ccache distcc distccd nm chromium)
-files=(/usr/src/linux-source-6.1.tar.xz)
+commands=(gcc make flex bison bc cpio xz tar patch strace musl-gcc clang llvm-dis lto-dump-12 qemu-system-x86_64 dig ccache distcc distccd nm chromium
+  redis-cli memccp memccat memcstat)
+files=(/usr/src/linux-source-6.1.tar.xz /usr/lib/x86_64-linux-gnu/libevent.a)
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 

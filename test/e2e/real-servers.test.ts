@@ -1,0 +1,153 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import type { BuildReport } from '../../src/build/image.js';
+import { bootKernel, type BootReport } from '../../src/build/qemu.js';
+import type { CliIO } from '../../src/cli/common.js';
+import { main } from '../../src/cli/main.js';
+import { kernelTreeForTests } from '../../src/kconfig/oracle.js';
+import type { MinimizeReport } from '../../src/minimize/minimize.js';
+import { cacheHome } from '../../src/util/cache-home.js';
+import { debianProgram, type DebianBuildRecipe } from '../helpers/debian-source.js';
+
+/**
+ * Real servers in initramfs mode: redis and memcached from Debian's source packages, built
+ * statically here, minimised by `ukl-trim APP`, built by `ukl-trim build` (their config file,
+ * argv[0] and arguments through --include, --app-name and --app-arg), booted, and asked by
+ * Debian's own clients of their protocols from the host: what was stored must come back.
+ *
+ * Each kernel has its own build folder (OUT/kernel), so a warm run reuses both. One shared folder
+ * saved nothing: the two configs differ in options that headers almost every file includes test
+ * (POSIX_TIMERS in sched.h, MULTIUSER), so switching configs there recompiled 793 files, 643 of
+ * them ccache misses, as much as a cold build.
+ */
+const tree = kernelTreeForTests();
+// the clients and libevent.a come from scripts/setup.sh; under CI=true global-setup requires them
+const tools = ['redis-cli', 'memccp', 'memccat', 'memcstat', 'apt-get'].every((t) => spawnSync('sh', ['-c', 'command -v "$1"', 'sh', t]).status === 0) && existsSync('/usr/lib/x86_64-linux-gnu/libevent.a');
+const available = (tree !== null && tools) || process.env.CI === 'true';
+const work = mkdtempSync(join(tmpdir(), 'ukl-real-servers-'));
+const kernels = join(cacheHome(), 'e2e-kernels', 'real-servers');
+const run = promisify(execFile);
+
+interface Server {
+  name: string;
+  pkg: string;
+  recipe: DebianBuildRecipe;
+  /** options the server cannot do without */
+  options: string[];
+  guestPort: number;
+  /** what `ukl-trim build` gets besides the config and the app */
+  buildFlags: string[];
+  /** the client against the forwarded port: null once the answer is right */
+  client: (port: number) => Promise<string | null>;
+}
+
+/** one run of a client, its output or why it failed (a refused connection before the server listens) */
+async function client(command: string, args: string[]): Promise<{ out: string; error: string | null }> {
+  try {
+    const { stdout } = await run(command, args, { timeout: 10_000, encoding: 'utf8' });
+    return { out: stdout.trim(), error: null };
+  } catch (e) {
+    const failed = e as { stdout?: string; stderr?: string; message: string };
+    return { out: (failed.stdout ?? '').trim(), error: `${command} ${args.join(' ')}: ${(failed.stderr ?? '').trim() || failed.message}` };
+  }
+}
+
+const VALUE = `stored in a trimmed kernel ${process.pid}`;
+
+/** redis-cli: SET, then GET gives the value back, and INFO shows the config file and argv[0] we chose */
+async function redisClient(port: number): Promise<string | null> {
+  const cli = (...args: string[]): Promise<{ out: string; error: string | null }> => client('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args]);
+  const set = await cli('SET', 'ukl-trim:key', VALUE);
+  if (set.error !== null || set.out !== 'OK') return set.error ?? `SET answered ${JSON.stringify(set.out)}`;
+  const get = await cli('GET', 'ukl-trim:key');
+  if (get.out !== VALUE) return get.error ?? `GET answered ${JSON.stringify(get.out)}`;
+  const info = await cli('INFO', 'server');
+  if (!/^executable:\/redis-server\r?$/m.test(info.out) || !/^config_file:\/etc\/redis\/redis\.conf\r?$/m.test(info.out)) return `INFO server: ${info.error ?? info.out}`;
+  return null;
+}
+
+/** libmemcached's memccp stores a file under its name, memccat reads it back; memcstat names the version */
+async function memcachedClient(port: number): Promise<string | null> {
+  const servers = `--servers=127.0.0.1:${port}`;
+  const file = join(work, 'ukl-trim-key');
+  writeFileSync(file, VALUE);
+  const stored = await client('memccp', [servers, file]);
+  if (stored.error !== null) return stored.error;
+  const read = await client('memccat', [servers, 'ukl-trim-key']);
+  if (read.out !== VALUE) return read.error ?? `memccat answered ${JSON.stringify(read.out)}`;
+  const stats = await client('memcstat', [servers]);
+  if (!/version: 1\.6\.\d+/.test(stats.out) || !/curr_items: 1\b/.test(stats.out)) return `memcstat: ${stats.error ?? stats.out}`;
+  return null;
+}
+
+const REDIS_CONF = ['bind 0.0.0.0', 'protected-mode no', 'port 6379', 'save ""', 'appendonly no', 'daemonize no', ''].join('\n');
+
+const SERVERS: Server[] = [
+  {
+    name: 'redis',
+    pkg: 'redis',
+    // jemalloc and systemd off: glibc's malloc links statically; no TLS (no OpenSSL in the guest)
+    recipe: { steps: [['make', '-j2', 'MALLOC=libc', 'USE_SYSTEMD=no', 'BUILD_TLS=no', 'LDFLAGS=-static', 'redis-server']], output: 'src/redis-server' },
+    options: ['INET', 'EPOLL', 'FUTEX', 'UNIX'],
+    guestPort: 6379,
+    // redis is a multi-call program (redis-server, redis-sentinel, redis-check-rdb): argv[0] picks
+    buildFlags: ['--include', `${join(work, 'redis.conf')}:/etc/redis/redis.conf`, '--app-name', 'redis-server', '--app-arg', '/etc/redis/redis.conf'],
+    client: redisClient,
+  },
+  {
+    name: 'memcached',
+    pkg: 'memcached',
+    // --enable-static links libevent from libevent-dev's libevent.a
+    recipe: { steps: [['./configure', '--enable-static', '--disable-docs'], ['make', '-j2', 'memcached']], output: 'memcached' },
+    // -u root: setuid/setgid (MULTIUSER) and /etc/passwd; libevent's eventfd and epoll; worker threads
+    options: ['INET', 'EPOLL', 'FUTEX', 'EVENTFD', 'MULTIUSER'],
+    guestPort: 11211,
+    buildFlags: ['--app-arg', '-u', '--app-arg', 'root', '--app-arg=-p', '--app-arg', '11211', '--app-arg', '-U', '--app-arg', '0', '--app-arg', '-m', '--app-arg', '32'],
+    client: memcachedClient,
+  },
+];
+
+/** main() in this process, its stdout parsed as JSON */
+async function cliJson<T>(args: string[]): Promise<T> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIO = { out: (l) => out.push(l), err: (l) => err.push(l), info: () => {} };
+  const code = await main([...args, '--json'], io);
+  expect(code, err.join('\n')).toBe(0);
+  return JSON.parse(out.join('\n')) as T;
+}
+
+describe.skipIf(!available)('real servers from Debian sources in initramfs mode, asked by real clients', () => {
+  writeFileSync(join(work, 'redis.conf'), REDIS_CONF);
+
+  for (const server of SERVERS) {
+    it(`${server.name}: built statically, minimised, built, booted, and its client gets back what it stored`, async () => {
+      if (!tree) throw new Error('no kernel tree (UKL_TRIM_KERNEL)');
+      const app = debianProgram(server.pkg, server.recipe, work);
+      const config = join(work, `${server.name}.config`);
+      const { report } = await cliJson<{ report: MinimizeReport }>([app, '--kernel', tree, '-o', config]);
+      expect(report.check).toMatchObject({ stable: true, requirementsHold: true, modelMismatches: [] });
+      const text = readFileSync(config, 'utf8');
+      for (const option of server.options) expect(text, option).toMatch(new RegExp(`^CONFIG_${option}=y$`, 'm'));
+
+      const out = join(kernels, server.name);
+      mkdirSync(out, { recursive: true });
+      const build = await cliJson<BuildReport>(['build', '--kernel', tree, '--config', config, '--app', app, '--out', out, ...server.buildFlags]);
+      const boot: BootReport = await bootKernel({
+        image: build.bzImage,
+        initrd: build.initramfs,
+        expect: /ukl-init: network up/,
+        timeoutSeconds: 240,
+        tcpClient: { guestPort: server.guestPort, budgetSeconds: 120, run: server.client },
+      });
+      expect(boot.ok, `${boot.message}\n${boot.consoleTail.join('\n')}`).toBe(true);
+      console.log(
+        `${server.name}: ${report.counts.enabled} options =y, bzImage ${build.bzImageBytes} B, build ${build.reused ? 'reused' : `${build.buildSeconds} s`}${build.compilerCache ? ` (ccache ${build.compilerCache.hits} hits, ${build.compilerCache.misses} misses)` : ''}, QEMU start → first right answer ${boot.echoSeconds} s (marker ${boot.markerSeconds} s)`,
+      );
+    }, 1_800_000);
+  }
+});
