@@ -22,14 +22,14 @@ import { debianProgram, type DebianBuildRecipe } from '../helpers/debian-source.
  * Each kernel has its own build folder (OUT/kernel), so a warm run reuses both. One shared folder
  * saved nothing: the two configs differ in options that headers almost every file includes test
  * (POSIX_TIMERS in sched.h, MULTIUSER), so switching configs there recompiled 793 files, 643 of
- * them ccache misses, as much as a cold build.
+ * them ccache misses, as much as a cold build. The folders sit as deep as the other suites'
+ * (e2e-kernels/NAME/kernel): ccache sees the tree through relative paths, which differ with depth.
  */
 const tree = kernelTreeForTests();
 // the clients and libevent.a come from scripts/setup.sh; under CI=true global-setup requires them
 const tools = ['redis-cli', 'memccp', 'memccat', 'memcstat', 'apt-get'].every((t) => spawnSync('sh', ['-c', 'command -v "$1"', 'sh', t]).status === 0) && existsSync('/usr/lib/x86_64-linux-gnu/libevent.a');
 const available = (tree !== null && tools) || process.env.CI === 'true';
 const work = mkdtempSync(join(tmpdir(), 'ukl-real-servers-'));
-const kernels = join(cacheHome(), 'e2e-kernels', 'real-servers');
 const run = promisify(execFile);
 
 interface Server {
@@ -134,7 +134,7 @@ describe.skipIf(!available)('real servers from Debian sources in initramfs mode,
       const text = readFileSync(config, 'utf8');
       for (const option of server.options) expect(text, option).toMatch(new RegExp(`^CONFIG_${option}=y$`, 'm'));
 
-      const out = join(kernels, server.name);
+      const out = join(cacheHome(), 'e2e-kernels', `real-servers-${server.name}`);
       mkdirSync(out, { recursive: true });
       const build = await cliJson<BuildReport>(['build', '--kernel', tree, '--config', config, '--app', app, '--out', out, ...server.buildFlags]);
       const boot: BootReport = await bootKernel({
