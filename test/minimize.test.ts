@@ -299,6 +299,17 @@ describe('re-trimming: the base model kept, the solver started from an earlier o
     expect(starts).toEqual(['none', 'repaired']);
   });
 
+  it('two runs at once on one tree: each waits for the engine and gets its own optimum', async () => {
+    const session = freshSession();
+    // expressions that each add a gate of their own to the shared model
+    const a = [req('VIRTIO_NET && !IPV6'), req('VIRTIO_PCI')];
+    const b = [req('INET || DRIVER_T'), req('!IPV6'), req('EPOLL')];
+    const [ra, rb] = await Promise.all([minimizeConfig({ loaded, requirements: a, profile: null, session }), minimizeConfig({ loaded, requirements: b, profile: null, session })]);
+    expect([ra.report.check.requirementsHold, rb.report.check.requirementsHold]).toEqual([true, true]);
+    expect(costOfConfig(ra.config).cost).toBe(bruteForceBest(a));
+    expect(costOfConfig(rb.config).cost).toBe(bruteForceBest(b));
+  });
+
   it('earlier optima are kept on disk, newest first, and read back bit for bit', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ukl-optima-'));
     const values = Uint8Array.from({ length: 37 }, (_, i) => (i * 7) % 3 === 0 ? 1 : 0);

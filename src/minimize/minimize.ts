@@ -9,7 +9,7 @@ import { explainLines, type Reason } from './reasons.js';
 import { buildReport, type MinimizeReport, type RunParts } from './report.js';
 import type { Requirement } from './requirements.js';
 import { defaultSession, type MinimizeSession } from './session.js';
-import { loadTree, runSettings } from './setup.js';
+import { loadTree, runSettings, type RunSettings } from './setup.js';
 import { loadSolverEarly, solveRun, type Solution } from './solve.js';
 import type { WarmStarts } from './warm-starts.js';
 import { UklTrimError } from '../util/errors.js';
@@ -99,14 +99,22 @@ export async function minimizeConfig(opts: MinimizeOptions): Promise<MinimizeRes
   const kc = t.loaded.kconfig;
   const collected = await clock.stage('analysis', async () => collectRequirements(opts, run, t, await analyseApp(opts, run, t.tree, progress), (...a) => session.syscallMap(...a), progress));
   const reqs = collected.requirements;
+  // one run at a time on a tree's engine and model: both hold state while a run uses them
+  const { enc, sol, checked } = await session.exclusive(kc, () => optimise(t, run, reqs, session, opts.oneMinimal !== false, clock, progress));
+  const report = buildReport({ run, kernelVersion: t.loaded.kbuild.kernelVersion, collected, enc, sol, ...checked, seconds: clock.seconds() });
+  const reasons = checked.final.reasons;
+  return { app: collected.app, uklArchive: collected.uklArchive, config: checked.answer.config, fragment: checked.answer.fragment, report, reasons, explain: (symbol: string) => explainLines(kc, reasons, reqs, symbol) };
+}
+
+/** The MILP of the run, its optimum, and that optimum through the engine. */
+async function optimise(t: { tree: string; loaded: LoadedKconfig }, run: RunSettings, reqs: readonly Requirement[], session: MinimizeSession, oneMinimal: boolean, clock: StageClock, progress: (m: string) => void): Promise<{ enc: Encoded; sol: Solution; checked: Pick<RunParts, 'mismatches' | 'answer' | 'pass' | 'final'> }> {
+  const kc = t.loaded.kconfig;
   progress('encoding the Kconfig model');
   const enc = await clock.stage('model', async () => encode(session.base(t.loaded, t.tree, run.arch), reqs, run.arch));
   progress(`solving (${enc.model.variableCount} variables, ${enc.model.constraintCount} constraints)`);
   const sol = await clock.stage('solve', () => solveRun(kc, enc, reqs, session.optima));
-  const checked = await clock.stage('check', async () => checkStage(kc, enc, reqs, sol, opts.oneMinimal !== false ? session.optima : null, progress));
-  const report = buildReport({ run, kernelVersion: t.loaded.kbuild.kernelVersion, collected, enc, sol, ...checked, seconds: clock.seconds() });
-  const reasons = checked.final.reasons;
-  return { app: collected.app, uklArchive: collected.uklArchive, config: checked.answer.config, fragment: checked.answer.fragment, report, reasons, explain: (symbol: string) => explainLines(kc, reasons, reqs, symbol) };
+  const checked = await clock.stage('check', async () => checkStage(kc, enc, reqs, sol, oneMinimal ? session.optima : null, progress));
+  return { enc, sol, checked };
 }
 
 /** The answer through the exact engine, the one-minimal pass over it (null: no pass), and the final state. */

@@ -15,6 +15,7 @@ import { WarmStarts } from './warm-starts.js';
 export class MinimizeSession {
   private readonly bases = new WeakMap<Kconfig, BaseModel>();
   private readonly maps = new WeakMap<Kconfig, Promise<SyscallMap>>();
+  private readonly busy = new WeakMap<Kconfig, Promise<unknown>>();
   readonly optima: WarmStarts;
 
   constructor(opts: { optima?: WarmStarts } = {}) {
@@ -39,6 +40,14 @@ export class MinimizeSession {
     this.base(loaded, tree, arch);
     // a tree the map cannot be derived for fails in the run that needs the map, not here
     await Promise.all([this.syscallMap(tree, arch, loaded).catch(() => undefined), highs()]);
+  }
+
+  /** `work` once the runs already queued on this tree's engine are done, then the next in turn */
+  exclusive<T>(kc: Kconfig, work: () => Promise<T>): Promise<T> {
+    const before = this.busy.get(kc) ?? Promise.resolve();
+    const mine = before.then(work, work);
+    this.busy.set(kc, mine.catch(() => undefined));
+    return mine;
   }
 
   syscallMap(tree: string, arch: string, loaded: LoadedKconfig): Promise<SyscallMap> {
