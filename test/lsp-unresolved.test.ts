@@ -36,7 +36,7 @@ describe('unresolved places in the editor', () => {
 
   it("an app source gets the warning on the definition line of the function that holds the place, not on its calls", () => {
     const d = unresolvedInSource(SOURCE, PLACES);
-    expect(d.map((x) => [x.range.start.line, x.message.split(';')[0]])).toEqual([
+    expect(d.map((x) => [x.range.start.line, String(x.message).split(';')[0]])).toEqual([
       [1, 'socket family unresolved in open_listener at 0x401b00: the family argument is not a constant'],
       [5, 'syscall unresolved in dispatch at 0x401a2c: may be any syscall: rax is computed'],
     ]);
