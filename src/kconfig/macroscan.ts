@@ -61,7 +61,11 @@ export function macroScan(srctree: string, env: Readonly<Record<string, string |
             value = v.value;
             v = next();
           }
-          pp.addVariable(t.value, value, op.type === 'EQUAL' ? '=' : op.type === 'COLON_EQUAL' ? ':=' : '+=');
+          const flavor = op.type === 'EQUAL' ? '=' : op.type === 'COLON_EQUAL' ? ':=' : '+=';
+          const assign = (): void => pp.addVariable(t.value, value, flavor);
+          // an immediate assignment keeps its probes' answers for the commands built later
+          if (flavor === ':=' && shell.answering) shell.answering(assign);
+          else assign();
           prev = 'EOL';
           continue;
         }

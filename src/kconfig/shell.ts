@@ -14,6 +14,8 @@ import { writeFileAtomic } from '../util/fs.js';
  */
 export interface ShellProvider {
   run(command: string): string;
+  /** a speculative provider: `expand` with the probes it makes answered truly (see PrefetchShellProvider) */
+  answering?<T>(expand: () => T): T;
 }
 
 export interface ShellContext {
@@ -150,10 +152,12 @@ export function toolchainFingerprint(ctx: ShellContext, tools: readonly string[]
 
 /**
  * Discovers probes without waiting for them: every command is started in the background (a
- * few at a time) and answered with "" so a speculative parse can run on. The real parse that
- * follows finds the answers in the cache; commands whose text depended on another probe's
- * answer are simply run then. Only the order of execution differs from conf, never the
- * commands, their environment or their outputs.
+ * few at a time) and answered with "" so a speculative parse can run on. Inside `answering`
+ * (the scan wraps immediate `:=` assignments in it: cc-info, m64-flag, … whose values later
+ * commands embed) a command is run at once and answered truly, so the commands built from it
+ * are the real ones and get prefetched too. The real parse that follows finds the answers in
+ * the cache; commands whose text still depended on a speculative "" are simply run then. Only
+ * the order of execution differs from conf, never the commands, their environment or outputs.
  */
 export class PrefetchShellProvider implements ShellProvider {
   private readonly results = new Map<string, string>();
@@ -161,6 +165,7 @@ export class PrefetchShellProvider implements ShellProvider {
   private readonly seen = new Set<string>();
   private running = 0;
   private idle: (() => void) | null = null;
+  private answerNow = false;
 
   constructor(
     private readonly ctx: ShellContext,
@@ -169,12 +174,34 @@ export class PrefetchShellProvider implements ShellProvider {
   ) {}
 
   run(command: string): string {
+    if (this.answerNow) return this.runNow(command);
     if (!this.seen.has(command) && !this.known(command)) {
       this.seen.add(command);
       this.queue.push(command);
       this.pump();
     }
     return '';
+  }
+
+  /** `expand` with every probe it makes run at once and answered with its real output */
+  answering<T>(expand: () => T): T {
+    const before = this.answerNow;
+    this.answerNow = true;
+    try {
+      return expand();
+    } finally {
+      this.answerNow = before;
+    }
+  }
+
+  private runNow(command: string): string {
+    const done = this.results.get(command);
+    if (done !== undefined) return done;
+    this.seen.add(command);
+    const r = spawnSync('/bin/sh', ['-c', command], { cwd: this.ctx.cwd, env: this.ctx.env, stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 * 1024 * 1024 });
+    const out = postprocessShellOutput(r.stdout ?? Buffer.alloc(0));
+    this.results.set(command, out);
+    return out;
   }
 
   private pump(): void {
