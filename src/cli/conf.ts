@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatDiagnostic } from '../kconfig/errors.js';
-import { archDefconfig, defaultConfigFallback, loadKconfigAsync, tinyconfig, type ProbeOptions } from '../kconfig/load.js';
+import { archDefconfig, defaultConfigFallback, loadKconfigAsync, tinyconfig, type LoadedKconfig, type ProbeOptions } from '../kconfig/load.js';
 import { explainSymbol } from '../kconfig/explain.js';
 import { mergeConfigFragments } from '../kconfig/merge.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -38,8 +38,69 @@ export function probeOptions(spec: string | undefined): ProbeOptions {
   return { mode: m[1] as 'record' | 'replay', file: resolve(m[2] as string) };
 }
 
+const CONF_OPTIONS = {
+  kernel: { type: 'string' },
+  patch: { type: 'string', multiple: true },
+  arch: { type: 'string' },
+  config: { type: 'string' },
+  out: { type: 'string' },
+  allconfig: { type: 'string' },
+  merge: { type: 'string', multiple: true },
+  probes: { type: 'string' },
+  'cross-compile': { type: 'string' },
+  llvm: { type: 'boolean' },
+  olddefconfig: { type: 'boolean' },
+  allnoconfig: { type: 'boolean' },
+  allyesconfig: { type: 'boolean' },
+  allmodconfig: { type: 'boolean' },
+  alldefconfig: { type: 'boolean' },
+  tinyconfig: { type: 'boolean' },
+  defconfig: { type: 'string' },
+  savedefconfig: { type: 'string' },
+  syncconfig: { type: 'boolean' },
+  explain: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type ConfValues = ReturnType<typeof parseArgs<{ options: typeof CONF_OPTIONS }>>['values'];
+
+/** what one conf run works on: the loaded tree, where it reads and writes, and conf's fallbacks */
+interface ConfRun {
+  values: ConfValues;
+  loaded: LoadedKconfig;
+  out: string;
+  readInput(): string | null;
+  /** conf only looks at KCONFIG_DEFCONFIG_LIST when there is no .config */
+  fallback(): { name: string; text: string } | null;
+  /** print the engine's warnings, as conf does before writing */
+  flush(): void;
+}
+
 export async function runConf(argv: string[], io: CliIO): Promise<number> {
-  // `--defconfig` takes an optional FILE: normalise to `--defconfig=` forms for parseArgs
+  const values = parseConfArgs(argv);
+  if (values.help) {
+    io.out(CONF_USAGE);
+    return 0;
+  }
+  const modes = MODES.filter((m) => values[m] !== undefined && values[m] !== false);
+  if (modes.length !== 1 && !values.explain) throw new UsageError(`exactly one mode is needed (${modes.length > 1 ? `given: ${modes.map((m) => `--${m}`).join(', ')}` : `--${MODES.join(', --')}`})`);
+  if (!values.arch) throw new UsageError(`--arch is required; see 'ukl-trim conf --help'`);
+  const run = await openConfRun(values, values.arch, io);
+  if (values.explain) return explain(run, values.explain, io);
+  const mode = modes[0] as Mode;
+  if (mode === 'savedefconfig') return saveDefconfig(run);
+  if (mode === 'syncconfig') return syncConfig(run, io);
+  let text = produceConfig(run, mode);
+  const fragments = (values.merge ?? []).map((f) => readText(f, 'fragment'));
+  if (fragments.length > 0) text = run.loaded.kconfig.olddefconfig(mergeConfigFragments(text, fragments, run.loaded.kconfig.prefix));
+  run.flush();
+  if (writeFileAtomic(run.out, text, { keepOld: true }) === 'unchanged') io.info(`No change to ${run.out}`);
+  return 0;
+}
+
+/** `--defconfig` takes an optional FILE: normalised to `--defconfig=` forms for parseArgs */
+function parseConfArgs(argv: string[]): ConfValues {
   const args: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
@@ -51,54 +112,20 @@ export async function runConf(argv: string[], io: CliIO): Promise<number> {
       } else args.push('--defconfig=');
     } else args.push(a);
   }
-  const { values } = parseArgs({
-    args,
-    options: {
-      kernel: { type: 'string' },
-      patch: { type: 'string', multiple: true },
-      arch: { type: 'string' },
-      config: { type: 'string' },
-      out: { type: 'string' },
-      allconfig: { type: 'string' },
-      merge: { type: 'string', multiple: true },
-      probes: { type: 'string' },
-      'cross-compile': { type: 'string' },
-      llvm: { type: 'boolean' },
-      olddefconfig: { type: 'boolean' },
-      allnoconfig: { type: 'boolean' },
-      allyesconfig: { type: 'boolean' },
-      allmodconfig: { type: 'boolean' },
-      alldefconfig: { type: 'boolean' },
-      tinyconfig: { type: 'boolean' },
-      defconfig: { type: 'string' },
-      savedefconfig: { type: 'string' },
-      syncconfig: { type: 'boolean' },
-      explain: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  if (values.help) {
-    io.out(CONF_USAGE);
-    return 0;
-  }
-  const modes = MODES.filter((m) => values[m] !== undefined && values[m] !== false);
-  if (modes.length !== 1 && !values.explain) throw new UsageError(`exactly one mode is needed (${modes.length > 1 ? `given: ${modes.map((m) => `--${m}`).join(', ')}` : `--${MODES.join(', --')}`})`);
-  if (!values.arch) throw new UsageError(`--arch is required; see 'ukl-trim conf --help'`);
-  const mode = modes[0] as Mode | undefined;
+  return parseArgs({ args, options: CONF_OPTIONS, strict: true, allowPositionals: false }).values;
+}
+
+async function openConfRun(values: ConfValues, arch: string, io: CliIO): Promise<ConfRun> {
   const tree = await resolveKernelForCli(values.kernel, io, values.patch ?? []);
   const out = resolve(values.out ?? '.config');
   const input = resolve(values.config ?? out);
   const loaded = await loadKconfigAsync({
     tree,
-    arch: values.arch,
+    arch,
     toolchain: { ...(values['cross-compile'] ? { crossCompile: values['cross-compile'] } : {}), ...(values.llvm ? { llvm: true } : {}) },
     probes: probeOptions(values.probes),
     stdout: (line) => io.out(line),
   });
-  const kc = loaded.kconfig;
   const readInput = (): string | null => {
     try {
       return readFileSync(input, 'utf8');
@@ -106,64 +133,66 @@ export async function runConf(argv: string[], io: CliIO): Promise<number> {
       return null;
     }
   };
-  // conf only looks at KCONFIG_DEFCONFIG_LIST when there is no .config
-  const fallback = (): { name: string; text: string } | null => (readInput() === null ? defaultConfigFallback(loaded) : null);
-  const flush = (): void => {
-    for (const d of kc.diagnostics.items) if (d.severity === 'warning') io.err(formatDiagnostic(d));
-    kc.diagnostics.items.length = 0;
+  const { diagnostics } = loaded.kconfig;
+  return {
+    values,
+    loaded,
+    out,
+    readInput,
+    fallback: () => (readInput() === null ? defaultConfigFallback(loaded) : null),
+    flush: () => {
+      for (const d of diagnostics.items) if (d.severity === 'warning') io.err(formatDiagnostic(d));
+      diagnostics.items.length = 0;
+    },
   };
+}
 
-  if (values.explain) {
-    const cfg = readInput();
-    if (cfg !== null) kc.load(cfg);
-    const ex = explainSymbol(kc, values.explain.replace(/^CONFIG_/, ''));
-    if (!ex) throw new UsageError(`unknown symbol '${values.explain}'`);
-    io.out(values.json ? JSON.stringify(ex, null, 2) : formatExplanation(ex));
-    return 0;
-  }
+function explain(run: ConfRun, name: string, io: CliIO): number {
+  const cfg = run.readInput();
+  if (cfg !== null) run.loaded.kconfig.load(cfg);
+  const ex = explainSymbol(run.loaded.kconfig, name.replace(/^CONFIG_/, ''));
+  if (!ex) throw new UsageError(`unknown symbol '${name}'`);
+  io.out(run.values.json ? JSON.stringify(ex, null, 2) : formatExplanation(ex));
+  return 0;
+}
 
-  let text: string;
+/** the .config text of a mode that writes one */
+function produceConfig(run: ConfRun, mode: Exclude<Mode, 'savedefconfig' | 'syncconfig'>): string {
+  const { loaded, values } = run;
+  const kc = loaded.kconfig;
   switch (mode) {
     case 'olddefconfig':
-      text = kc.olddefconfig(readInput(), fallback());
-      break;
+      return kc.olddefconfig(run.readInput(), run.fallback());
     case 'allnoconfig':
     case 'allyesconfig':
     case 'allmodconfig':
     case 'alldefconfig':
-      text = kc.allconfig(mode, values.allconfig ? readText(values.allconfig, 'KCONFIG_ALLCONFIG file') : null);
-      break;
+      return kc.allconfig(mode, values.allconfig ? readText(values.allconfig, 'KCONFIG_ALLCONFIG file') : null);
     case 'tinyconfig':
-      text = tinyconfig(loaded);
-      break;
+      return tinyconfig(loaded);
     case 'defconfig': {
       const file = values.defconfig ? { name: values.defconfig, text: readText(values.defconfig, 'defconfig') } : archDefconfig(loaded);
-      text = kc.defconfig(file.text);
-      break;
+      return kc.defconfig(file.text);
     }
-    case 'savedefconfig': {
-      const min = kc.savedefconfig(readInput(), fallback());
-      flush();
-      writeFileAtomic(resolve(values.savedefconfig as string), min);
-      return 0;
-    }
-    case 'syncconfig': {
-      const r = kc.syncconfig(readInput(), fallback());
-      flush();
-      const base = dirname(out);
-      if (writeFileAtomic(out, r.config, { keepOld: true }) === 'unchanged') io.info(`No change to ${out}`);
-      writeFileAtomic(join(base, 'include/generated/autoconf.h'), r.autoconfH);
-      writeFileAtomic(join(base, 'include/generated/rustc_cfg'), r.rustcCfg);
-      writeFileAtomic(join(base, 'include/config/auto.conf'), r.autoConf);
-      return 0;
-    }
-    default:
-      throw new UsageError(CONF_USAGE);
   }
-  const fragments = (values.merge ?? []).map((f) => readText(f, 'fragment'));
-  if (fragments.length > 0) text = kc.olddefconfig(mergeConfigFragments(text, fragments, kc.prefix));
-  flush();
-  if (writeFileAtomic(out, text, { keepOld: true }) === 'unchanged') io.info(`No change to ${out}`);
+}
+
+function saveDefconfig(run: ConfRun): number {
+  const min = run.loaded.kconfig.savedefconfig(run.readInput(), run.fallback());
+  run.flush();
+  writeFileAtomic(resolve(run.values.savedefconfig as string), min);
+  return 0;
+}
+
+/** .config plus what make's syncconfig writes beside it: auto.conf, autoconf.h, rustc_cfg */
+function syncConfig(run: ConfRun, io: CliIO): number {
+  const r = run.loaded.kconfig.syncconfig(run.readInput(), run.fallback());
+  run.flush();
+  const base = dirname(run.out);
+  if (writeFileAtomic(run.out, r.config, { keepOld: true }) === 'unchanged') io.info(`No change to ${run.out}`);
+  writeFileAtomic(join(base, 'include/generated/autoconf.h'), r.autoconfH);
+  writeFileAtomic(join(base, 'include/generated/rustc_cfg'), r.rustcCfg);
+  writeFileAtomic(join(base, 'include/config/auto.conf'), r.autoConf);
   return 0;
 }
 
