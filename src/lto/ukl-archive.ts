@@ -177,114 +177,128 @@ export async function buildUklArchive(opts: BuildUklArchiveOptions): Promise<Bui
   const workDir = mkdtempSync(join(tmpdir(), 'ukl-build-'));
   const tmpArchive = `${out}.${process.pid}.tmp`;
   try {
-    // 1. compile (the runtime first: musl-ukl's headers come with it)
+    // the runtime first: musl-ukl's headers come with it
     const runtime = libcChoice === 'none' ? undefined : await locateRuntime(cc, libcChoice);
     const compileFlags = [...(await uklCompileFlags(cc, libcChoice, runtime)), ...(opts.cflags ?? [])];
-    const compiled: string[] = [];
-    for (const [index, source] of sources.entries()) {
-      const object = join(workDir, `${index}-${basename(source).replace(/\.[^.]*$/, '')}.o`);
-      const result = await runStep(cc, [...compileFlags, '-c', source, '-o', object], `compile ${basename(source)}`);
-      if (result.code !== 0) {
-        throw new UklError('compile-failed', `UKL.a: compiling ${source} failed: ${firstErrorLine(result.stderr)}`);
-      }
-      compiled.push(object);
-    }
+    const compiled = await compileSources(cc, compileFlags, sources, workDir);
     const appObjects = [...compiled, ...givenObjects.map((o) => resolve(o))];
-
-    // 2. the app's own code must be kernel-code-model code, or the vmlinux link fails much later
-    const appRelocationTypes: Record<string, number> = {};
-    for (const object of appObjects) {
-      if (!existsSync(object)) throw new UklError('link-failed', `UKL.a: ld -r: cannot find ${object}`);
-      const counts = relocationCounts([readObject(object)]);
-      const forbidden = forbiddenIn(counts);
-      if (forbidden.length > 0) {
-        throw new UklError('bad-input', `UKL.a: ${object} is not kernel-code-model code (${forbidden.join(', ')}); compile it with ${UKL_CFLAGS.slice(1).join(' ')}`);
-      }
-      for (const [type, count] of counts) appRelocationTypes[relocationTypeName(type)] = (appRelocationTypes[relocationTypeName(type)] ?? 0) + count;
-    }
-
-    // 3. ld -r with the C runtime (UKL's recipe; -allow-multiple-definition as it has it)
-    const linked = join(workDir, 'ukl-app.o');
-    const ldArgs = ['-r', '-o', linked, '--allow-multiple-definition'];
-    if (runtime === undefined) {
-      // libc-free (samples/ukl style): the app alone, plus libgcc for compiler helper calls
-      ldArgs.push(...appObjects, '--start-group', ...(opts.extraArchives ?? []), await locateLibgcc(cc), '--end-group');
-    } else {
-      ldArgs.push(
-        ...runtime.starts,
-        ...appObjects,
-        '--start-group',
-        ...(opts.extraArchives ?? []),
-        ...(runtime.wholeArchives.length > 0 ? ['--whole-archive', ...runtime.wholeArchives, '--no-whole-archive'] : []),
-        ...runtime.archives,
-        ...runtime.gccArchives,
-        '--end-group',
-        ...runtime.ends,
-      );
-    }
-    const link = await runStep('ld', ldArgs, 'ld -r');
-    if (link.code !== 0) throw new UklError('link-failed', `UKL.a: ld -r failed: ${firstErrorLine(link.stderr)}`);
-
-    // 4. archive, prefix every symbol, give the kernel-provided ones their names back
-    rmSync(tmpArchive, { force: true });
-    const ar = await runStep('ar', ['cr', tmpArchive, linked], 'ar');
-    if (ar.code !== 0) throw new UklError('link-failed', `UKL.a: ar failed: ${firstErrorLine(ar.stderr)}`);
-    const prefix = await runStep('objcopy', [`--prefix-symbols=${UKL_PREFIX}`, tmpArchive], 'objcopy --prefix-symbols');
-    if (prefix.code !== 0) throw new UklError('link-failed', `UKL.a: objcopy --prefix-symbols failed: ${firstErrorLine(prefix.stderr)}`);
-    const redefinitions = defaultRedefinitions();
-    // libc-free: the calls the compiler itself emits go to the kernel's own implementations
-    if (runtime === undefined) for (const name of undefinedIn(linked, FREESTANDING_NAMES)) redefinitions.set(UKL_PREFIX + name, name);
-    for (const [from, to] of Object.entries(opts.redefinitions ?? {})) redefinitions.set(from, to);
-    const listPath = join(workDir, 'redef_sym_names');
-    writeFileSync(listPath, [...redefinitions].map(([from, to]) => `${from} ${to}\n`).join(''));
-    const redefine = await runStep('objcopy', [`--redefine-syms=${listPath}`, tmpArchive], 'objcopy --redefine-syms');
-    if (redefine.code !== 0) throw new UklError('link-failed', `UKL.a: objcopy --redefine-syms failed: ${firstErrorLine(redefine.stderr)}`);
-
-    // 5. check what was built
-    const members = archiveObjects(tmpArchive);
-    const summary = summarizeSymbols(members);
-    if (!summary.definedNames.has(`${UKL_PREFIX}_start`)) {
-      // UKL issue #32: the kernel enters the app at ukl__start; without it vmlinux fails to link
-      throw new UklError('link-failed', `UKL.a: no _start (ukl__start after prefixing), where UKL's kernel enters the app; link a libc's crt1.o or define _start`);
-    }
-    const relocationTypes: Record<string, number> = {};
-    const allCounts = relocationCounts(members);
-    for (const [type, count] of [...allCounts].sort((a, b) => a[0] - b[0])) relocationTypes[relocationTypeName(type)] = count;
-
-    const warnings: string[] = [];
-    const libcUklCapable = runtime === undefined ? null : libcCallsUklEntry(runtime.libc);
-    if (libcUklCapable === false) {
-      warnings.push(
-        `${runtime?.libc} issues \`syscall\` itself (no call to entry_SYSCALL_64): an ordinary libc cannot run inside UKL; ` +
-          `use the libc.a of UKL's glibc fork or a libc-free app`,
-      );
-    }
-    if (libcChoice === MUSL_UKL) warnings.push(...checkMuslUklApp(summary.definedNames, appObjects));
-    const forbidden = forbiddenIn(allCounts);
-    if (forbidden.length > 0) warnings.push(`the linked libraries are not kernel-code-model code: ${forbidden.join(', ')}`);
-    if (summary.unexpectedUndefined.length > 0) {
-      warnings.push(`undefined symbols the UKL kernel does not provide: ${summary.unexpectedUndefined.slice(0, 8).join(', ')}${summary.unexpectedUndefined.length > 8 ? ', ...' : ''}`);
-    }
-
+    const appRelocationTypes = checkKernelCodeModel(appObjects);
+    const linked = await linkWithRuntime(cc, appObjects, runtime, opts.extraArchives ?? [], workDir);
+    await archiveWithKernelNames(linked, tmpArchive, runtime === undefined, opts.redefinitions ?? {}, workDir);
+    const checked = checkArchive(tmpArchive, runtime, libcChoice, appObjects);
     renameSync(tmpArchive, out);
-    return {
-      path: out,
-      symbols: summary.definedGlobals,
-      prefixed: summary.prefixedGlobals,
-      keptNames: summary.keptNames,
-      undefinedSymbols: summary.undefinedSymbols,
-      weakUndefinedSymbols: summary.weakUndefinedSymbols,
-      unexpectedUndefined: summary.unexpectedUndefined,
-      relocationTypes,
-      appRelocationTypes,
-      compileFlags,
-      libcUklCapable,
-      warnings,
-    };
+    return { path: out, ...checked, appRelocationTypes, compileFlags };
   } finally {
     rmSync(tmpArchive, { force: true });
     rmSync(workDir, { recursive: true, force: true });
   }
+}
+
+/** each source compiled with UKL's flags into the work folder */
+async function compileSources(cc: string, flags: string[], sources: string[], workDir: string): Promise<string[]> {
+  const compiled: string[] = [];
+  for (const [index, source] of sources.entries()) {
+    const object = join(workDir, `${index}-${basename(source).replace(/\.[^.]*$/, '')}.o`);
+    const result = await runStep(cc, [...flags, '-c', source, '-o', object], `compile ${basename(source)}`);
+    if (result.code !== 0) throw new UklError('compile-failed', `UKL.a: compiling ${source} failed: ${firstErrorLine(result.stderr)}`);
+    compiled.push(object);
+  }
+  return compiled;
+}
+
+/** the app's own code must be kernel-code-model code, or the vmlinux link fails much later; its relocation types by name */
+function checkKernelCodeModel(appObjects: string[]): Record<string, number> {
+  const types: Record<string, number> = {};
+  for (const object of appObjects) {
+    if (!existsSync(object)) throw new UklError('link-failed', `UKL.a: ld -r: cannot find ${object}`);
+    const counts = relocationCounts([readObject(object)]);
+    const forbidden = forbiddenIn(counts);
+    if (forbidden.length > 0) {
+      throw new UklError('bad-input', `UKL.a: ${object} is not kernel-code-model code (${forbidden.join(', ')}); compile it with ${UKL_CFLAGS.slice(1).join(' ')}`);
+    }
+    for (const [type, count] of counts) types[relocationTypeName(type)] = (types[relocationTypeName(type)] ?? 0) + count;
+  }
+  return types;
+}
+
+/** ld -r of the app with the C runtime (UKL's recipe; -allow-multiple-definition as it has it) */
+async function linkWithRuntime(cc: string, appObjects: string[], runtime: Runtime | undefined, extraArchives: string[], workDir: string): Promise<string> {
+  const linked = join(workDir, 'ukl-app.o');
+  const ldArgs = ['-r', '-o', linked, '--allow-multiple-definition'];
+  if (runtime === undefined) {
+    // libc-free (samples/ukl style): the app alone, plus libgcc for compiler helper calls
+    ldArgs.push(...appObjects, '--start-group', ...extraArchives, await locateLibgcc(cc), '--end-group');
+  } else {
+    ldArgs.push(
+      ...runtime.starts,
+      ...appObjects,
+      '--start-group',
+      ...extraArchives,
+      ...(runtime.wholeArchives.length > 0 ? ['--whole-archive', ...runtime.wholeArchives, '--no-whole-archive'] : []),
+      ...runtime.archives,
+      ...runtime.gccArchives,
+      '--end-group',
+      ...runtime.ends,
+    );
+  }
+  const link = await runStep('ld', ldArgs, 'ld -r');
+  if (link.code !== 0) throw new UklError('link-failed', `UKL.a: ld -r failed: ${firstErrorLine(link.stderr)}`);
+  return linked;
+}
+
+/** archive the linked object, prefix every symbol, give the kernel-provided ones their names back */
+async function archiveWithKernelNames(linked: string, archive: string, libcFree: boolean, extra: Record<string, string>, workDir: string): Promise<void> {
+  rmSync(archive, { force: true });
+  const ar = await runStep('ar', ['cr', archive, linked], 'ar');
+  if (ar.code !== 0) throw new UklError('link-failed', `UKL.a: ar failed: ${firstErrorLine(ar.stderr)}`);
+  const prefix = await runStep('objcopy', [`--prefix-symbols=${UKL_PREFIX}`, archive], 'objcopy --prefix-symbols');
+  if (prefix.code !== 0) throw new UklError('link-failed', `UKL.a: objcopy --prefix-symbols failed: ${firstErrorLine(prefix.stderr)}`);
+  const redefinitions = defaultRedefinitions();
+  // libc-free: the calls the compiler itself emits go to the kernel's own implementations
+  if (libcFree) for (const name of undefinedIn(linked, FREESTANDING_NAMES)) redefinitions.set(UKL_PREFIX + name, name);
+  for (const [from, to] of Object.entries(extra)) redefinitions.set(from, to);
+  const listPath = join(workDir, 'redef_sym_names');
+  writeFileSync(listPath, [...redefinitions].map(([from, to]) => `${from} ${to}\n`).join(''));
+  const redefine = await runStep('objcopy', [`--redefine-syms=${listPath}`, archive], 'objcopy --redefine-syms');
+  if (redefine.code !== 0) throw new UklError('link-failed', `UKL.a: objcopy --redefine-syms failed: ${firstErrorLine(redefine.stderr)}`);
+}
+
+/** what was built: its symbols and relocations, and what would go wrong in the kernel (as warnings) */
+function checkArchive(archive: string, runtime: Runtime | undefined, libcChoice: string, appObjects: string[]): Omit<BuildUklArchiveResult, 'path' | 'appRelocationTypes' | 'compileFlags'> {
+  const members = archiveObjects(archive);
+  const summary = summarizeSymbols(members);
+  if (!summary.definedNames.has(`${UKL_PREFIX}_start`)) {
+    // UKL issue #32: the kernel enters the app at ukl__start; without it vmlinux fails to link
+    throw new UklError('link-failed', `UKL.a: no _start (ukl__start after prefixing), where UKL's kernel enters the app; link a libc's crt1.o or define _start`);
+  }
+  const relocationTypes: Record<string, number> = {};
+  const allCounts = relocationCounts(members);
+  for (const [type, count] of [...allCounts].sort((a, b) => a[0] - b[0])) relocationTypes[relocationTypeName(type)] = count;
+  const warnings: string[] = [];
+  const libcUklCapable = runtime === undefined ? null : libcCallsUklEntry(runtime.libc);
+  if (libcUklCapable === false) {
+    warnings.push(
+      `${runtime?.libc} issues \`syscall\` itself (no call to entry_SYSCALL_64): an ordinary libc cannot run inside UKL; ` +
+        `use the libc.a of UKL's glibc fork or a libc-free app`,
+    );
+  }
+  if (libcChoice === MUSL_UKL) warnings.push(...checkMuslUklApp(summary.definedNames, appObjects));
+  const forbidden = forbiddenIn(allCounts);
+  if (forbidden.length > 0) warnings.push(`the linked libraries are not kernel-code-model code: ${forbidden.join(', ')}`);
+  if (summary.unexpectedUndefined.length > 0) {
+    warnings.push(`undefined symbols the UKL kernel does not provide: ${summary.unexpectedUndefined.slice(0, 8).join(', ')}${summary.unexpectedUndefined.length > 8 ? ', ...' : ''}`);
+  }
+  return {
+    symbols: summary.definedGlobals,
+    prefixed: summary.prefixedGlobals,
+    keptNames: summary.keptNames,
+    undefinedSymbols: summary.undefinedSymbols,
+    weakUndefinedSymbols: summary.weakUndefinedSymbols,
+    unexpectedUndefined: summary.unexpectedUndefined,
+    relocationTypes,
+    libcUklCapable,
+    warnings,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
