@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { headlessArgs } from '../helpers/chromium.js';
 
 /**
  * Headless Chromium (Debian's `chromium`) driven through the DevTools protocol over
@@ -42,18 +43,7 @@ export class Chromium {
 
   static launch(width: number, height: number): Chromium {
     const profile = mkdtempSync(join(tmpdir(), 'ukl-cdp-'));
-    const args = [
-      '--headless',
-      // as root (CI, containers) Chromium refuses to start with its sandbox on
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--no-default-browser-check',
-      '--remote-debugging-pipe',
-      `--user-data-dir=${profile}`,
-      `--window-size=${width},${height}`,
-      'about:blank',
-    ];
+    const args = [...headlessArgs(profile, width, height), '--remote-debugging-pipe', 'about:blank'];
     const child = spawn('chromium', args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'], detached: true });
     return new Chromium(child, profile);
   }

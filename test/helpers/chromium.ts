@@ -15,21 +15,25 @@ export function chromiumAvailable(): boolean {
   return spawnSync('sh', ['-c', 'command -v "$1"', 'sh', CHROMIUM]).status === 0;
 }
 
+/** the flags every headless run here starts with: its own profile folder and window size */
+export function headlessArgs(profile: string, width: number, height: number): string[] {
+  return [
+    '--headless',
+    // as root (CI, containers) Chromium refuses to start with its sandbox on
+    '--no-sandbox',
+    '--disable-gpu',
+    '--hide-scrollbars',
+    '--no-first-run',
+    '--no-default-browser-check',
+    `--user-data-dir=${profile}`,
+    `--window-size=${width},${height}`,
+  ];
+}
+
 function runChromium(page: string, mode: string[], width: number, height: number): string {
   const profile = mkdtempSync(join(tmpdir(), 'ukl-chromium-'));
   try {
-    const args = [
-      '--headless',
-      // as root (CI, containers) Chromium refuses to start with its sandbox on
-      '--no-sandbox',
-      '--disable-gpu',
-      '--hide-scrollbars',
-      '--no-first-run',
-      `--user-data-dir=${profile}`,
-      `--window-size=${width},${height}`,
-      ...mode,
-      pathToFileURL(page).href,
-    ];
+    const args = [...headlessArgs(profile, width, height), ...mode, pathToFileURL(page).href];
     const r = spawnSync(CHROMIUM, args, { encoding: 'utf8', timeout: 90_000, maxBuffer: 64 * 1024 * 1024 });
     if (r.status !== 0) throw new Error(`chromium ${args.join(' ')}: ${r.error?.message ?? `exit ${r.status}`}\n${r.stderr.slice(-2000)}`);
     return r.stdout;
