@@ -53,7 +53,7 @@ export function fixtureMinimizeReport(): MinimizeReport {
     kernelVersion: '6.1.192',
     mode: 'initramfs',
     profile: 'qemu-x86_64',
-    app: '/work/echo.o',
+    app: 'examples/echo-server/echo.o',
     counts: { enabled: 5, fragmentLines: 3, conditionalSourceBytes: 1000 },
     requirements: [
       { expression: 'EPOLL', kind: 'syscall', detail: 'epoll_wait', path: ['main', 'serve_loop', 'std::vector<int>::push_back', 'epoll_wait'], holds: true },
