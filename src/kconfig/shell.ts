@@ -198,10 +198,13 @@ export class PrefetchShellProvider implements ShellProvider {
     const done = this.results.get(command);
     if (done !== undefined) return done;
     this.seen.add(command);
-    const r = spawnSync('/bin/sh', ['-c', command], { cwd: this.ctx.cwd, env: this.ctx.env, stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 * 1024 * 1024 });
-    // no answer is kept from a shell that did not run: the real parse runs it and reports why
-    if (r.error) return '';
-    const out = postprocessShellOutput(r.stdout ?? Buffer.alloc(0));
+    let out: string;
+    try {
+      out = new ExecShellProvider(this.ctx).run(command);
+    } catch {
+      // no answer is kept from a shell that did not run: the real parse runs it and reports why
+      return '';
+    }
     this.results.set(command, out);
     return out;
   }

@@ -241,26 +241,28 @@ async function linkWithRuntime(cc: string, appObjects: string[], runtime: Runtim
       ...runtime.ends,
     );
   }
-  const link = await runStep('ld', ldArgs, 'ld -r');
-  if (link.code !== 0) throw new UklError('link-failed', `UKL.a: ld -r failed: ${firstErrorLine(link.stderr)}`);
+  await runLinkStep('ld', ldArgs, 'ld -r');
   return linked;
 }
 
 /** archive the linked object, prefix every symbol, give the kernel-provided ones their names back */
 async function archiveWithKernelNames(linked: string, archive: string, libcFree: boolean, extra: Record<string, string>, workDir: string): Promise<void> {
   rmSync(archive, { force: true });
-  const ar = await runStep('ar', ['cr', archive, linked], 'ar');
-  if (ar.code !== 0) throw new UklError('link-failed', `UKL.a: ar failed: ${firstErrorLine(ar.stderr)}`);
-  const prefix = await runStep('objcopy', [`--prefix-symbols=${UKL_PREFIX}`, archive], 'objcopy --prefix-symbols');
-  if (prefix.code !== 0) throw new UklError('link-failed', `UKL.a: objcopy --prefix-symbols failed: ${firstErrorLine(prefix.stderr)}`);
+  await runLinkStep('ar', ['cr', archive, linked], 'ar');
+  await runLinkStep('objcopy', [`--prefix-symbols=${UKL_PREFIX}`, archive], 'objcopy --prefix-symbols');
   const redefinitions = defaultRedefinitions();
   // libc-free: the calls the compiler itself emits go to the kernel's own implementations
   if (libcFree) for (const name of undefinedIn(linked, FREESTANDING_NAMES)) redefinitions.set(UKL_PREFIX + name, name);
   for (const [from, to] of Object.entries(extra)) redefinitions.set(from, to);
   const listPath = join(workDir, 'redef_sym_names');
   writeFileSync(listPath, [...redefinitions].map(([from, to]) => `${from} ${to}\n`).join(''));
-  const redefine = await runStep('objcopy', [`--redefine-syms=${listPath}`, archive], 'objcopy --redefine-syms');
-  if (redefine.code !== 0) throw new UklError('link-failed', `UKL.a: objcopy --redefine-syms failed: ${firstErrorLine(redefine.stderr)}`);
+  await runLinkStep('objcopy', [`--redefine-syms=${listPath}`, archive], 'objcopy --redefine-syms');
+}
+
+/** one binutils step of the archive; its failure is the build's, named by `what` */
+async function runLinkStep(tool: string, args: string[], what: string): Promise<void> {
+  const r = await runStep(tool, args, what);
+  if (r.code !== 0) throw new UklError('link-failed', `UKL.a: ${what} failed: ${firstErrorLine(r.stderr)}`);
 }
 
 /** what was built: its symbols and relocations, and what would go wrong in the kernel (as warnings) */
