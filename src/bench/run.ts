@@ -6,7 +6,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadKconfig, loadKconfigAsync, tinyconfig } from '../kconfig/load.js';
 import { cacheHome } from '../util/cache-home.js';
@@ -415,8 +415,8 @@ async function uklBench(work: string): Promise<void> {
 /**
  * Builds that reuse work (issue 16), in one run with an empty compiler cache: the echo server's
  * kernel cold, then the same app's kernel with one option more in the same folder (kbuild's own
- * incremental build, ccache behind it), then another fixture app's kernel in a new folder (ccache
- * only). Target: the second and third ≤ 0.35x the first.
+ * incremental build, ccache behind it), then another fixture app's kernel in a new folder (it
+ * starts from a copy of the nearest earlier build). Target: the second and third ≤ 0.35x the first.
  */
 async function buildReuseBench(tree: string, work: string): Promise<void> {
   const root = join(here, '..', '..');
@@ -445,7 +445,8 @@ async function buildReuseBench(tree: string, work: string): Promise<void> {
     const b = await buildKernel({ tree, arch: 'x86_64', config, outDir: join(work, 'builds', dir), targets: ['bzImage'], cacheRoot });
     if (Number.isNaN(cold)) cold = b.seconds;
     const cache = b.compilerCache === null ? 'no ccache' : `ccache ${b.compilerCache.hits} hits, ${b.compilerCache.misses} misses`;
-    rows.push(`  ${name.padEnd(34)} ${b.seconds.toFixed(0).padStart(4)} s   ${(b.seconds / cold).toFixed(2)}x   ${cache}`);
+    const seeded = b.seededFrom === null ? '' : `, from a copy of ${basename(b.seededFrom.from)} (${b.seededFrom.differing} options differ)`;
+    rows.push(`  ${name.padEnd(34)} ${b.seconds.toFixed(0).padStart(4)} s   ${(b.seconds / cold).toFixed(2)}x   ${cache}${seeded}`);
   }
   process.stdout.write(`kernel builds that reuse work (2 cores; target <= 0.35x for the 2nd and 3rd):\n${rows.join('\n')}\n`);
 }

@@ -2,8 +2,9 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { cacheHome } from '../util/cache-home.js';
+import { recordBuildFolder, seedBuildFolder, type Seed } from './build-seed.js';
 import { compilerCache, distccSlots, readCompilerCacheStats, withDistcc, type CompilerCacheStats } from './ccache.js';
 import { UklTrimError } from '../util/errors.js';
 
@@ -46,6 +47,11 @@ export interface KernelBuildOptions {
   extraKey?: string;
   /** where the compiler cache lives (default ukl-trim's cache folder; $UKL_TRIM_CCACHE=off turns it off) */
   cacheRoot?: string;
+  /**
+   * a new (empty) folder starts from a copy of the nearest earlier build of the same tree and
+   * arch (default true; $UKL_TRIM_BUILD_SEED=off turns it off)
+   */
+  seed?: boolean;
   /** compile on these distcc hosts (distcc's host specs, e.g. `10.0.0.5/8`); default $DISTCC_HOSTS, if set */
   distccHosts?: readonly string[];
 }
@@ -55,6 +61,8 @@ export interface KernelBuildResult {
   seconds: number;
   log: string;
   reused: boolean;
+  /** the earlier build this folder started from, when it was new */
+  seededFrom: Seed | null;
   /** ccache's hits and misses in this build; null without ccache */
   compilerCache: CompilerCacheStats | null;
   /** the distcc hosts the compiles went to; empty without distcc */
@@ -89,18 +97,23 @@ function targetPath(outDir: string, target: string): string {
 
 /** Build; a finished build of the identical config in the same folder is reused. */
 export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuildResult> {
-  const { tree, arch, config, outDir } = opts;
+  const { arch, config } = opts;
+  const tree = resolve(opts.tree);
+  const outDir = resolve(opts.outDir);
   const targets = opts.targets ?? ['vmlinux'];
   mkdirSync(outDir, { recursive: true });
   const stamp = join(outDir, '.ukl-trim-build');
   // (extraKey appended only when given: keys of earlier builds stay valid)
   const key = createHash('sha256').update(`${tree}\0${arch}\0${targets.join(' ')}\0${config}${opts.extraKey !== undefined ? `\0${opts.extraKey}` : ''}`).digest('hex');
   const built = targets.every((t) => existsSync(targetPath(outDir, t)));
+  const cacheRoot = opts.cacheRoot ?? cacheHome();
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === key && built) {
-    return { outDir, seconds: 0, log: join(outDir, 'build.log'), reused: true, compilerCache: null, distccHosts: [] };
+    recordBuildFolder(cacheRoot, { dir: outDir, tree, arch });
+    return { outDir, seconds: 0, log: join(outDir, 'build.log'), reused: true, seededFrom: null, compilerCache: null, distccHosts: [] };
   }
   // a build that stops half-way must not leave the previous build's stamp behind
   rmSync(stamp, { force: true });
+  const seed = opts.seed === false || process.env.UKL_TRIM_BUILD_SEED === 'off' ? null : seedBuildFolder({ cacheRoot, tree, arch, config, outDir });
   // an input make does not track changed (UKL's README: "make clean if you change the
   // program"): drop the linked images so they are linked again
   if (opts.extraKey !== undefined) for (const image of ['vmlinux', join('arch', 'x86', 'boot', 'bzImage')]) rmSync(join(outDir, image), { force: true });
@@ -112,9 +125,13 @@ export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuild
   let compiled = 0;
   const logPath = join(outDir, 'build.log');
   const log = createWriteStream(logPath);
+  if (seed !== null) {
+    const line = `ukl-trim: started from a copy of ${seed.from} (${seed.differing} options differ)`;
+    log.write(`${line}\n`);
+    opts.onLine?.(line);
+  }
   const t0 = performance.now();
   const environment = buildEnvironment();
-  const cacheRoot = opts.cacheRoot ?? cacheHome();
   const cache = compilerCache({ tree, outDir, cacheRoot, env: environment });
   const farm = opts.distccHosts ?? (process.env.DISTCC_HOSTS ? process.env.DISTCC_HOSTS.split(/\s+/).filter(Boolean) : []);
   let env = cache?.env ?? environment;
@@ -157,5 +174,6 @@ export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuild
   }
   writeFileSync(stamp, key);
   if (full) writeFileSync(countFile, `${compiled}\n`);
-  return { outDir, seconds, log: logPath, reused: false, compilerCache: cache === null ? null : readCompilerCacheStats(cache.statsLog), distccHosts: [...farm] };
+  recordBuildFolder(cacheRoot, { dir: outDir, tree, arch });
+  return { outDir, seconds, log: logPath, reused: false, seededFrom: seed, compilerCache: cache === null ? null : readCompilerCacheStats(cache.statsLog), distccHosts: [...farm] };
 }

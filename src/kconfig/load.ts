@@ -8,6 +8,7 @@ import { Kconfig } from './kconfig.js';
 import { mergeConfigFragments } from './merge.js';
 import { macroScan } from './macroscan.js';
 import { CachingShellProvider, ExecShellProvider, PrefetchShellProvider, toolchainFingerprint, type ShellProvider } from './shell.js';
+import { ProbePool } from './probe-pool.js';
 import { availableParallelism } from 'node:os';
 
 export interface ProbeOptions {
@@ -35,7 +36,8 @@ export interface LoadKconfigOptions {
 export interface LoadedKconfig {
   kconfig: Kconfig;
   kbuild: KbuildEnvironment;
-  probe: { calls: number; cached: number; executed: number; file: string | null };
+  /** `$(shell)` calls: answered from the cache, by probes run in the background (a cold load), or run by the parse itself */
+  probe: { calls: number; cached: number; background: number; executed: number; file: string | null };
   /** reads a file of the tree the way conf opens it (relative to the tree) */
   readTreeFile(rel: string): string;
 }
@@ -62,25 +64,36 @@ function scriptsHash(tree: string): string {
 
 /**
  * Like loadKconfig, but when probe answers are missing from the cache it first discovers the
- * probes with a speculative parse and runs them in parallel (conf runs its ~90 probes one by
- * one; that is most of its time). The result is the same as loadKconfig's.
+ * probes with a speculative scan and starts them in the background, a few at a time, then
+ * parses while they run, waiting only for the answer it needs next (conf runs its ~90 probes
+ * one by one; that is most of its time). The result is the same as loadKconfig's.
  */
 export async function loadKconfigAsync(opts: LoadKconfigOptions): Promise<LoadedKconfig> {
   const mode = opts.probes?.mode ?? 'cache';
-  if (mode === 'cache' || mode === 'record') {
-    const prep = prepare(opts);
-    if (prep.caching && prep.caching.size() === 0) {
-      const caching = prep.caching;
-      // One round: the scan answers immediate assignments truly, so the probes built from them
-      // are found too; what still uses a speculative answer (1 of 89 on 6.1 x86) the real parse runs.
-      const pre = new PrefetchShellProvider({ cwd: prep.probeCwd, env: prep.kbuild.env }, Math.max(2, availableParallelism() * 2), (c) => caching.has(c));
-      macroScan(prep.tree, prep.kbuild.env, pre);
-      caching.addAll(await pre.settle());
-      caching.save();
-    }
+  if (mode !== 'cache' && mode !== 'record') return loadKconfig(opts);
+  const prep = prepare(opts);
+  const caching = prep.caching;
+  if (caching === null || caching.size() > 0) return loadPrepared(prep, opts);
+  const ctx = { cwd: prep.probeCwd, env: prep.kbuild.env };
+  // two cores: the parse takes one now and then, the probes the rest (measured in the bench)
+  const pool = new ProbePool(ctx, Math.max(2, availableParallelism() * 2));
+  try {
+    // the scan answers immediate assignments truly, so the probes built from them are found
+    // too; what still used a speculative answer (1 of 89 on 6.1 x86) the parse runs itself
+    const pre = new PrefetchShellProvider(ctx, pool, (c) => caching.has(c));
+    macroScan(prep.tree, prep.kbuild.env, pre);
+    caching.runMissesWith({
+      run: (command) => {
+        const answer = pre.answer(command);
+        if (answer === undefined) return prep.exec.run(command);
+        prep.backgroundAnswers++;
+        return answer;
+      },
+    });
     return loadPrepared(prep, opts);
+  } finally {
+    pool.close();
   }
-  return loadKconfig(opts);
 }
 
 interface Prepared {
@@ -91,6 +104,7 @@ interface Prepared {
   caching: CachingShellProvider | null;
   shell: ShellProvider;
   file: string | null;
+  backgroundAnswers: number;
 }
 
 function prepare(opts: LoadKconfigOptions): Prepared {
@@ -124,7 +138,7 @@ function prepare(opts: LoadKconfigOptions): Prepared {
     caching = new CachingShellProvider(mode === 'replay' ? null : exec, fp, file);
     shell = caching;
   }
-  return { tree, kbuild, probeCwd, exec, caching, shell, file };
+  return { tree, kbuild, probeCwd, exec, caching, shell, file, backgroundAnswers: 0 };
 }
 
 /** Parse the Kconfig tree of `tree` for `arch` with the environment make would give conf. */
@@ -147,7 +161,7 @@ function loadPrepared(prep: Prepared, opts: LoadKconfigOptions): LoadedKconfig {
   return {
     kconfig,
     kbuild,
-    probe: { calls: kconfig.shellCalls, cached: caching?.hits ?? 0, executed: caching ? caching.misses : exec.count, file },
+    probe: { calls: kconfig.shellCalls, cached: caching?.hits ?? 0, background: prep.backgroundAnswers, executed: caching ? caching.misses - prep.backgroundAnswers : exec.count, file },
     readTreeFile: (rel: string) => readFileSync(join(tree, rel), 'utf8'),
   };
 }

@@ -1,7 +1,8 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../util/fs.js';
+import type { ProbePool } from './probe-pool.js';
 
 /**
  * Runs `$(shell,...)` commands for the Kconfig preprocessor.
@@ -74,7 +75,7 @@ export class CachingShellProvider implements ShellProvider {
   hits = 0;
   misses = 0;
   constructor(
-    private readonly inner: ShellProvider | null,
+    private inner: ShellProvider | null,
     readonly fingerprint: string,
     private readonly file: string | null,
   ) {
@@ -104,23 +105,15 @@ export class CachingShellProvider implements ShellProvider {
     this.dirty = true;
     return out;
   }
-  entries(): ReadonlyMap<string, string> {
-    return this.results;
+  /** what runs the commands not in the cache from now on */
+  runMissesWith(inner: ShellProvider): void {
+    this.inner = inner;
   }
   size(): number {
     return this.results.size;
   }
   has(command: string): boolean {
     return this.results.has(command);
-  }
-  /** Add answers obtained elsewhere (prefetching); they are saved like any other. */
-  addAll(results: ReadonlyMap<string, string>): void {
-    for (const [k, v] of results) {
-      if (!this.results.has(k)) {
-        this.results.set(k, v);
-        this.dirty = true;
-      }
-    }
   }
   recording(): ProbeRecording {
     return { version: 1, fingerprint: this.fingerprint, results: Object.fromEntries(this.results) };
@@ -151,35 +144,28 @@ export function toolchainFingerprint(ctx: ShellContext, tools: readonly string[]
 }
 
 /**
- * Discovers probes without waiting for them: every command is started in the background (a
- * few at a time) and answered with "" so a speculative parse can run on. Inside `answering`
- * (the scan wraps immediate `:=` assignments in it: cc-info, m64-flag, … whose values later
- * commands embed) a command is run at once and answered truly, so the commands built from it
- * are the real ones and get prefetched too. The real parse that follows finds the answers in
- * the cache; commands whose text still depended on a speculative "" are simply run then. Only
- * the order of execution differs from conf, never the commands, their environment or outputs.
+ * Discovers probes without waiting for them: every command is handed to a `ProbePool`, which
+ * runs it in the background, and answered with "" so a speculative parse can run on. Inside
+ * `answering` (the scan wraps immediate `:=` assignments in it: cc-info, m64-flag, … whose
+ * values later commands embed) a command is run at once and answered truly, so the commands
+ * built from it are the real ones and get started too. The real parse that follows takes its
+ * answers from `answer`, waiting only for the one it needs; commands whose text still depended
+ * on a speculative "" it runs itself. Only the order of execution differs from conf, never the
+ * commands, their environment or outputs.
  */
 export class PrefetchShellProvider implements ShellProvider {
-  private readonly results = new Map<string, string>();
-  private readonly queue: string[] = [];
-  private readonly seen = new Set<string>();
-  private running = 0;
-  private idle: (() => void) | null = null;
+  private readonly immediate = new Map<string, string>();
   private answerNow = false;
 
   constructor(
     private readonly ctx: ShellContext,
-    private readonly concurrency: number,
+    private readonly pool: ProbePool,
     private readonly known: (command: string) => boolean,
   ) {}
 
   run(command: string): string {
     if (this.answerNow) return this.runNow(command);
-    if (!this.seen.has(command) && !this.known(command)) {
-      this.seen.add(command);
-      this.queue.push(command);
-      this.pump();
-    }
+    if (!this.known(command)) this.pool.submit(command);
     return '';
   }
 
@@ -194,10 +180,14 @@ export class PrefetchShellProvider implements ShellProvider {
     }
   }
 
+  /** the true output of a command the scan met, waiting for it if it is still running */
+  answer(command: string): string | undefined {
+    return this.immediate.get(command) ?? this.pool.answer(command);
+  }
+
   private runNow(command: string): string {
-    const done = this.results.get(command);
+    const done = this.immediate.get(command);
     if (done !== undefined) return done;
-    this.seen.add(command);
     let out: string;
     try {
       out = new ExecShellProvider(this.ctx).run(command);
@@ -205,39 +195,7 @@ export class PrefetchShellProvider implements ShellProvider {
       // no answer is kept from a shell that did not run: the real parse runs it and reports why
       return '';
     }
-    this.results.set(command, out);
+    this.immediate.set(command, out);
     return out;
-  }
-
-  private pump(): void {
-    while (this.running < this.concurrency && this.queue.length > 0) {
-      const cmd = this.queue.shift() as string;
-      this.running++;
-      const chunks: Buffer[] = [];
-      const child = spawn('/bin/sh', ['-c', cmd], { cwd: this.ctx.cwd, env: this.ctx.env, stdio: ['ignore', 'pipe', 'ignore'] });
-      child.stdout.on('data', (b: Buffer) => chunks.push(b));
-      const done = (): void => {
-        this.results.set(cmd, postprocessShellOutput(Buffer.concat(chunks)));
-        this.running--;
-        this.pump();
-        if (this.running === 0 && this.queue.length === 0 && this.idle) this.idle();
-      };
-      child.on('error', () => {
-        this.running--;
-        this.pump();
-        if (this.running === 0 && this.queue.length === 0 && this.idle) this.idle();
-      });
-      child.on('close', done);
-    }
-  }
-
-  /** Wait for every started probe; returns command → output. */
-  async settle(): Promise<Map<string, string>> {
-    if (this.running > 0 || this.queue.length > 0) {
-      await new Promise<void>((resolve) => {
-        this.idle = resolve;
-      });
-    }
-    return this.results;
   }
 }

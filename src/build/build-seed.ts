@@ -1,0 +1,149 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../util/fs.js';
+
+/**
+ * A kernel build in a new folder starts from a copy of the nearest earlier build (kbuild's own
+ * incremental build then recompiles only what the changed options reach, fixdep's per-option
+ * dependencies deciding), instead of running every file through ccache again: for another app
+ * that is most of the kernel preprocessed for nothing.
+ *
+ * A build folder moves with two fixes: files whose recorded command names the old folder by
+ * absolute path (objtool's own build, under tools/) get the new path, or make would rebuild
+ * objtool and, as every object depends on it, the whole kernel; and the seed's bookkeeping
+ * (stamp, log, counts) is dropped.
+ */
+
+export interface BuildFolderRecord {
+  dir: string;
+  tree: string;
+  arch: string;
+}
+
+export interface Seed {
+  /** the build folder copied */
+  from: string;
+  /** options whose values differ between the two configs */
+  differing: number;
+}
+
+const REGISTRY = 'kernel-builds.json';
+const KEEP = 32;
+/** what the seed's run left: this build writes its own */
+const BOOKKEEPING = ['.ukl-trim-build', '.ukl-trim-compiled', 'build.log', '.ccache-stats.log'];
+
+function readRegistry(cacheRoot: string): BuildFolderRecord[] {
+  try {
+    const data = JSON.parse(readFileSync(join(cacheRoot, REGISTRY), 'utf8')) as unknown;
+    return Array.isArray(data) ? data.filter((r): r is BuildFolderRecord => typeof r?.dir === 'string' && typeof r?.tree === 'string' && typeof r?.arch === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/** remember a finished build folder (newest first); folders that are gone are forgotten */
+export function recordBuildFolder(cacheRoot: string, record: BuildFolderRecord): void {
+  const rest = readRegistry(cacheRoot).filter((r) => r.dir !== record.dir && existsSync(r.dir));
+  writeFileAtomic(join(cacheRoot, REGISTRY), JSON.stringify([record, ...rest].slice(0, KEEP), null, 1));
+}
+
+/** option → value of a .config (unset options as 'n') */
+function configValues(text: string): Map<string, string> {
+  const values = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const set = /^(CONFIG_\w+)=(.*)$/.exec(line);
+    if (set) values.set(set[1] as string, set[2] as string);
+    const unset = /^# (CONFIG_\w+) is not set$/.exec(line);
+    if (unset) values.set(unset[1] as string, 'n');
+  }
+  return values;
+}
+
+export function configDistance(a: string, b: string): number {
+  const va = configValues(a);
+  const vb = configValues(b);
+  let n = 0;
+  for (const [k, v] of va) if ((vb.get(k) ?? 'n') !== v) n++;
+  for (const [k, v] of vb) if (!va.has(k) && v !== 'n') n++;
+  return n;
+}
+
+/** the finished build folder of the same tree and arch whose config is nearest, if any */
+export function nearestBuildFolder(cacheRoot: string, tree: string, arch: string, config: string, outDir: string): Seed | null {
+  let best: Seed | null = null;
+  for (const r of readRegistry(cacheRoot)) {
+    if (r.tree !== tree || r.arch !== arch || r.dir === outDir) continue;
+    if (!existsSync(join(r.dir, '.ukl-trim-build'))) continue;
+    let theirs: string;
+    try {
+      theirs = readFileSync(join(r.dir, '.config'), 'utf8');
+    } catch {
+      continue;
+    }
+    const differing = configDistance(theirs, config);
+    if (best === null || differing < best.differing) best = { from: r.dir, differing };
+  }
+  return best;
+}
+
+function isEmptyFolder(dir: string): boolean {
+  try {
+    return readdirSync(dir).length === 0;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Copy the nearest earlier build into `outDir` when it is new (missing or empty). Returns the
+ * seed, or null when there is none or it changed while being copied (a build was running in
+ * it: the copy is thrown away and the build starts from nothing).
+ */
+export function seedBuildFolder(opts: { cacheRoot: string; tree: string; arch: string; config: string; outDir: string }): Seed | null {
+  const { outDir } = opts;
+  if (!isEmptyFolder(outDir)) return null;
+  const seed = nearestBuildFolder(opts.cacheRoot, opts.tree, opts.arch, opts.config, outDir);
+  if (seed === null) return null;
+  const stamp = (): string | null => {
+    try {
+      return readFileSync(join(seed.from, '.ukl-trim-build'), 'utf8');
+    } catch {
+      return null;
+    }
+  };
+  const before = stamp();
+  try {
+    execFileSync('cp', ['-a', '--reflink=auto', '--', `${seed.from}/.`, outDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch {
+    emptyFolder(outDir);
+    return null;
+  }
+  if (before === null || stamp() !== before) {
+    emptyFolder(outDir);
+    return null;
+  }
+  for (const f of BOOKKEEPING) rmSync(join(outDir, f), { force: true });
+  rewriteRecordedPaths(outDir, seed.from);
+  return seed;
+}
+
+function emptyFolder(dir: string): void {
+  for (const f of readdirSync(dir)) rmSync(join(dir, f), { recursive: true, force: true });
+}
+
+/** kbuild's and tools/build's records of commands and dependencies (`.foo.o.cmd`, `.foo.o.d`) naming `from` now name `dir` */
+function rewriteRecordedPaths(dir: string, from: string): void {
+  const pending = [dir];
+  while (pending.length > 0) {
+    const folder = pending.pop() as string;
+    for (const e of readdirSync(folder, { withFileTypes: true })) {
+      const path = join(folder, e.name);
+      if (e.isDirectory()) pending.push(path);
+      else if (e.isFile() && e.name.startsWith('.') && /\.(cmd|d)$/.test(e.name)) {
+        const text = readFileSync(path, 'latin1');
+        if (text.includes(from)) writeFileSync(path, text.split(from).join(dir), 'latin1');
+      }
+    }
+  }
+}

@@ -1,0 +1,54 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { macroScan } from '../src/kconfig/macroscan.js';
+import { ProbePool } from '../src/kconfig/probe-pool.js';
+import { PrefetchShellProvider } from '../src/kconfig/shell.js';
+
+const work = mkdtempSync(join(tmpdir(), 'ukl-probe-pool-'));
+const ctx = { cwd: work, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PROBE_VAR: 'from-env' } };
+
+describe('probes run in the background', () => {
+  it('answers like conf (output trimmed, newlines folded, 4095 bytes at most), from the given folder and environment, waiting while blocked', () => {
+    const pool = new ProbePool(ctx, 2);
+    const slow = 'sleep 0.3; echo slow';
+    const lines = 'printf "a\\nb\\n\\n"';
+    const long = 'head -c 5000 /dev/zero | tr "\\0" x';
+    const where = 'echo "$PROBE_VAR"; pwd; exit 3';
+    for (const c of [slow, lines, long, where]) pool.submit(c);
+    // asked at once, on a thread that never returns to the event loop in between
+    expect(pool.answer(slow)).toBe('slow');
+    expect(pool.answer(lines)).toBe('a b');
+    expect(pool.answer(long)).toBe('x'.repeat(4095));
+    expect(pool.answer(where)).toBe(`from-env ${work}`);
+    expect(pool.answer('echo never-submitted')).toBeUndefined();
+    pool.close();
+  });
+
+  it('without xargs every answer is missing, so the parse runs the probe itself', () => {
+    const pool = new ProbePool({ cwd: work, env: { PATH: join(work, 'no-such-dir') } }, 2);
+    pool.submit('echo hi');
+    expect(pool.answer('echo hi')).toBeUndefined();
+    pool.close();
+  });
+
+  it('the scan follows sources and assignments through files that reference no macro, and answers immediate assignments truly', () => {
+    const tree = join(work, 'tree');
+    mkdirSync(join(tree, 'a', 'b'), { recursive: true });
+    writeFileSync(join(tree, 'Kconfig'), 'greeting := $(shell,echo hello)\nsource "a/Kconfig"\n');
+    // no macro reference here: only the source line and the assignment matter to the scan
+    writeFileSync(join(tree, 'a', 'Kconfig'), 'config A\n\tbool "a"\n\thelp\n\t  Some text.\n\nWHO = plain world\nsource "a/b/Kconfig"\n');
+    writeFileSync(join(tree, 'a', 'b', 'Kconfig'), 'config B\n\tdef_bool $(shell,echo $(WHO) $(greeting))\n');
+    const pool = new ProbePool(ctx, 2);
+    const pre = new PrefetchShellProvider(ctx, pool, () => false);
+    macroScan(tree, {}, pre);
+    // the command in a/b/Kconfig, built from both variables, was started in the background
+    expect(pre.answer('echo plain world hello')).toBe('plain world hello');
+    // the immediate one was run at once and kept
+    expect(pre.answer('echo hello')).toBe('hello');
+    // a speculative parse that had missed the assignment would have started this one
+    expect(pre.answer('echo  hello')).toBeUndefined();
+    pool.close();
+  });
+});
