@@ -75,7 +75,7 @@ export async function loadKconfigAsync(opts: LoadKconfigOptions): Promise<Loaded
   const caching = prep.caching;
   if (caching === null || caching.size() > 0) return loadPrepared(prep, opts);
   const ctx = { cwd: prep.probeCwd, env: prep.kbuild.env };
-  // two cores: the parse takes one now and then, the probes the rest (measured in the bench)
+  // more probes at once than cores: the parse leaves gaps (2, 3 and 4 at once measured alike on 2 cores)
   const pool = new ProbePool(ctx, Math.max(2, availableParallelism() * 2));
   try {
     // the scan answers immediate assignments truly, so the probes built from them are found
