@@ -19,6 +19,7 @@ export {
   type SyscallTableEntry,
 } from './kernel/syscalls.js';
 export { buildKernel, KernelBuildError, type KernelBuildOptions, type KernelBuildResult } from './build/kernel-build.js';
+export type { BuildSeed } from './build/build-seed.js';
 export { writeCpioNewc, CpioError } from './build/cpio.js';
 export { buildInitramfs, checkStaticExecutable, InitramfsError, type InitramfsInclude } from './build/initramfs.js';
 export { bootKernel, BootReportSchema, type BootReport } from './build/qemu.js';

@@ -21,7 +21,7 @@ export interface BuildFolderRecord {
   arch: string;
 }
 
-export interface Seed {
+export interface BuildSeed {
   /** the build folder copied */
   from: string;
   /** options whose values differ between the two configs */
@@ -70,8 +70,8 @@ export function configDistance(a: string, b: string): number {
 }
 
 /** the finished build folder of the same tree and arch whose config is nearest, if any */
-export function nearestBuildFolder(cacheRoot: string, tree: string, arch: string, config: string, outDir: string): Seed | null {
-  let best: Seed | null = null;
+export function nearestBuildFolder(cacheRoot: string, tree: string, arch: string, config: string, outDir: string): BuildSeed | null {
+  let best: BuildSeed | null = null;
   for (const r of readRegistry(cacheRoot)) {
     if (r.tree !== tree || r.arch !== arch || r.dir === outDir) continue;
     if (!existsSync(join(r.dir, '.ukl-trim-build'))) continue;
@@ -100,7 +100,7 @@ function isEmptyFolder(dir: string): boolean {
  * seed, or null when there is none or it changed while being copied (a build was running in
  * it: the copy is thrown away and the build starts from nothing).
  */
-export function seedBuildFolder(opts: { cacheRoot: string; tree: string; arch: string; config: string; outDir: string }): Seed | null {
+export function seedBuildFolder(opts: { cacheRoot: string; tree: string; arch: string; config: string; outDir: string }): BuildSeed | null {
   const { outDir } = opts;
   if (!isEmptyFolder(outDir)) return null;
   const seed = nearestBuildFolder(opts.cacheRoot, opts.tree, opts.arch, opts.config, outDir);

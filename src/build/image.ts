@@ -58,6 +58,8 @@ export const BuildReportSchema = z.object({
   buildDir: z.string(),
   /** the build folder already held a finished build of the same config */
   reused: z.boolean(),
+  /** a new build folder started from a copy of this earlier build, with this many options differing */
+  seededFrom: z.object({ from: z.string(), differing: z.number().int() }).nullable().default(null),
   /** ccache in this build (null without ccache, or when the build was reused) */
   compilerCache: z.object({ hits: z.number().int(), misses: z.number().int() }).nullable(),
   /** the distcc hosts the compiles went to (empty without distcc) */
@@ -280,6 +282,7 @@ function imageReport(mode: BuildReport['mode'], out: string, objDir: string, ker
     buildSeconds: Math.round(kernel.seconds * 10) / 10,
     buildDir: objDir,
     reused: kernel.reused,
+    seededFrom: kernel.seededFrom,
     compilerCache: kernel.compilerCache,
     distccHosts: kernel.distccHosts,
     log: join(out, 'build.log'),

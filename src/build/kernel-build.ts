@@ -4,7 +4,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFi
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { cacheHome } from '../util/cache-home.js';
-import { recordBuildFolder, seedBuildFolder, type Seed } from './build-seed.js';
+import { recordBuildFolder, seedBuildFolder, type BuildSeed } from './build-seed.js';
 import { compilerCache, distccSlots, readCompilerCacheStats, withDistcc, type CompilerCacheStats } from './ccache.js';
 import { UklTrimError } from '../util/errors.js';
 
@@ -62,7 +62,7 @@ export interface KernelBuildResult {
   log: string;
   reused: boolean;
   /** the earlier build this folder started from, when it was new */
-  seededFrom: Seed | null;
+  seededFrom: BuildSeed | null;
   /** ccache's hits and misses in this build; null without ccache */
   compilerCache: CompilerCacheStats | null;
   /** the distcc hosts the compiles went to; empty without distcc */

@@ -123,10 +123,11 @@ export async function imageForCli(
   }
 }
 
-/** `, ccache 812 hits 40 misses, distcc on HOST…` when the build went through them */
+/** `, from a copy of DIR (3 options differ), ccache 812 hits 40 misses, distcc on HOST…` when the build went through them */
 export function ccacheNote(report: BuildReport): string {
+  const seed = report.seededFrom ? `, from a copy of ${report.seededFrom.from} (${report.seededFrom.differing} options differ)` : '';
   const cache = report.compilerCache ? `, ccache ${report.compilerCache.hits} hits ${report.compilerCache.misses} misses` : '';
-  return `${cache}${report.distccHosts.length > 0 ? `, distcc on ${report.distccHosts.join(' ')}` : ''}`;
+  return `${seed}${cache}${report.distccHosts.length > 0 ? `, distcc on ${report.distccHosts.join(' ')}` : ''}`;
 }
 
 
