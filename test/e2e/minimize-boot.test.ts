@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildInitramfs } from '../../src/build/initramfs.js';
 import { buildKernel } from '../../src/build/kernel-build.js';
@@ -48,7 +48,7 @@ async function expectSyscallsBuilt(report: MinimizeReport, systemMap: string): P
   expect(missing).toEqual([]);
 }
 
-/** the report of the echo kernel in Chromium: both maps, networking in the trimmed one, a witness path from main; its screenshot is the README's */
+/** the report of the echo kernel in Chromium: both maps, networking in the trimmed one, a witness path from main; its screenshot (out/, outside the sources) is what docs/report.png is copied from */
 function expectReportPage(page: string): void {
   if (!chromiumAvailable() && process.env.CI !== 'true') return;
   const dom = dumpDom(page);
@@ -57,7 +57,8 @@ function expectReportPage(page: string): void {
   expect(dom).toContain('id="treemap-baseline"');
   expect(dom).toMatch(/<tr id="req-\d+" class="requirement" data-kind="syscall">.*<code class="fn">main<\/code><span class="arrow"> → <\/span><code class="fn">epoll_wait<\/code>/);
   expect(dom).toMatch(/<details class="option-group" data-group="syscall" open="">/);
-  screenshot(page, 'docs/report.png', 1280, 1000);
+  mkdirSync(resolve('out', 'minimize-boot'), { recursive: true });
+  screenshot(page, resolve('out', 'minimize-boot', 'report.png'), 1280, 1000);
 }
 
 describe.skipIf(!available)('ukl-trim end to end: minimised kernels that boot and run the apps', () => {
