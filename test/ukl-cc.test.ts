@@ -63,13 +63,14 @@ describe('ukl-trim cc: reading a gcc command line', () => {
 });
 
 describe('musl for UKL', () => {
-  it('every syscall instruction of a musl-shaped tree becomes a call of entry_SYSCALL_64; _start stops naming _DYNAMIC; the thread area is a user address; a_crash oopses', () => {
+  it('every syscall instruction of a musl-shaped tree becomes a call of entry_SYSCALL_64; _start stops naming _DYNAMIC; the thread area is a user address; a_crash oopses; no vDSO', () => {
     const tree = join(work, 'fake-musl');
     for (const dir of ['arch/x86_64', 'src/thread/x86_64', 'src/signal/x86_64', 'src/string', 'src/env']) mkdirSync(join(tree, dir), { recursive: true });
     writeFileSync(join(tree, 'arch/x86_64/atomic_arch.h'), 'static inline void a_crash()\n{\n\t__asm__ __volatile__( "hlt" : : : "memory" );\n}\n');
     writeFileSync(join(tree, 'src/env/__init_tls.c'), '\tif (libc.tls_size > sizeof builtin_tls) {\n\t\tmem = mmap();\n');
     const syscallN = (count: number): string => `static __inline long __syscall${count}(long n${Array.from({ length: count }, (_, i) => `, long a${i + 1}`).join('')})\n{\n\tunsigned long ret;\n\t__asm__ __volatile__ ("syscall" : "=a"(ret) : "a"(n) : "rcx", "r11", "memory");\n\treturn ret;\n}\n`;
-    writeFileSync(join(tree, 'arch/x86_64/syscall_arch.h'), [0, 1, 2, 3, 4, 5, 6].map(syscallN).join('\n'));
+    const vdso = '#define VDSO_USEFUL\n#define VDSO_CGT_SYM "__vdso_clock_gettime"\n#define VDSO_CGT_VER "LINUX_2.6"\n#define VDSO_GETCPU_SYM "__vdso_getcpu"\n#define VDSO_GETCPU_VER "LINUX_2.6"\n';
+    writeFileSync(join(tree, 'arch/x86_64/syscall_arch.h'), [0, 1, 2, 3, 4, 5, 6].map(syscallN).join('\n') + vdso);
     mkdirSync(join(tree, 'src/internal'));
     writeFileSync(join(tree, 'arch/x86_64/crt_arch.h'), '"	lea _DYNAMIC(%rip),%rsi \\n"\n');
     writeFileSync(join(tree, 'src/thread/x86_64/clone.s'), '\tmov $56,%eax\n\tsyscall\n\ttest %eax,%eax\n');
@@ -90,6 +91,8 @@ describe('musl for UKL', () => {
     expect(readFileSync(join(tree, 'src/thread/x86_64/clone.s'), 'utf8')).toBe('\tmov $56,%eax\n\tcall entry_SYSCALL_64\n\ttest %eax,%eax\n');
     expect(readFileSync(join(tree, 'src/signal/x86_64/restore.s'), 'utf8')).toContain('\tcall entry_SYSCALL_64  /* rt_sigreturn */');
     expect(readFileSync(join(tree, 'arch/x86_64/crt_arch.h'), 'utf8')).toContain('xor %esi,%esi');
+    // clock_gettime and sched_getcpu make the system call: the vDSO's code and its fallback are user mode's
+    expect(arch).not.toMatch(/VDSO_CGT_SYM|VDSO_GETCPU_SYM/);
   });
 
   it('a tree without the code the transformation changes is refused by name, not half transformed', () => {

@@ -50,7 +50,7 @@ export interface UklMuslOptions {
 }
 
 /** bumped when the transformation below changes: a new cache entry */
-const TRANSFORM_VERSION = 3;
+const TRANSFORM_VERSION = 4;
 const UKL_SYSCALL = 'call entry_SYSCALL_64';
 /** UKL's app flags (docs/ukl-and-peers.md §1.2), for all of musl */
 const MUSL_CFLAGS = '-O2 -mcmodel=kernel -mno-red-zone -fno-PIC -fno-PIE -fno-stack-protector';
@@ -199,6 +199,10 @@ function unpackSource(source: string, work: string): string {
  *   exec'ed the app (UKL's exec keeps it) and the first errno access faults;
  * - `a_crash` is `ud2`, not `hlt`: in kernel mode `hlt` only waits for the next interrupt and
  *   execution goes on; `ud2` oopses, a failure the boot report shows;
+ * - no vDSO for clock_gettime and sched_getcpu: its code is in user pages, and when the
+ *   clocksource cannot be read there (TCG under load marks the TSC unstable) it falls back to the
+ *   `syscall` instruction, whose `sysret` returns to the app's kernel address in user mode (seen:
+ *   dnsmasq killed by a fault at the instruction after the vDSO call);
  * - strings and scalars in the app's static data are copied to the stack for the system calls
  *   whose kernel side range-checks them (musl-ukl-bounce.ts).
  */
@@ -223,6 +227,7 @@ export function transformForUkl(tree: string): { files: string[] } {
   mustEdit('arch/x86_64/syscall_arch.h', /"syscall"/g, `"${UKL_SYSCALL}"`);
   bounceKernelHalfArguments(tree, edit);
   mustEdit('arch/x86_64/crt_arch.h', 'lea _DYNAMIC(%rip),%rsi', 'xor %esi,%esi');
+  mustEdit('arch/x86_64/syscall_arch.h', /#define VDSO_CGT_SYM .*\n#define VDSO_CGT_VER .*\n#define VDSO_GETCPU_SYM .*\n#define VDSO_GETCPU_VER .*\n/, '/* UKL: no vDSO (see transformForUkl) */\n');
   mustEdit('arch/x86_64/atomic_arch.h', /(a_crash\(\)\s*\{\s*__asm__ __volatile__\(\s*)"hlt"/, '$1"ud2"');
   mustEdit('src/env/__init_tls.c', 'if (libc.tls_size > sizeof builtin_tls) {', 'if (1) { /* UKL: the thread pointer must be a user address */');
   for (const file of listFiles(tree).filter((f) => /\/x86_64\/[^/]+\.s$/i.test(f))) {
