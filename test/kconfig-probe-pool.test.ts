@@ -41,7 +41,7 @@ describe('probes run in the background', () => {
     writeFileSync(join(tree, 'a', 'Kconfig'), 'config A\n\tbool "a"\n\thelp\n\t  Some text.\n\nWHO = plain world\nsource "a/b/Kconfig"\n');
     writeFileSync(join(tree, 'a', 'b', 'Kconfig'), 'config B\n\tdef_bool $(shell,echo $(WHO) $(greeting))\n');
     const pool = new ProbePool(ctx, 2);
-    const pre = new PrefetchShellProvider(ctx, pool, () => false);
+    const pre = new PrefetchShellProvider(ctx, pool);
     macroScan(tree, {}, pre);
     // the command in a/b/Kconfig, built from both variables, was started in the background
     expect(pre.answer('echo plain world hello')).toBe('plain world hello');

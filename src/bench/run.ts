@@ -17,6 +17,7 @@ import { observeEchoServer, observeRun } from '../callgraph/observe.js';
 import { summarizeLibc } from '../callgraph/libc-summary.js';
 import { buildUklArchive } from '../lto/ukl-archive.js';
 import { linkForAnalysis } from '../lto/link.js';
+import { describeSeed } from '../build/build-seed.js';
 import { buildKernel } from '../build/kernel-build.js';
 import { buildInitramfs } from '../build/initramfs.js';
 import { bootKernel } from '../build/qemu.js';
@@ -445,7 +446,7 @@ async function buildReuseBench(tree: string, work: string): Promise<void> {
     const b = await buildKernel({ tree, arch: 'x86_64', config, outDir: join(work, 'builds', dir), targets: ['bzImage'], cacheRoot });
     if (Number.isNaN(cold)) cold = b.seconds;
     const cache = b.compilerCache === null ? 'no ccache' : `ccache ${b.compilerCache.hits} hits, ${b.compilerCache.misses} misses`;
-    const seeded = b.seededFrom === null ? '' : `, from a copy of ${basename(b.seededFrom.from)} (${b.seededFrom.differing} options differ)`;
+    const seeded = b.seededFrom === null ? '' : `, ${describeSeed(b.seededFrom, basename(b.seededFrom.from))}`;
     rows.push(`  ${name.padEnd(34)} ${b.seconds.toFixed(0).padStart(4)} s   ${(b.seconds / cold).toFixed(2)}x   ${cache}${seeded}`);
   }
   process.stdout.write(`kernel builds that reuse work (2 cores; target <= 0.35x for the 2nd and 3rd):\n${rows.join('\n')}\n`);

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { configValues } from '../kconfig/confdata.js';
 import { writeFileAtomic } from '../util/fs.js';
 
 /**
@@ -28,6 +29,11 @@ export interface BuildSeed {
   differing: number;
 }
 
+/** `from a copy of DIR (N options differ)`, as the log, the CLI and the bench say it */
+export function describeSeed(seed: BuildSeed, dir: string = seed.from): string {
+  return `from a copy of ${dir} (${seed.differing} options differ)`;
+}
+
 const REGISTRY = 'kernel-builds.json';
 const KEEP = 32;
 /** what the seed's run left: this build writes its own */
@@ -46,18 +52,6 @@ function readRegistry(cacheRoot: string): BuildFolderRecord[] {
 export function recordBuildFolder(cacheRoot: string, record: BuildFolderRecord): void {
   const rest = readRegistry(cacheRoot).filter((r) => r.dir !== record.dir && existsSync(r.dir));
   writeFileAtomic(join(cacheRoot, REGISTRY), JSON.stringify([record, ...rest].slice(0, KEEP), null, 1));
-}
-
-/** option → value of a .config (unset options as 'n') */
-function configValues(text: string): Map<string, string> {
-  const values = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    const set = /^(CONFIG_\w+)=(.*)$/.exec(line);
-    if (set) values.set(set[1] as string, set[2] as string);
-    const unset = /^# (CONFIG_\w+) is not set$/.exec(line);
-    if (unset) values.set(unset[1] as string, 'n');
-  }
-  return values;
 }
 
 export function configDistance(a: string, b: string): number {

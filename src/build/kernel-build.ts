@@ -4,7 +4,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFi
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { cacheHome } from '../util/cache-home.js';
-import { recordBuildFolder, seedBuildFolder, type BuildSeed } from './build-seed.js';
+import { describeSeed, recordBuildFolder, seedBuildFolder, type BuildSeed } from './build-seed.js';
 import { compilerCache, distccSlots, readCompilerCacheStats, withDistcc, type CompilerCacheStats } from './ccache.js';
 import { UklTrimError } from '../util/errors.js';
 
@@ -126,7 +126,7 @@ export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuild
   const logPath = join(outDir, 'build.log');
   const log = createWriteStream(logPath);
   if (seed !== null) {
-    const line = `ukl-trim: started from a copy of ${seed.from} (${seed.differing} options differ)`;
+    const line = `ukl-trim: started ${describeSeed(seed)}`;
     log.write(`${line}\n`);
     opts.onLine?.(line);
   }

@@ -1,3 +1,4 @@
+import { configValues } from '../kconfig/confdata.js';
 import { explainSymbol } from '../kconfig/explain.js';
 import { loadKconfigAsync } from '../kconfig/load.js';
 import { mergeConfigFragments } from '../kconfig/merge.js';
@@ -22,18 +23,6 @@ export interface UklKernelConfig {
   settings: UklConfigSettings;
   /** settings skipped because the tree does not define the symbol (e.g. UKL_TLS on older forks) */
   skipped: string[];
-}
-
-/** `CONFIG_X=...` lines of a .config, by symbol; `is not set` as 'n' */
-function configValues(text: string): Map<string, string> {
-  const values = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    const set = /^CONFIG_(\w+)=(.*)$/.exec(line);
-    if (set?.[1] !== undefined) values.set(set[1], set[2] ?? '');
-    const unset = /^# CONFIG_(\w+) is not set$/.exec(line);
-    if (unset?.[1] !== undefined) values.set(unset[1], 'n');
-  }
-  return values;
 }
 
 /**

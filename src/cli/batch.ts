@@ -5,7 +5,7 @@ import type { BuildReport } from '../build/image.js';
 import { loadKconfigAsync } from '../kconfig/load.js';
 import { minimizeConfig } from '../minimize/minimize.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { ccacheNote, imageForCli } from './build.js';
+import { buildNote, imageForCli } from './build.js';
 import { checkLibcOption, progressOf, resolveKernelForCli, UsageError, type CliIO } from './common.js';
 
 export const BATCH_USAGE = `usage: ukl-trim batch APP... --out DIR [--kernel DIR|TARBALL [--patch FILE]...] [--arch x86_64]
@@ -99,7 +99,7 @@ function printRows(rows: BatchRow[], json: boolean, io: CliIO): void {
     return;
   }
   for (const r of rows) {
-    const build = r.build === null ? '' : `; bzImage ${r.build.bzImageBytes} bytes, build ${r.build.reused ? 'reused' : `${r.build.buildSeconds} s${ccacheNote(r.build)}`}`;
+    const build = r.build === null ? '' : `; bzImage ${r.build.bzImageBytes} bytes, build ${r.build.reused ? 'reused' : `${r.build.buildSeconds} s${buildNote(r.build)}`}`;
     io.out(`${r.name}: ${r.config}: ${r.enabled} options on${r.unresolved > 0 ? `, ${r.unresolved} unresolved` : ''}${build}`);
   }
 }

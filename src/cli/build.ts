@@ -9,6 +9,7 @@ import {
   type BuildReport,
   type BuildUklImageParams,
 } from '../build/image.js';
+import { describeSeed } from '../build/build-seed.js';
 import { bootKernel, BootReportSchema } from '../build/qemu.js';
 import { BOOT_FLAGS, BOOT_FLAGS_HELP, BOOT_FLAGS_USAGE, bootChoices, printBootResult } from './boot-options.js';
 import { joinFlagValues, progressOf, resolveKernelForCli, UsageError, type CliIO } from './common.js';
@@ -101,7 +102,7 @@ export async function runBuild(argv: string[], io: CliIO): Promise<number> {
   io.out(`bzImage    ${report.bzImage}  ${thousands(report.bzImageBytes)} bytes`);
   io.out(`initramfs  ${report.initramfs}  ${thousands(report.initramfsBytes)} bytes`);
   io.out(`vmlinux    text ${thousands(report.vmlinux.text)}  data ${thousands(report.vmlinux.data)}  bss ${thousands(report.vmlinux.bss)}`);
-  io.out(`build      ${report.reused ? `reused (same config already built in ${report.buildDir})` : `${report.buildSeconds} s${ccacheNote(report)}`}  log ${report.log}`);
+  io.out(`build      ${report.reused ? `reused (same config already built in ${report.buildDir})` : `${report.buildSeconds} s${buildNote(report)}`}  log ${report.log}`);
   return 0;
 }
 
@@ -124,8 +125,8 @@ export async function imageForCli(
 }
 
 /** `, from a copy of DIR (3 options differ), ccache 812 hits 40 misses, distcc on HOST…` when the build went through them */
-export function ccacheNote(report: BuildReport): string {
-  const seed = report.seededFrom ? `, from a copy of ${report.seededFrom.from} (${report.seededFrom.differing} options differ)` : '';
+export function buildNote(report: BuildReport): string {
+  const seed = report.seededFrom ? `, ${describeSeed(report.seededFrom)}` : '';
   const cache = report.compilerCache ? `, ccache ${report.compilerCache.hits} hits ${report.compilerCache.misses} misses` : '';
   return `${seed}${cache}${report.distccHosts.length > 0 ? `, distcc on ${report.distccHosts.join(' ')}` : ''}`;
 }

@@ -9,7 +9,7 @@ import { profileNames } from '../minimize/profiles.js';
 import { writeFileAtomic } from '../util/fs.js';
 import type { BuildReport } from '../build/image.js';
 import { BOOT_FLAGS, BOOT_FLAGS_HELP, BOOT_FLAGS_USAGE, bootChoices, printBootResult, type BootChoices } from './boot-options.js';
-import { ccacheNote, imageForCli } from './build.js';
+import { buildNote, imageForCli } from './build.js';
 import { checkLibcOption, joinFlagValues, progressOf, resolveKernelForCli, UsageError, type CliIO } from './common.js';
 import { INITRAMFS_FLAGS, INITRAMFS_FLAGS_HELP, INITRAMFS_FLAGS_USAGE, initramfsChoices, type InitramfsChoices } from './initramfs-options.js';
 import type { BaselineChoice } from '../report/baseline.js';
@@ -207,7 +207,7 @@ function printSummary({ values }: MinimizeArgs, result: MinimizeResult, after: A
   }
   for (const s of values.explain ?? []) for (const line of result.explain(s)) io.out(line);
   const { build, boot, htmlReport } = after;
-  if (build) io.out(`bzImage ${build.bzImage} ${build.bzImageBytes} bytes; vmlinux text ${build.vmlinux.text}; build ${build.reused ? 'reused' : `${build.buildSeconds} s${ccacheNote(build)}`}`);
+  if (build) io.out(`bzImage ${build.bzImage} ${build.bzImageBytes} bytes; vmlinux text ${build.vmlinux.text}; build ${build.reused ? 'reused' : `${build.buildSeconds} s${buildNote(build)}`}`);
   if (boot) printBootResult(boot, io);
   if (htmlReport !== null) io.out(`report: ${htmlReport}`);
 }

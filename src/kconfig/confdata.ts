@@ -375,6 +375,18 @@ export function writeAutoconf(ev: Evaluator, mainmenu: string, prefix = 'CONFIG_
   return { autoConf: conf.join(''), autoconfH: h.join(''), rustcCfg: rust.join('') };
 }
 
+/** `CONFIG_X=...` lines of a .config, by symbol (no prefix); `is not set` as 'n' */
+export function configValues(text: string): Map<string, string> {
+  const values = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const set = /^CONFIG_(\w+)=(.*)$/.exec(line);
+    if (set?.[1] !== undefined) values.set(set[1], set[2] ?? '');
+    const unset = /^# CONFIG_(\w+) is not set$/.exec(line);
+    if (unset?.[1] !== undefined) values.set(unset[1], 'n');
+  }
+  return values;
+}
+
 /** the options a .config text sets to y, in file order */
 export function enabledOptions(config: string): string[] {
   return [...config.matchAll(/^CONFIG_(\w+)=y$/gm)].map((m) => m[1] as string);

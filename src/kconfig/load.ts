@@ -80,7 +80,7 @@ export async function loadKconfigAsync(opts: LoadKconfigOptions): Promise<Loaded
   try {
     // the scan answers immediate assignments truly, so the probes built from them are found
     // too; what still used a speculative answer (1 of 89 on 6.1 x86) the parse runs itself
-    const pre = new PrefetchShellProvider(ctx, pool, (c) => caching.has(c));
+    const pre = new PrefetchShellProvider(ctx, pool);
     macroScan(prep.tree, prep.kbuild.env, pre);
     caching.runMissesWith({
       run: (command) => {

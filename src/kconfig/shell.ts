@@ -112,9 +112,6 @@ export class CachingShellProvider implements ShellProvider {
   size(): number {
     return this.results.size;
   }
-  has(command: string): boolean {
-    return this.results.has(command);
-  }
   recording(): ProbeRecording {
     return { version: 1, fingerprint: this.fingerprint, results: Object.fromEntries(this.results) };
   }
@@ -160,12 +157,11 @@ export class PrefetchShellProvider implements ShellProvider {
   constructor(
     private readonly ctx: ShellContext,
     private readonly pool: ProbePool,
-    private readonly known: (command: string) => boolean,
   ) {}
 
   run(command: string): string {
     if (this.answerNow) return this.runNow(command);
-    if (!this.known(command)) this.pool.submit(command);
+    this.pool.submit(command);
     return '';
   }
 
