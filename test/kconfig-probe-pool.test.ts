@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -49,6 +49,33 @@ describe('probes run in the background', () => {
     expect(pre.answer('echo hello')).toBe('hello');
     // a speculative parse that had missed the assignment would have started this one
     expect(pre.answer('echo  hello')).toBeUndefined();
+    pool.close();
+  });
+
+  it('a first, guessing scan starts only the immediate assignments whose command is certain, and the second scan takes their answers from the pool', () => {
+    const tree = join(work, 'guess');
+    mkdirSync(tree, { recursive: true });
+    const counted = `echo run >> ${join(work, 'guess-runs')}; echo GCC 12`;
+    writeFileSync(
+      join(tree, 'Kconfig'),
+      [`cc-info := $(shell,${counted})`, 'cc-name := $(shell,set -- $(cc-info) && echo $1)', 'config A', '\tdef_bool $(shell,echo not-immediate)', ''].join('\n'),
+    );
+    const pool = new ProbePool(ctx, 2);
+    const submitted: string[] = [];
+    const submit = pool.submit.bind(pool);
+    pool.submit = (command) => {
+      submitted.push(command);
+      submit(command);
+    };
+    const pre = new PrefetchShellProvider(ctx, pool);
+    macroScan(tree, {}, pre.guessing());
+    // cc-name's command needs cc-info's answer, and the probe of A is no assignment
+    expect(submitted).toEqual([counted]);
+    macroScan(tree, {}, pre);
+    expect(pre.answer('set -- GCC 12 && echo $1')).toBe('GCC');
+    expect(pre.answer('echo not-immediate')).toBe('not-immediate');
+    // the version probe ran once, in the background, not again when the second scan needed it
+    expect(readFileSync(join(work, 'guess-runs'), 'utf8')).toBe('run\n');
     pool.close();
   });
 });

@@ -30,6 +30,24 @@ export interface KbuildEnvironment {
   env: Record<string, string>;
 }
 
+const versionOutputs = new WeakMap<object, Map<string, Buffer | null>>();
+
+/**
+ * The standard output of `TOOL --version` in `env`, or null when it cannot be run; asked once
+ * per environment object (CC_VERSION_TEXT and the probe cache's fingerprint both need it).
+ */
+export function toolVersionOutput(tool: string, env: Record<string, string>): Buffer | null {
+  let outputs = versionOutputs.get(env);
+  if (!outputs) versionOutputs.set(env, (outputs = new Map()));
+  let out = outputs.get(tool);
+  if (out === undefined) {
+    const r = spawnSync(tool, ['--version'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+    out = r.error ? null : r.stdout;
+    outputs.set(tool, out);
+  }
+  return out;
+}
+
 /** `uname -m` mapped like scripts/subarch.include. */
 export function hostSubarch(): string {
   const m = spawnSync('uname', ['-m'], { encoding: 'utf8' }).stdout?.trim() || (hostArch() === 'x64' ? 'x86_64' : hostArch());
@@ -114,8 +132,7 @@ export function kbuildEnvironment(tree: string, arch: string, tc: ToolchainOptio
   }
   Object.assign(env, vars);
   if (vars.CC_VERSION_TEXT === undefined) {
-    const r = spawnSync(vars.CC as string, ['--version'], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    vars.CC_VERSION_TEXT = (r.stdout ?? '').split('\n')[0] ?? '';
+    vars.CC_VERSION_TEXT = (toolVersionOutput(vars.CC as string, env) ?? Buffer.alloc(0)).toString('utf8').split('\n')[0] ?? '';
     env.CC_VERSION_TEXT = vars.CC_VERSION_TEXT;
   }
   return { arch, srcarch, kernelVersion: vars.KERNELVERSION as string, vars, env };

@@ -75,13 +75,19 @@ export async function loadKconfigAsync(opts: LoadKconfigOptions): Promise<Loaded
   const caching = prep.caching;
   if (caching === null || caching.size() > 0) return loadPrepared(prep, opts);
   const ctx = { cwd: prep.probeCwd, env: prep.kbuild.env };
-  // more probes at once than cores: the parse leaves gaps (2, 3 and 4 at once measured alike on 2 cores)
-  const pool = new ProbePool(ctx, Math.max(2, availableParallelism() * 2));
+  // as many probes at once as cores: on 2 cores, 2 at a time measured faster than 3 or 4 once
+  // the first scan started the version probes early (the parse competes with them for CPU)
+  const pool = new ProbePool(ctx, Math.max(2, availableParallelism()));
   try {
-    // the scan answers immediate assignments truly, so the probes built from them are found
-    // too; what still used a speculative answer (1 of 89 on 6.1 x86) the parse runs itself
+    // the first scan starts the probes of immediate assignments at once; the second answers
+    // them truly, so the probes built from them are found too; what still used a speculative
+    // answer (1 of 89 on 6.1 x86) the parse runs itself
     const pre = new PrefetchShellProvider(ctx, pool);
-    macroScan(prep.tree, prep.kbuild.env, pre);
+    // the scans and the parse read every Kconfig file: once is enough
+    const texts = new Map<string, string>();
+    const readFile = (path: string): string => texts.get(path) ?? texts.set(path, readFileSync(path, 'utf8')).get(path) as string;
+    macroScan(prep.tree, prep.kbuild.env, pre.guessing(), readFile);
+    macroScan(prep.tree, prep.kbuild.env, pre, readFile);
     caching.runMissesWith({
       run: (command) => {
         const answer = pre.answer(command);
@@ -90,7 +96,7 @@ export async function loadKconfigAsync(opts: LoadKconfigOptions): Promise<Loaded
         return answer;
       },
     });
-    return loadPrepared(prep, opts);
+    return loadPrepared(prep, opts, readFile);
   } finally {
     pool.close();
   }
@@ -146,9 +152,9 @@ export function loadKconfig(opts: LoadKconfigOptions): LoadedKconfig {
   return loadPrepared(prepare(opts), opts);
 }
 
-function loadPrepared(prep: Prepared, opts: LoadKconfigOptions): LoadedKconfig {
+function loadPrepared(prep: Prepared, opts: LoadKconfigOptions, readFile?: (path: string) => string): LoadedKconfig {
   const { tree, kbuild, exec, caching, shell, file } = prep;
-  const parseOpts = { srctree: tree, env: kbuild.env, shell, ...(opts.stdout ? { stdout: opts.stdout } : {}) };
+  const parseOpts = { srctree: tree, env: kbuild.env, shell, ...(opts.stdout ? { stdout: opts.stdout } : {}), ...(readFile ? { readFile } : {}) };
   let kconfig: Kconfig;
   try {
     kconfig = Kconfig.parse(parseOpts);

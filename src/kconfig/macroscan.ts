@@ -27,14 +27,20 @@ function macroRelevantLines(text: string): string {
  * or menus. Used to discover `$(shell)` probes cheaply before the real parse. Errors end the
  * pass quietly: the real parse reports them.
  */
-export function macroScan(srctree: string, env: Readonly<Record<string, string | undefined>>, shell: ShellProvider, top = 'Kconfig'): void {
+export function macroScan(
+  srctree: string,
+  env: Readonly<Record<string, string | undefined>>,
+  shell: ShellProvider,
+  readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+  top = 'Kconfig',
+): void {
   const diag = new DiagnosticSink();
   let lexer: Lexer | null = null;
   const pp = new Preprocessor(env, shell, { file: () => lexer?.currentFile() ?? '', line: () => lexer?.currentLine() ?? 0 }, diag, () => {});
   lexer = new Lexer(
     {
       read(name) {
-        return macroRelevantLines(readFileSync(isAbsolute(name) ? name : join(srctree, name), 'utf8'));
+        return macroRelevantLines(readFile(isAbsolute(name) ? name : join(srctree, name)));
       },
     },
     pp,

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../util/fs.js';
+import { toolVersionOutput } from './env.js';
 import type { ProbePool } from './probe-pool.js';
 
 /**
@@ -132,10 +133,9 @@ export function toolchainFingerprint(ctx: ShellContext, tools: readonly string[]
   const keys = Object.keys(ctx.env).filter((k) => /^(ARCH|SRCARCH|SUBARCH|HEADER_ARCH|CC|LD|AR|NM|OBJCOPY|PAHOLE|RUSTC|BINDGEN|KERNELVERSION|CC_VERSION_TEXT|CROSS_COMPILE|LLVM|CLANG_FLAGS|USERCFLAGS|USERLDFLAGS|srctree|PATH)$/.test(k)).sort();
   for (const k of keys) h.update(`${k}=${ctx.env[k]}\n`);
   for (const tool of tools) {
-    const r = spawnSync(tool, ['--version'], { env: ctx.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = toolVersionOutput(tool, ctx.env);
     h.update(`${tool}:`);
-    if (r.stdout) h.update(r.stdout);
-    if (r.error) h.update('missing');
+    h.update(out ?? 'missing');
   }
   return h.digest('hex').slice(0, 32);
 }
@@ -176,13 +176,38 @@ export class PrefetchShellProvider implements ShellProvider {
     }
   }
 
+  /**
+   * A first pass for `macroScan` that waits for nothing and starts only the probes of immediate
+   * assignments whose text is certain: the toolchain version scripts and flag tests the second
+   * pass would otherwise run one after another while a core stays idle. Every answer is
+   * `UNKNOWN_ANSWER`, so a command built from an answer carries it and is not run. The other
+   * probes are left to the second pass, which submits them in the order the parse needs them.
+   */
+  guessing(): ShellProvider {
+    let immediate = false;
+    return {
+      run: (command) => {
+        if (immediate && !command.includes(UNKNOWN_ANSWER)) this.pool.submit(command);
+        return UNKNOWN_ANSWER;
+      },
+      answering: (expand) => {
+        immediate = true;
+        try {
+          return expand();
+        } finally {
+          immediate = false;
+        }
+      },
+    };
+  }
+
   /** the true output of a command the scan met, waiting for it if it is still running */
   answer(command: string): string | undefined {
     return this.immediate.get(command) ?? this.pool.answer(command);
   }
 
   private runNow(command: string): string {
-    const done = this.immediate.get(command);
+    const done = this.immediate.get(command) ?? this.pool.answer(command);
     if (done !== undefined) return done;
     let out: string;
     try {
@@ -195,3 +220,6 @@ export class PrefetchShellProvider implements ShellProvider {
     return out;
   }
 }
+
+/** what the guessing pass answers; no Kconfig file or probe output is expected to contain it */
+const UNKNOWN_ANSWER = 'ukl-trim-unknown-probe-answer';
