@@ -191,11 +191,12 @@ export class PrefetchShellProvider implements ShellProvider {
         return UNKNOWN_ANSWER;
       },
       answering: (expand) => {
+        const before = immediate;
         immediate = true;
         try {
           return expand();
         } finally {
-          immediate = false;
+          immediate = before;
         }
       },
     };
