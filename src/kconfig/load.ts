@@ -75,8 +75,8 @@ export async function loadKconfigAsync(opts: LoadKconfigOptions): Promise<Loaded
   const caching = prep.caching;
   if (caching === null || caching.size() > 0) return loadPrepared(prep, opts);
   const ctx = { cwd: prep.probeCwd, env: prep.kbuild.env };
-  // as many probes at once as cores: on 2 cores, 2 at a time measured faster than 3 or 4 once
-  // the first scan started the version probes early (the parse competes with them for CPU)
+  // as many probes at once as cores: on 2 cores, 2 and 3 at a time measured alike and 4 slower
+  // (the parse competes with them for CPU)
   const pool = new ProbePool(ctx, Math.max(2, availableParallelism()));
   try {
     // the first scan starts the probes of immediate assignments at once; the second answers
