@@ -6,7 +6,7 @@ import { cacheHome } from '../util/cache-home.js';
 import { KconfigError } from './errors.js';
 import { Kconfig } from './kconfig.js';
 import { mergeConfigFragments } from './merge.js';
-import { macroScan } from './macroscan.js';
+import { macroScan, scanTextReader } from './macroscan.js';
 import { CachingShellProvider, ExecShellProvider, PrefetchShellProvider, toolchainFingerprint, type ShellProvider } from './shell.js';
 import { ProbePool } from './probe-pool.js';
 import { availableParallelism } from 'node:os';
@@ -86,8 +86,9 @@ export async function loadKconfigAsync(opts: LoadKconfigOptions): Promise<Loaded
     // the scans and the parse read every Kconfig file: once is enough
     const texts = new Map<string, string>();
     const readFile = (path: string): string => texts.get(path) ?? texts.set(path, readFileSync(path, 'utf8')).get(path) as string;
-    macroScan(prep.tree, prep.kbuild.env, pre.guessing(), readFile);
-    macroScan(prep.tree, prep.kbuild.env, pre, readFile);
+    const scanText = scanTextReader(readFile);
+    macroScan(prep.tree, prep.kbuild.env, pre.guessing(), scanText);
+    macroScan(prep.tree, prep.kbuild.env, pre, scanText);
     caching.runMissesWith({
       run: (command) => {
         const answer = pre.answer(command);

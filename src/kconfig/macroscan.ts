@@ -21,6 +21,16 @@ function macroRelevantLines(text: string): string {
     .join('\n')}\n`;
 }
 
+/** what `macroScan` reads of each file, reduced once however many scans ask for it */
+export function scanTextReader(readFile: (path: string) => string): (path: string) => string {
+  const reduced = new Map<string, string>();
+  return (path) => {
+    let text = reduced.get(path);
+    if (text === undefined) reduced.set(path, (text = macroRelevantLines(readFile(path))));
+    return text;
+  };
+}
+
 /**
  * A macro-only pass over a Kconfig tree: it follows `source`, records macro assignments and
  * expands every reference in file order, exactly as the real lexer does, but builds no symbols
@@ -31,7 +41,7 @@ export function macroScan(
   srctree: string,
   env: Readonly<Record<string, string | undefined>>,
   shell: ShellProvider,
-  readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+  readScanText: (path: string) => string = scanTextReader((path) => readFileSync(path, 'utf8')),
   top = 'Kconfig',
 ): void {
   const diag = new DiagnosticSink();
@@ -40,7 +50,7 @@ export function macroScan(
   lexer = new Lexer(
     {
       read(name) {
-        return macroRelevantLines(readFile(isAbsolute(name) ? name : join(srctree, name)));
+        return readScanText(isAbsolute(name) ? name : join(srctree, name));
       },
     },
     pp,
