@@ -340,6 +340,45 @@ export class KconfigModel {
     return v;
   }
 
+  /**
+   * One literal per visible choice member: "its choice picks it, although conf, given no choice,
+   * would pick another". At most one per choice holds; the objective's last tier counts them.
+   */
+  choiceDeviations(): Lit[] {
+    const out: Lit[] = [];
+    for (const c of this.choices) {
+      const members = c.choiceMembers.filter((m) => m.menus.length > 0);
+      const isDefault = this.choiceDefaultLits(c, members);
+      for (const m of members) out.push(this.and([this.selection(m), neg(isDefault.get(m) ?? FALSE)]));
+    }
+    return out;
+  }
+
+  /** member → "conf's default for this choice is this member" (the evaluator's choiceDefault) */
+  private choiceDefaultLits(c: KSymbol, members: readonly KSymbol[]): Map<KSymbol, Lit> {
+    const terms = new Map<KSymbol, Lit[]>();
+    const add = (m: KSymbol, l: Lit): void => void terms.set(m, [...(terms.get(m) ?? []), l]);
+    // the first `default` whose condition holds and whose member is visible
+    const earlier: Lit[] = [];
+    for (const p of c.props) {
+      if (p.type !== 'default' || p.expr?.kind !== 'symbol') continue;
+      const active = this.and([this.exprLit(p.visibleExpr), this.visibilityExpr(p.expr.sym)]);
+      if (active === FALSE) continue;
+      add(p.expr.sym, this.and([...earlier.map(neg), active]));
+      earlier.push(active);
+      if (active === TRUE) break;
+    }
+    // none holds: the first visible member
+    const noDefault = this.and(earlier.map(neg));
+    const earlierVisible: Lit[] = [];
+    for (const m of members) {
+      const visible = this.visibilityExpr(m);
+      add(m, this.and([noDefault, ...earlierVisible.map(neg), visible]));
+      earlierVisible.push(visible);
+    }
+    return new Map([...terms].map(([m, ls]) => [m, this.or(ls)]));
+  }
+
   private encodeChoice(c: KSymbol): void {
     this.origin = `choice ${c.name ?? c.choiceMembers[0]?.name ?? c.seq}`;
     try {

@@ -2,9 +2,8 @@ import type { Kconfig } from '../kconfig/kconfig.js';
 import type { KconfigModel, Lit } from './model.js';
 import { IMAGE_SIZE_COSTS, type CodeWeights } from './weights.js';
 
-const COUNT_WEIGHT = 1;
-/** objective units per 64 bytes of gated source: code first, option count breaks ties */
-const CODE_WEIGHT = 1000;
+/** option counts per 64 bytes of gated source: code first, then the option count */
+const CODE_PER_OPTION = 1000;
 
 /** What is minimised: variable → cost, and each code group's literal with its bytes (for the report). */
 export interface Objective {
@@ -12,8 +11,17 @@ export interface Objective {
   groupLits: Array<[Lit, number]>;
 }
 
-/** The objective over the model's variables: the code each option brings in, then the option count. */
+/**
+ * The objective over the model's variables: the code each option brings in, then the option
+ * count, then the choices that do not keep their default. The last tier only breaks ties, which
+ * the solver would otherwise break at random: two apps' kernels that differ in, say, the
+ * preemption model differ in nearly every object file, and a rebuild compiles them all again.
+ */
 export function buildObjective(kc: Kconfig, model: KconfigModel, weights: CodeWeights): Objective {
+  const deviations = model.choiceDeviations();
+  // one option more costs more than every choice away from its default (at most one per choice)
+  const countWeight = deviations.length + 1;
+  const codeWeight = CODE_PER_OPTION * countWeight;
   const costs = new Map<number, number>();
   const groupLits: Array<[Lit, number]> = [];
   const addLit = (l: Lit, w: number): void => {
@@ -24,12 +32,13 @@ export function buildObjective(kc: Kconfig, model: KconfigModel, weights: CodeWe
   };
   for (const s of model.symbols) {
     const l = model.varOf(s);
-    if (l !== undefined) addLit(l, COUNT_WEIGHT);
+    if (l !== undefined) addLit(l, countWeight);
   }
+  for (const l of deviations) addLit(l, 1);
   for (const [name, bytes] of Object.entries(IMAGE_SIZE_COSTS)) {
     const s = kc.symbol(name);
     const l = s ? model.varOf(s) : undefined;
-    if (l !== undefined) addLit(l, CODE_WEIGHT * Math.ceil(bytes / 64));
+    if (l !== undefined) addLit(l, codeWeight * Math.ceil(bytes / 64));
   }
   for (const g of weights.groups) {
     let l: Lit;
@@ -39,7 +48,7 @@ export function buildObjective(kc: Kconfig, model: KconfigModel, weights: CodeWe
       continue;
     }
     groupLits.push([l, g.bytes]);
-    addLit(l, CODE_WEIGHT * Math.ceil(g.bytes / 64));
+    addLit(l, codeWeight * Math.ceil(g.bytes / 64));
   }
   return { costs, groupLits };
 }

@@ -106,7 +106,9 @@ export function explainEnabled(kc: Kconfig, requirements: readonly Requirement[]
     else if (s.isChoiceValue) {
       const c = s.owningChoice();
       const prompt = c?.props.find((p) => p.text !== undefined)?.text ?? 'a choice';
-      reasons.set(s.name, { kind: 'choice', text: `the cheapest member of the choice "${prompt}", which must pick one` });
+      const preferred = c ? kc.ev.choiceDefault(c) : null;
+      const text = preferred === s ? `the default of the choice "${prompt}", which must pick one; no other member costs less` : `the cheapest member of the choice "${prompt}", which must pick one${preferred?.name ? ` (its default, ${preferred.name}, costs more)` : ''}`;
+      reasons.set(s.name, { kind: 'choice', text });
     } else if (s.visible === 0) reasons.set(s.name, { kind: 'default', text: 'hidden option whose default is y here' });
     else reasons.set(s.name, { kind: 'optimizer', text: 'set by the optimiser: with it off, more code would come in (options it hides default to y)' });
   }
