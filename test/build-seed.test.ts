@@ -1,8 +1,9 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { configDistance, recordBuildFolder, seedBuildFolder } from '../src/build/build-seed.js';
+import { configDistance, recordBuildFolder, recordedBuildFolders, seedBuildFolder } from '../src/build/build-seed.js';
 
 const work = mkdtempSync(join(tmpdir(), 'ukl-seed-'));
 const cacheRoot = join(work, 'cache');
@@ -62,5 +63,37 @@ describe('a new build folder starts from the nearest earlier build', () => {
     writeFileSync(join(dir, '.config'), net);
     recordBuildFolder(root, { dir, tree: '/trees/a', arch: 'x86_64' });
     expect(seedBuildFolder({ cacheRoot: root, tree: '/trees/a', arch: 'x86_64', config: net, outDir: join(work, 'from-unfinished') })).toBeNull();
+  });
+});
+
+describe('the record of finished build folders', () => {
+  it('keeps every folder when several processes record theirs at the same moment', async () => {
+    const root = join(work, 'concurrent-cache');
+    const module = new URL('../src/build/build-seed.ts', import.meta.url).href;
+    const writer = (p: number): Promise<number | null> =>
+      new Promise((done) => {
+        const script = `const { recordBuildFolder } = await import(${JSON.stringify(module)});
+for (let i = 0; i < 8; i++) recordBuildFolder(${JSON.stringify(root)}, { dir: ${JSON.stringify(work)} + '/p${p}-' + i, tree: '/trees/a', arch: 'x86_64' });`;
+        for (let i = 0; i < 8; i++) mkdirSync(join(work, `p${p}-${i}`), { recursive: true });
+        spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: 'inherit' }).on('close', done);
+      });
+    expect(await Promise.all([0, 1, 2, 3].map(writer))).toEqual([0, 0, 0, 0]);
+    const dirs = recordedBuildFolders(root).map((r) => r.dir);
+    expect(new Set(dirs).size).toBe(32);
+  });
+
+  it('forgets folders that are gone and keeps the newest 32', () => {
+    const root = join(work, 'pruned-cache');
+    for (let i = 0; i < 34; i++) {
+      const dir = join(work, `kept-${i}`);
+      mkdirSync(dir, { recursive: true });
+      recordBuildFolder(root, { dir, tree: '/trees/a', arch: 'x86_64' });
+    }
+    recordBuildFolder(root, { dir: join(work, 'never-made'), tree: '/trees/a', arch: 'x86_64' });
+    recordBuildFolder(root, { dir: join(work, 'kept-33'), tree: '/trees/a', arch: 'x86_64' });
+    const dirs = recordedBuildFolders(root).map((r) => r.dir);
+    expect(dirs).toHaveLength(32);
+    expect(dirs[0]).toBe(join(work, 'kept-33'));
+    expect(dirs).not.toContain(join(work, 'never-made'));
   });
 });

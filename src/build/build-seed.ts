@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { configValues } from '../kconfig/confdata.js';
@@ -34,24 +35,54 @@ export function describeSeed(seed: BuildSeed, dir: string = seed.from): string {
   return `from a copy of ${dir} (${seed.differing} options differ)`;
 }
 
-const REGISTRY = 'kernel-builds.json';
+/**
+ * One file per build folder, so that builds finishing at the same time never overwrite each
+ * other's record (one shared list, read and rewritten, lost entries that way)
+ */
+const REGISTRY = 'kernel-builds';
 const KEEP = 32;
 /** what the seed's run left: this build writes its own */
 const BOOKKEEPING = ['.ukl-trim-build', '.ukl-trim-compiled', 'build.log', '.ccache-stats.log'];
 
-function readRegistry(cacheRoot: string): BuildFolderRecord[] {
+interface StoredRecord extends BuildFolderRecord {
+  /** when the build finished (ms since the epoch): newest first */
+  at: number;
+}
+
+function recordFile(cacheRoot: string, dir: string): string {
+  return join(cacheRoot, REGISTRY, `${createHash('sha256').update(dir).digest('hex').slice(0, 32)}.json`);
+}
+
+/** the recorded build folders, newest first */
+export function recordedBuildFolders(cacheRoot: string): StoredRecord[] {
+  let names: string[];
   try {
-    const data = JSON.parse(readFileSync(join(cacheRoot, REGISTRY), 'utf8')) as unknown;
-    return Array.isArray(data) ? data.filter((r): r is BuildFolderRecord => typeof r?.dir === 'string' && typeof r?.tree === 'string' && typeof r?.arch === 'string') : [];
+    names = readdirSync(join(cacheRoot, REGISTRY)).filter((n) => n.endsWith('.json'));
   } catch {
     return [];
   }
+  const records: StoredRecord[] = [];
+  for (const name of names) {
+    try {
+      const r = JSON.parse(readFileSync(join(cacheRoot, REGISTRY, name), 'utf8')) as Partial<StoredRecord> | null;
+      if (typeof r?.dir === 'string' && typeof r.tree === 'string' && typeof r.arch === 'string' && typeof r.at === 'number') records.push({ dir: r.dir, tree: r.tree, arch: r.arch, at: r.at });
+    } catch {
+      // half-written by a process that died, or removed while listed: not a record
+    }
+  }
+  return records.sort((a, b) => b.at - a.at);
 }
 
-/** remember a finished build folder (newest first); folders that are gone are forgotten */
+/** remember a finished build folder; folders that are gone, and all but the newest KEEP, are forgotten */
 export function recordBuildFolder(cacheRoot: string, record: BuildFolderRecord): void {
-  const rest = readRegistry(cacheRoot).filter((r) => r.dir !== record.dir && existsSync(r.dir));
-  writeFileAtomic(join(cacheRoot, REGISTRY), JSON.stringify([record, ...rest].slice(0, KEEP), null, 1));
+  // (fractional milliseconds: one process records several builds within a millisecond in tests)
+  writeFileAtomic(recordFile(cacheRoot, record.dir), JSON.stringify({ ...record, at: performance.timeOrigin + performance.now() }));
+  const [present, gone] = partition(recordedBuildFolders(cacheRoot), (r) => existsSync(r.dir));
+  for (const r of [...gone, ...present.slice(KEEP)]) rmSync(recordFile(cacheRoot, r.dir), { force: true });
+}
+
+function partition<T>(xs: readonly T[], keep: (x: T) => boolean): [T[], T[]] {
+  return [xs.filter(keep), xs.filter((x) => !keep(x))];
 }
 
 export function configDistance(a: string, b: string): number {
@@ -66,7 +97,7 @@ export function configDistance(a: string, b: string): number {
 /** the finished build folder of the same tree and arch whose config is nearest, if any */
 export function nearestBuildFolder(cacheRoot: string, tree: string, arch: string, config: string, outDir: string): BuildSeed | null {
   let best: BuildSeed | null = null;
-  for (const r of readRegistry(cacheRoot)) {
+  for (const r of recordedBuildFolders(cacheRoot)) {
     if (r.tree !== tree || r.arch !== arch || r.dir === outDir) continue;
     if (!existsSync(join(r.dir, '.ukl-trim-build'))) continue;
     let theirs: string;
