@@ -26,10 +26,28 @@ describe('probes run in the background', () => {
     pool.close();
   });
 
+  it('a command needed at once runs on its own lane, not behind the background ones nor forked from Node, and never twice', () => {
+    const pool = new ProbePool(ctx, 2);
+    const flag = join(work, 'background-done');
+    const busy = (n: number): string => `sleep 5; echo ${n} > ${flag}`;
+    const counted = `echo run >> ${join(work, 'urgent-runs')}; echo counted`;
+    pool.submit(counted);
+    pool.submit(busy(1));
+    pool.submit(busy(2));
+    pool.submit(busy(3));
+    expect(pool.run(`cat ${flag} 2>/dev/null || echo not-yet`)).toBe('not-yet');
+    expect(pool.run('echo $PPID')).not.toBe(String(process.pid));
+    expect(pool.run(counted)).toBe('counted');
+    expect(pool.run(counted)).toBe('counted');
+    expect(readFileSync(join(work, 'urgent-runs'), 'utf8')).toBe('run\n');
+    pool.close();
+  });
+
   it('without xargs every answer is missing, so the parse runs the probe itself', () => {
     const pool = new ProbePool({ cwd: work, env: { PATH: join(work, 'no-such-dir') } }, 2);
     pool.submit('echo hi');
     expect(pool.answer('echo hi')).toBeUndefined();
+    expect(pool.run('echo hi')).toBeUndefined();
     pool.close();
   });
 

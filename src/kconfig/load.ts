@@ -92,7 +92,7 @@ export async function loadKconfigAsync(opts: LoadKconfigOptions): Promise<Loaded
     caching.runMissesWith({
       run: (command) => {
         const answer = pre.answer(command);
-        if (answer === undefined) return prep.exec.run(command);
+        if (answer === undefined) return pool.run(command) ?? prep.exec.run(command);
         prep.backgroundAnswers++;
         return answer;
       },

@@ -208,7 +208,7 @@ export class PrefetchShellProvider implements ShellProvider {
   }
 
   private runNow(command: string): string {
-    const done = this.immediate.get(command) ?? this.pool.answer(command);
+    const done = this.immediate.get(command) ?? this.pool.run(command);
     if (done !== undefined) return done;
     let out: string;
     try {
