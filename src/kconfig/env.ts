@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { arch as hostArch } from 'node:os';
+// machine() and release() are uname(2)'s fields, what `uname -m` and `uname -r` print
+import { machine, release } from 'node:os';
 import { join } from 'node:path';
 import { KconfigError } from './errors.js';
 import { kernelVersionFromMakefile } from '../util/kernel-version.js';
@@ -50,7 +51,7 @@ export function toolVersionOutput(tool: string, env: Record<string, string>): Bu
 
 /** `uname -m` mapped like scripts/subarch.include. */
 export function hostSubarch(): string {
-  const m = spawnSync('uname', ['-m'], { encoding: 'utf8' }).stdout?.trim() || (hostArch() === 'x64' ? 'x86_64' : hostArch());
+  const m = machine();
   return m
     .replace(/i.86/, 'x86')
     .replace(/x86_64/, 'x86')
@@ -140,7 +141,7 @@ export function kbuildEnvironment(tree: string, arch: string, tc: ToolchainOptio
 
 /** KBUILD_DEFCONFIG as arch/$(SRCARCH)/Makefile sets it (default `defconfig`). */
 export function defaultDefconfigName(tree: string, arch: string, srcarch: string): string {
-  const uname = spawnSync('uname', ['-m'], { encoding: 'utf8' }).stdout?.trim() ?? '';
+  const uname = machine();
   switch (srcarch) {
     case 'x86':
       if (arch === 'x86') return uname === 'x86_64' ? 'x86_64_defconfig' : 'i386_defconfig';
@@ -183,7 +184,7 @@ export function defaultDefconfigPath(tree: string, arch: string, srcarch: string
 export function defconfigList(tree: string, arch: string, srcarch: string, crossCompile: string): string[] {
   const list: string[] = [];
   if (!crossCompile) {
-    const rel = spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout?.trim() ?? '';
+    const rel = release();
     list.push(`/lib/modules/${rel}/.config`, '/etc/kernel-config', `/boot/config-${rel}`);
   }
   list.push(join('arch', srcarch, 'configs', defaultDefconfigName(tree, arch, srcarch)));
