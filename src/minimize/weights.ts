@@ -124,7 +124,7 @@ export function deriveCodeWeights(tree: string, arch: string, kc: Kconfig, opts:
 
 /**
  * Options that change the size of everything built rather than adding files: the compiler's
- * optimisation goal and the kernel image's compressor. Their cost is in source-byte equivalents
+ * optimisation goal, its stack initialisation and the kernel image's compressor. Their cost is in source-byte equivalents
  * so they sit in the same objective; the values only set an order (xz packs smallest, then lzma,
  * bzip2, zstd, gzip, lzo, lz4; -Os gives smaller code than -O2 and -O3), large enough to
  * outweigh any single driver, since they scale the whole image.
@@ -139,4 +139,8 @@ export const IMAGE_SIZE_COSTS: Readonly<Record<string, number>> = {
   KERNEL_LZO: 900_000,
   KERNEL_LZ4: 1_000_000,
   KERNEL_UNCOMPRESSED: 5_000_000,
+  // stack variables initialised at every function entry (-ftrivial-auto-var-init): measured on 15
+  // core objects of a 6.1 build with gcc 12, .text +2.3% for zero and +2.9% for pattern against none
+  INIT_STACK_ALL_ZERO: 200_000,
+  INIT_STACK_ALL_PATTERN: 250_000,
 };
