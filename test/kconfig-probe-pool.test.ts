@@ -39,7 +39,21 @@ describe('probes run in the background', () => {
     expect(pool.run('echo $PPID')).not.toBe(String(process.pid));
     expect(pool.run(counted)).toBe('counted');
     expect(pool.run(counted)).toBe('counted');
+
     expect(readFileSync(join(work, 'urgent-runs'), 'utf8')).toBe('run\n');
+    pool.close();
+  });
+
+  it('what ran urgently is not started again in the background', () => {
+    const pool = new ProbePool(ctx, 1);
+    const once = `echo run >> ${join(work, 'urgent-once')}; echo once`;
+    expect(pool.run(once)).toBe('once');
+    pool.submit(once);
+    // one at a time, in order: when this one has run, a second run of the other would have too
+    pool.submit('echo after');
+    expect(pool.answer('echo after')).toBe('after');
+    expect(pool.answer(once)).toBe('once');
+    expect(readFileSync(join(work, 'urgent-once'), 'utf8')).toBe('run\n');
     pool.close();
   });
 

@@ -41,9 +41,9 @@ export class ProbePool {
     this.urgent = new Lane(ctx, 1, join(this.dir, 'u'), ended);
   }
 
-  /** start `command` in the background (once) */
+  /** start `command` in the background (once, and not when it ran urgently) */
   submit(command: string): void {
-    if (!this.closed) this.background.submit(command);
+    if (!this.closed && !this.urgent.has(command)) this.background.submit(command);
   }
 
   /**
