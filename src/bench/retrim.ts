@@ -81,7 +81,8 @@ async function inProcess(tree: string, echo: string, extras: ReadonlyArray<{ obj
 
 function cliRun(tree: string, cache: string, app: string[]): CliRun {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [cli, ...app, '--libc', 'glibc', '--kernel', tree, '--json', '--quiet'], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: cache }, maxBuffer: 64 << 20 });
+  // in the cache folder: the CLI writes its .config (and .config.old) where it runs
+  const r = spawnSync(process.execPath, [cli, ...app, '--libc', 'glibc', '--kernel', tree, '--json', '--quiet'], { cwd: cache, encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: cache }, maxBuffer: 64 << 20 });
   const seconds = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`ukl-trim ${app.join(' ')}: ${r.stderr}`);
   return { seconds, report: (JSON.parse(r.stdout) as { report: MinimizeReport }).report };
