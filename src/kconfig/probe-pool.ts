@@ -6,8 +6,8 @@ import { postprocessShellOutput, type ShellContext } from './shell.js';
 /**
  * Runs `$(shell)` probes in the background, a few at a time, while the main thread goes on
  * parsing (a synchronous parse blocks Node's event loop, so Node itself could neither start
- * nor reap them then). The commands go to one `xargs -0 -P N` (findutils, on every Debian),
- * which starts each as `/bin/sh -c COMMAND` in the given folder and environment, its output
+ * nor reap them then). The commands go to `xargs -0 -P N` (findutils, on every Debian; two of
+ * them, see ProbePool), which starts each as `/bin/sh -c COMMAND` in the given folder and environment, its output
  * into a file and a second file when it has ended. Measured: forking ~90 shells from xargs
  * instead of from a Node process of 150 MB saves about half a second of CPU, most of a cold
  * load's overhead over conf on 2 cores.
