@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -34,11 +34,26 @@ describe('ccache for kernel builds', () => {
       mkdirSync(outDir, { recursive: true });
       const cache = compilerCache({ tree, outDir, cacheRoot, env: process.env });
       expect(cache).not.toBeNull();
-      // what make runs: `gcc` from PATH, the source by absolute path, the object in the build folder
-      const cc = spawnSync('gcc', ['-O2', '-c', '-o', 'fork.o', join(tree, 'kernel', 'fork.c')], { cwd: outDir, env: cache?.env, encoding: 'utf8' });
+      // what make runs: `gcc` from PATH with kbuild's dependency file, the source by absolute path, the object in the build folder
+      const log = join(outDir, 'ccache.log');
+      const cc = spawnSync('gcc', ['-Wp,-MMD,.fork.o.d', '-O2', '-c', '-o', 'fork.o', join(tree, 'kernel', 'fork.c')], { cwd: outDir, env: { ...cache?.env, CCACHE_LOGFILE: log }, encoding: 'utf8' });
       expect(cc.status, cc.stderr).toBe(0);
       stats.push(readCompilerCacheStats(cache?.statsLog as string));
+      // depend mode: a miss is one compile, with no preprocessor run of its own to hash
+      if (name === 'first') expect(readFileSync(log, 'utf8')).not.toMatch(/Running preprocessor/);
     }
     expect(stats).toEqual([{ hits: 0, misses: 1 }, { hits: 1, misses: 0 }]);
+  });
+
+  it('runs ccache in depend mode unless the environment says otherwise', () => {
+    const outDir = join(work, 'modes');
+    mkdirSync(outDir, { recursive: true });
+    const path = join(work, 'fake-bin');
+    mkdirSync(path, { recursive: true });
+    writeFileSync(join(path, 'ccache'), '', { mode: 0o755 });
+    const env = (extra: NodeJS.ProcessEnv) => compilerCache({ tree: work, outDir, cacheRoot: join(work, 'modes-cache'), env: { PATH: path, ...extra } })?.env;
+    expect(env({})?.CCACHE_DEPEND).toBe('1');
+    expect(env({ CCACHE_NODEPEND: '1' })?.CCACHE_DEPEND).toBeUndefined();
+    expect(env({ CCACHE_DEPEND: 'true' })?.CCACHE_DEPEND).toBe('true');
   });
 });

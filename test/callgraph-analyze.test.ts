@@ -320,7 +320,7 @@ describe('socket families from the family argument, and thread-local storage', (
     expect(report.unknownSocketFamilies).toEqual([]);
     expect(report.tlsBytes).toBe(0);
     expect(report.built?.libcUklCapable).toBeNull();
-    expect(report.syscalls.map((s) => s.name)).toEqual(['read', 'write', 'close', 'socket', 'bind', 'listen', 'setsockopt', 'exit', 'accept4']);
+    expect(report.syscalls.map((s) => s.name)).toEqual(['read', 'write', 'close', 'socket', 'bind', 'listen', 'setsockopt', 'exit', 'epoll_wait', 'epoll_ctl', 'accept4', 'epoll_create1']);
   }, 60_000);
 
   it.skipIf(!hasGcc || !hasStrace)("glibc's generic syscall(): syscall(SYS_socket, AF_UNIX, …) gives AF_UNIX, sound against strace", () => {
