@@ -10,10 +10,10 @@ import { buildKernel } from '../../src/build/kernel-build.js';
 import { bootKernel } from '../../src/build/qemu.js';
 import { main } from '../../src/cli/main.js';
 import type { CliIO } from '../../src/cli/common.js';
-import { loadKconfig, tinyconfig } from '../../src/kconfig/load.js';
-import { cacheHome } from '../../src/util/cache-home.js';
+import { loadKconfig } from '../../src/kconfig/load.js';
 import { mergeConfigFragments } from '../../src/kconfig/merge.js';
 import { kernelTreeForTests } from '../../src/kconfig/oracle.js';
+import { buildManySyscallsKernel } from '../helpers/test-kernels.js';
 
 /**
  * Proof of initramfs mode end to end: the bundled epoll echo server, built statically; a real
@@ -52,10 +52,9 @@ describe.skipIf(!available)('initramfs mode: echo server on a tinyconfig kernel 
     if (!tree) throw new Error('no kernel tree (UKL_TRIM_KERNEL)');
     compileStatic('examples/echo-server/echo.c', echo);
     const loaded = loadKconfig({ tree, arch: 'x86_64' });
-    const config = loaded.kconfig.olddefconfig(mergeConfigFragments(tinyconfig(loaded), [readFileSync('fixtures/kernel-configs/syscalls-many.config', 'utf8')]));
-    kernelConfig = config;
-    buildDir = join(cacheHome(), 'e2e-kernels', 'many-syscalls');
-    const build = await buildKernel({ tree, arch: 'x86_64', config, outDir: buildDir, targets: ['bzImage'] });
+    const build = await buildManySyscallsKernel(tree, loaded);
+    kernelConfig = build.config;
+    buildDir = build.outDir;
     bzImage = join(build.outDir, 'arch', 'x86', 'boot', 'bzImage');
     const sizes = readSectionSizes(join(build.outDir, 'vmlinux'));
     const initramfs = await buildInitramfs({ app: echo, args: [String(GUEST_PORT)], out: join(work, 'initramfs.cpio') });

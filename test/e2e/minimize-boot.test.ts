@@ -8,20 +8,21 @@ import { buildKernel } from '../../src/build/kernel-build.js';
 import { bootKernel } from '../../src/build/qemu.js';
 import type { CliIO } from '../../src/cli/common.js';
 import { main } from '../../src/cli/main.js';
-import { loadKconfig, tinyconfig } from '../../src/kconfig/load.js';
+import { loadKconfig } from '../../src/kconfig/load.js';
 import { cacheHome } from '../../src/util/cache-home.js';
-import { mergeConfigFragments } from '../../src/kconfig/merge.js';
 import { kernelTreeForTests } from '../../src/kconfig/oracle.js';
 import { builtSyscallsFromSystemMap, deriveSyscallMap } from '../../src/kernel/syscalls.js';
 import { minimizeConfig, type MinimizeReport } from '../../src/minimize/minimize.js';
 import { chromiumAvailable, dumpDom, screenshot } from '../helpers/chromium.js';
+import { buildManySyscallsKernel, compileEchoObject, MINIMIZED_ECHO_OUT, minimizedEchoKernel } from '../helpers/test-kernels.js';
 
 /**
  * The product end to end: from what the user compiled to a booted kernel that runs the app,
  * with the config from ukl-trim alone. The echo example goes from its object file (linked with
- * glibc for the analysis) through `ukl-trim echo.o --build --boot --tcp-echo`; each fixture app
- * of the analysis suite gets its own minimised kernel, boots, exercises its syscalls and exits 0.
- * Every syscall the analysis required must be built (`T`) in the kernel's System.map.
+ * glibc for the analysis) through `ukl-trim echo.o --build --boot --tcp-echo`; the fixture apps
+ * of the analysis suite are minimised each on its own and then together, and each boots on the
+ * kernel for the three, exercises its syscalls and exits 0. Every syscall the analysis required
+ * must be built (`T`) in the kernel's System.map.
  */
 const tree = kernelTreeForTests();
 const available = tree !== null || process.env.CI === 'true';
@@ -48,6 +49,37 @@ async function expectSyscallsBuilt(report: MinimizeReport, systemMap: string): P
   expect(missing).toEqual([]);
 }
 
+interface SharedKernel {
+  outDir: string;
+  apps: Map<string, { exe: string; report: MinimizeReport }>;
+  enabled: number;
+  build: string;
+}
+
+/** each app minimised on its own (requirements hold, no NIC), then one kernel for all of them together, built */
+async function buildSharedKernel(apps: ReadonlyArray<{ name: string; source: string }>): Promise<SharedKernel> {
+  if (!tree) throw new Error('no kernel tree (UKL_TRIM_KERNEL)');
+  const own = new Map<string, { exe: string; report: MinimizeReport }>();
+  for (const app of apps) {
+    const exe = join(work, app.name);
+    compile(['-static', '-O2', '-pthread', '-o', exe, app.source]);
+    const result = await minimizeConfig({ kernel: tree, app: exe });
+    expect(result.report.check.requirementsHold, app.name).toBe(true);
+    // no socket to the outside: no NIC in the kernel
+    expect(result.config, app.name).not.toMatch(/^CONFIG_VIRTIO_NET=y$/m);
+    own.set(app.name, { exe, report: result.report });
+  }
+  const [first, ...others] = [...own.values()];
+  if (!first) throw new Error('no apps');
+  // the boot profile comes with the first app; the others add what their analysis found
+  const requirements = others.flatMap((o) => o.report.requirements.filter((r) => r.kind !== 'profile'));
+  const together = await minimizeConfig({ kernel: tree, app: first.exe, requirements });
+  expect(together.report.check.requirementsHold).toBe(true);
+  expect(together.config).not.toMatch(/^CONFIG_VIRTIO_NET=y$/m);
+  const build = await buildKernel({ tree, arch: 'x86_64', config: together.config, outDir: join(cacheHome(), 'e2e-kernels', 'minimized-apps'), targets: ['bzImage'] });
+  return { outDir: build.outDir, apps: own, enabled: together.report.counts.enabled, build: build.reused ? 'reused' : `${build.seconds.toFixed(0)} s` };
+}
+
 /** the report of the echo kernel in Chromium: both maps, networking in the trimmed one, a witness path from main; its screenshot (out/, outside the sources) is what docs/report.png is copied from */
 function expectReportPage(page: string): void {
   if (!chromiumAvailable() && process.env.CI !== 'true') return;
@@ -64,16 +96,18 @@ function expectReportPage(page: string): void {
 describe.skipIf(!available)('ukl-trim end to end: minimised kernels that boot and run the apps', () => {
   it('echo example: echo.o → ukl-trim → kernel → QEMU → a TCP line echoed back', async () => {
     if (!tree) throw new Error('no kernel tree (UKL_TRIM_KERNEL)');
-    const object = join(work, 'echo.o');
-    compile(['-O2', '-c', '-o', object, 'examples/echo-server/echo.c']);
-    const out = join(cacheHome(), 'e2e-kernels', 'minimized-echo');
+    const object = compileEchoObject(work);
+    const out = MINIMIZED_ECHO_OUT();
+    const loaded = loadKconfig({ tree, arch: 'x86_64' });
+    // the report measures against the build-and-boot suite's kernel (tinyconfig + many syscall
+    // gates), a finished build folder: no baseline kernel of its own to build (CI time)
+    const baseline = await buildManySyscallsKernel(tree, loaded);
     const lines: string[] = [];
     const io: CliIO = { out: (l) => lines.push(l), err: (l) => lines.push(l), info: () => {} };
     const args = [object, '--kernel', tree, '--libc', 'glibc', '-o', join(work, 'echo.config'), '--fragment', join(work, 'echo.fragment')];
     const boot = ['--build', out, '--boot', '--app-arg', '7777', '--expect', 'echo-server: listening on 7777', '--tcp-echo', '7777', '--timeout', String(BOOT_TIMEOUT_SECONDS)];
-    // the HTML report against the default baseline (tinyconfig + boot profile, built once into the cache)
     const page = join(out, 'report.html');
-    const code = await main([...args, ...boot, '--report', page, '--explain', 'EPOLL', '--json'], io);
+    const code = await main([...args, ...boot, '--report', page, '--report-baseline', baseline.outDir, '--explain', 'EPOLL', '--json'], io);
     const result = JSON.parse(lines.join('\n')) as {
       report: MinimizeReport;
       explain: Record<string, string[]>;
@@ -91,9 +125,10 @@ describe.skipIf(!available)('ukl-trim end to end: minimised kernels that boot an
     expect(r.requirements.filter((q) => q.kind === 'syscall').map((q) => q.detail)).toEqual(expect.arrayContaining(['epoll_wait', 'accept4', 'socket']));
     expect(result.explain.EPOLL?.[0]).toMatch(/^EPOLL: required by syscall epoll_\w+, reached by main → /);
     // smaller than the hand-written fragment config the build-and-boot suite uses
-    const loaded = loadKconfig({ tree, arch: 'x86_64' });
-    const hand = loaded.kconfig.olddefconfig(mergeConfigFragments(tinyconfig(loaded), [readFileSync('fixtures/kernel-configs/syscalls-many.config', 'utf8')]));
-    expect(r.counts.enabled).toBeLessThan([...hand.matchAll(/^CONFIG_\w+=y$/gm)].length);
+    expect(r.counts.enabled).toBeLessThan([...baseline.config.matchAll(/^CONFIG_\w+=y$/gm)].length);
+    // the API gives the CLI's config: the System.map suite builds (or reuses) this same kernel
+    const fromApi = await minimizedEchoKernel(tree, mkdtempSync(join(work, 'api-')));
+    expect(fromApi).toEqual({ config: readFileSync(join(work, 'echo.config'), 'utf8'), outDir: result.build.buildDir });
     await expectSyscallsBuilt(r, readFileSync(join(result.build.buildDir, 'System.map'), 'utf8'));
     expectReportPage(page);
   }, 3_600_000);
@@ -103,30 +138,31 @@ describe.skipIf(!available)('ukl-trim end to end: minimised kernels that boot an
     { name: 'timerfd-eventfd-signalfd', source: 'fixtures/apps/timerfd-eventfd-signalfd.c', marker: /^timerfd-eventfd-signalfd: ok$/ },
     { name: 'unix-socket', source: 'fixtures/apps/unix-socket.c', marker: /^unix-socket: ok$/ },
   ];
-  // one build folder for the three: their configs differ in a few options, so each build after
-  // the first recompiles only what those options touch (CI time); each test is done with its
-  // kernel before the next one builds
+  /**
+   * One kernel for the three, minimised for their requirements together (CI time: each of the
+   * three gates something `sched.h` or `hrtimer.h` tests, so a kernel per app recompiled most of
+   * the kernel three times). Each app is still minimised on its own, and its requirements must
+   * hold; each boots on the shared kernel and exits 0; every syscall its own analysis required
+   * is built there.
+   */
+  let shared: Promise<SharedKernel> | null = null;
+  const sharedKernel = (): Promise<SharedKernel> => (shared ??= buildSharedKernel(apps));
+
   for (const app of apps) {
-    it(`${app.name}: its own minimised kernel boots it, and it exits 0`, async () => {
-      if (!tree) throw new Error('no kernel tree (UKL_TRIM_KERNEL)');
-      const exe = join(work, app.name);
-      compile(['-static', '-O2', '-pthread', '-o', exe, app.source]);
-      const result = await minimizeConfig({ kernel: tree, app: exe });
-      expect(result.report.check.requirementsHold).toBe(true);
-      // no socket to the outside: no NIC in the kernel
-      expect(result.config).not.toMatch(/^CONFIG_VIRTIO_NET=y$/m);
-      const build = await buildKernel({ tree, arch: 'x86_64', config: result.config, outDir: join(cacheHome(), 'e2e-kernels', 'minimized-apps'), targets: ['bzImage'] });
+    it(`${app.name}: minimised, and it boots on the kernel minimised for the three fixture apps and exits 0`, async () => {
+      const kernel = await sharedKernel();
+      const { exe, report } = kernel.apps.get(app.name) as { exe: string; report: MinimizeReport };
       const initramfs = await buildInitramfs({ app: exe, out: join(work, `${app.name}.cpio`) });
       const boot = await bootKernel({
-        image: join(build.outDir, 'arch', 'x86', 'boot', 'bzImage'),
+        image: join(kernel.outDir, 'arch', 'x86', 'boot', 'bzImage'),
         initrd: initramfs.path,
         expect: /ukl-init: \/app exited with status 0/,
         timeoutSeconds: BOOT_TIMEOUT_SECONDS,
       });
-      console.log(`${app.name}: ${result.report.counts.enabled} options =y, build ${build.reused ? 'reused' : `${build.seconds.toFixed(0)} s`}, exit marker after ${boot.markerSeconds} s`);
+      console.log(`${app.name}: ${report.counts.enabled} options =y on its own, ${kernel.enabled} for the three; build ${kernel.build}, exit marker after ${boot.markerSeconds} s`);
       expect(boot.ok, `${boot.failure}: ${boot.message}\n${boot.consoleTail.join('\n')}`).toBe(true);
       expect(boot.consoleTail.some((l) => app.marker.test(l)), boot.consoleTail.join('\n')).toBe(true);
-      await expectSyscallsBuilt(result.report, readFileSync(join(build.outDir, 'System.map'), 'utf8'));
+      await expectSyscallsBuilt(report, readFileSync(join(kernel.outDir, 'System.map'), 'utf8'));
     }, 3_600_000);
   }
 });

@@ -9,20 +9,21 @@ import { bootKernel, type BootReport } from '../../src/build/qemu.js';
 import type { CliIO } from '../../src/cli/common.js';
 import { main } from '../../src/cli/main.js';
 import { kernelTreeForTests } from '../../src/kconfig/oracle.js';
-import type { MinimizeReport } from '../../src/minimize/minimize.js';
+import { minimizeConfig, type MinimizeReport } from '../../src/minimize/minimize.js';
 import { cacheHome } from '../../src/util/cache-home.js';
 import { debianProgram, type DebianBuildRecipe } from '../helpers/debian-source.js';
 
 /**
  * Real servers in initramfs mode: redis and memcached from Debian's source packages, built
- * statically here, minimised by `ukl-trim APP`, built by `ukl-trim build` (their config file,
- * argv[0] and arguments through --include, --app-name and --app-arg), booted, and asked by
- * Debian's own clients of their protocols from the host: what was stored must come back.
+ * statically here, each minimised by `ukl-trim APP`, then one kernel minimised for both together
+ * and built by `ukl-trim build` with each server in its initramfs (their config file, argv[0] and
+ * arguments through --include, --app-name and --app-arg), booted, and asked by Debian's own
+ * clients of their protocols from the host: what was stored must come back.
  *
- * Each kernel has its own build folder (OUT/kernel), so a warm run reuses both. One shared folder
- * saved nothing: the two configs differ in options that headers almost every file includes test
- * (POSIX_TIMERS in sched.h, MULTIUSER), so switching configs there recompiled 793 files, 643 of
- * them ccache misses, as much as a cold build. The folders sit as deep as the other suites'
+ * One kernel for both (CI time): their own configs differ in options that headers almost every
+ * file includes test (POSIX_TIMERS in sched.h, MULTIUSER), so a kernel each meant two cold
+ * builds (a shared folder recompiled 793 files when switching). The second server's build reuses
+ * the kernel and only writes its initramfs. The folder sits as deep as the other suites'
  * (e2e-kernels/NAME/kernel): ccache sees the tree through relative paths, which differ with depth.
  */
 const tree = kernelTreeForTests();
@@ -121,22 +122,49 @@ async function cliJson<T>(args: string[]): Promise<T> {
   return JSON.parse(out.join('\n')) as T;
 }
 
+/** each server built from its Debian source and minimised on its own; then one config for all of them together */
+interface Minimised {
+  apps: Map<string, { app: string; report: MinimizeReport }>;
+  /** the config minimised for every server's requirements together */
+  config: string;
+  enabled: number;
+}
+
+async function minimiseAll(servers: readonly Server[]): Promise<Minimised> {
+  if (!tree) throw new Error('no kernel tree (UKL_TRIM_KERNEL)');
+  const apps = new Map<string, { app: string; report: MinimizeReport }>();
+  for (const server of servers) {
+    const app = debianProgram(server.pkg, server.recipe, work);
+    const config = join(work, `${server.name}.config`);
+    const { report } = await cliJson<{ report: MinimizeReport }>([app, '--kernel', tree, '-o', config]);
+    expect(report.check, server.name).toMatchObject({ stable: true, requirementsHold: true, modelMismatches: [] });
+    const text = readFileSync(config, 'utf8');
+    for (const option of server.options) expect(text, `${server.name}: ${option}`).toMatch(new RegExp(`^CONFIG_${option}=y$`, 'm'));
+    apps.set(server.name, { app, report });
+  }
+  const [first, ...others] = [...apps.values()];
+  if (!first) throw new Error('no servers');
+  // the boot profile comes with the first server; the others add what their analysis found
+  const together = await minimizeConfig({ kernel: tree, app: first.app, requirements: others.flatMap((o) => o.report.requirements.filter((r) => r.kind !== 'profile')) });
+  expect(together.report.check.requirementsHold).toBe(true);
+  for (const server of servers) for (const option of server.options) expect(together.config, option).toMatch(new RegExp(`^CONFIG_${option}=y$`, 'm'));
+  const config = join(work, 'together.config');
+  writeFileSync(config, together.config);
+  return { apps, config, enabled: together.report.counts.enabled };
+}
+
 describe.skipIf(!available)('real servers from Debian sources in initramfs mode, asked by real clients', () => {
   writeFileSync(join(work, 'redis.conf'), REDIS_CONF);
+  let minimised: Promise<Minimised> | null = null;
 
   for (const server of SERVERS) {
-    it(`${server.name}: built statically, minimised, built, booted, and its client gets back what it stored`, async () => {
+    it(`${server.name}: built statically, minimised, built into the kernel for both servers, booted, and its client gets back what it stored`, async () => {
       if (!tree) throw new Error('no kernel tree (UKL_TRIM_KERNEL)');
-      const app = debianProgram(server.pkg, server.recipe, work);
-      const config = join(work, `${server.name}.config`);
-      const { report } = await cliJson<{ report: MinimizeReport }>([app, '--kernel', tree, '-o', config]);
-      expect(report.check).toMatchObject({ stable: true, requirementsHold: true, modelMismatches: [] });
-      const text = readFileSync(config, 'utf8');
-      for (const option of server.options) expect(text, option).toMatch(new RegExp(`^CONFIG_${option}=y$`, 'm'));
-
-      const out = join(cacheHome(), 'e2e-kernels', `real-servers-${server.name}`);
+      const all = await (minimised ??= minimiseAll(SERVERS));
+      const { app, report } = all.apps.get(server.name) as { app: string; report: MinimizeReport };
+      const out = join(cacheHome(), 'e2e-kernels', 'real-servers');
       mkdirSync(out, { recursive: true });
-      const build = await cliJson<BuildReport>(['build', '--kernel', tree, '--config', config, '--app', app, '--out', out, ...server.buildFlags]);
+      const build = await cliJson<BuildReport>(['build', '--kernel', tree, '--config', all.config, '--app', app, '--out', out, ...server.buildFlags]);
       const boot: BootReport = await bootKernel({
         image: build.bzImage,
         initrd: build.initramfs,
@@ -146,7 +174,7 @@ describe.skipIf(!available)('real servers from Debian sources in initramfs mode,
       });
       expect(boot.ok, `${boot.message}\n${boot.consoleTail.join('\n')}`).toBe(true);
       console.log(
-        `${server.name}: ${report.counts.enabled} options =y, bzImage ${build.bzImageBytes} B, build ${build.reused ? 'reused' : `${build.buildSeconds} s`}${build.compilerCache ? ` (ccache ${build.compilerCache.hits} hits, ${build.compilerCache.misses} misses)` : ''}, QEMU start → first right answer ${boot.echoSeconds} s (marker ${boot.markerSeconds} s)`,
+        `${server.name}: ${report.counts.enabled} options =y on its own, ${all.enabled} for both; bzImage ${build.bzImageBytes} B, build ${build.reused ? 'reused' : `${build.buildSeconds} s`}${build.compilerCache ? ` (ccache ${build.compilerCache.hits} hits, ${build.compilerCache.misses} misses)` : ''}, QEMU start → first right answer ${boot.echoSeconds} s (marker ${boot.markerSeconds} s)`,
       );
     }, 1_800_000);
   }

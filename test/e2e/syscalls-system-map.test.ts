@@ -1,43 +1,34 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildKernel } from '../../src/build/kernel-build.js';
-import { loadKconfig, tinyconfig, type LoadedKconfig } from '../../src/kconfig/load.js';
-import { cacheHome } from '../../src/util/cache-home.js';
-import { mergeConfigFragments } from '../../src/kconfig/merge.js';
+import { loadKconfig } from '../../src/kconfig/load.js';
 import { kernelTreeForTests } from '../../src/kconfig/oracle.js';
 import { builtSyscallsFromSystemMap, deriveSyscallMap, enabledUnder, entrySymbolPresent } from '../../src/kernel/syscalls.js';
-import { PROFILES, profileRequirements } from '../../src/minimize/profiles.js';
-import { baselineBuildDir, tinyBaselineConfig } from '../../src/report/baseline.js';
+import { manySyscallsKernel, minimizedEchoKernel } from '../helpers/test-kernels.js';
 
 /**
  * Proof of the derived syscall map against real kernels: two x86_64 builds from the tree, one
- * near tinyconfig and one with many syscall-gating options on, and their System.map
- * (`T __x64_sys_X` built, `W` weak stub from sys_ni.c). The one near tinyconfig is the report's
- * default baseline for a network app (tinyconfig + the qemu-x86_64 boot profile), in the
- * report's own cache folder: the end-to-end suite's report measures against the same kernel, so
- * one build serves both (CI time).
+ * with few syscall gates on (the echo server's minimised kernel, near tinyconfig) and one with
+ * many on, and their System.map (`T __x64_sys_X` built, `W` weak stub from sys_ni.c). Both are
+ * kernels other end-to-end suites build too, in the same folders (test/helpers/test-kernels.ts):
+ * one build serves each (CI time).
  */
 const tree = kernelTreeForTests();
 const available = tree !== null || process.env.CI === 'true';
+const work = mkdtempSync(join(tmpdir(), 'ukl-system-map-'));
 
 describe.skipIf(!available)('syscall map vs System.map of built kernels (x86_64)', () => {
-  const bootProfile = profileRequirements(PROFILES['qemu-x86_64'] as (typeof PROFILES)[string], { network: true }).map((r) => r.expression);
-  const configs: Record<string, (loaded: LoadedKconfig, tree: string) => { config: string; outDir: string }> = {
-    'tinyconfig + boot profile': (loaded, tree) => {
-      const { config } = tinyBaselineConfig(loaded, bootProfile);
-      return { config, outDir: baselineBuildDir(tree, 'x86_64', config) };
-    },
-    'many-syscalls': (loaded) => ({
-      config: loaded.kconfig.olddefconfig(mergeConfigFragments(tinyconfig(loaded), [readFileSync('fixtures/kernel-configs/syscalls-many.config', 'utf8')])),
-      outDir: join(cacheHome(), 'e2e-kernels', 'many-syscalls'),
-    }),
+  const configs: Record<string, (loaded: ReturnType<typeof loadKconfig>, tree: string) => Promise<{ config: string; outDir: string }>> = {
+    'minimised echo server': (_loaded, tree) => minimizedEchoKernel(tree, work),
+    'many-syscalls': async (loaded) => manySyscallsKernel(loaded),
   };
   for (const [name, make] of Object.entries(configs)) {
     it(`${name}: at least 345 of the table's entries agree`, async () => {
       if (!tree) throw new Error('no kernel tree (UKL_TRIM_KERNEL)');
       const loaded = loadKconfig({ tree, arch: 'x86_64' });
-      const { config, outDir } = make(loaded, tree);
+      const { config, outDir } = await make(loaded, tree);
       const build = await buildKernel({ tree, arch: 'x86_64', config, outDir, targets: ['bzImage'] });
       const built = builtSyscallsFromSystemMap(readFileSync(join(build.outDir, 'System.map'), 'utf8'), 'x86_64');
       const map = await deriveSyscallMap({ tree, arch: 'x86_64', kconfig: loaded.kconfig, kernelVersion: loaded.kbuild.kernelVersion });
