@@ -14,7 +14,7 @@ import { kernelTreeForTests } from '../../src/kconfig/oracle.js';
 import { builtSyscallsFromSystemMap, deriveSyscallMap } from '../../src/kernel/syscalls.js';
 import { minimizeConfig, type MinimizeReport } from '../../src/minimize/minimize.js';
 import { chromiumAvailable, dumpDom, screenshot } from '../helpers/chromium.js';
-import { buildManySyscallsKernel, compileEchoObject, MINIMIZED_ECHO_OUT, minimizedEchoKernel } from '../helpers/test-kernels.js';
+import { buildManySyscallsKernel, compileEchoObject, MINIMIZED_ECHO_OUT, minimizedEchoKernel, minimizedTogether } from '../helpers/test-kernels.js';
 
 /**
  * The product end to end: from what the user compiled to a booted kernel that runs the app,
@@ -69,11 +69,7 @@ async function buildSharedKernel(apps: ReadonlyArray<{ name: string; source: str
     expect(result.config, app.name).not.toMatch(/^CONFIG_VIRTIO_NET=y$/m);
     own.set(app.name, { exe, report: result.report });
   }
-  const [first, ...others] = [...own.values()];
-  if (!first) throw new Error('no apps');
-  // the boot profile comes with the first app; the others add what their analysis found
-  const requirements = others.flatMap((o) => o.report.requirements.filter((r) => r.kind !== 'profile'));
-  const together = await minimizeConfig({ kernel: tree, app: first.exe, requirements });
+  const together = await minimizedTogether(tree, [...own.values()].map((o) => ({ app: o.exe, report: o.report })));
   expect(together.report.check.requirementsHold).toBe(true);
   expect(together.config).not.toMatch(/^CONFIG_VIRTIO_NET=y$/m);
   const build = await buildKernel({ tree, arch: 'x86_64', config: together.config, outDir: join(cacheHome(), 'e2e-kernels', 'minimized-apps'), targets: ['bzImage'] });

@@ -9,9 +9,10 @@ import { bootKernel, type BootReport } from '../../src/build/qemu.js';
 import type { CliIO } from '../../src/cli/common.js';
 import { main } from '../../src/cli/main.js';
 import { kernelTreeForTests } from '../../src/kconfig/oracle.js';
-import { minimizeConfig, type MinimizeReport } from '../../src/minimize/minimize.js';
+import type { MinimizeReport } from '../../src/minimize/minimize.js';
 import { cacheHome } from '../../src/util/cache-home.js';
 import { debianProgram, type DebianBuildRecipe } from '../helpers/debian-source.js';
+import { minimizedTogether } from '../helpers/test-kernels.js';
 
 /**
  * Real servers in initramfs mode: redis and memcached from Debian's source packages, built
@@ -142,10 +143,7 @@ async function minimiseAll(servers: readonly Server[]): Promise<Minimised> {
     for (const option of server.options) expect(text, `${server.name}: ${option}`).toMatch(new RegExp(`^CONFIG_${option}=y$`, 'm'));
     apps.set(server.name, { app, report });
   }
-  const [first, ...others] = [...apps.values()];
-  if (!first) throw new Error('no servers');
-  // the boot profile comes with the first server; the others add what their analysis found
-  const together = await minimizeConfig({ kernel: tree, app: first.app, requirements: others.flatMap((o) => o.report.requirements.filter((r) => r.kind !== 'profile')) });
+  const together = await minimizedTogether(tree, [...apps.values()]);
   expect(together.report.check.requirementsHold).toBe(true);
   for (const server of servers) for (const option of server.options) expect(together.config, option).toMatch(new RegExp(`^CONFIG_${option}=y$`, 'm'));
   const config = join(work, 'together.config');

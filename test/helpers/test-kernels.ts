@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { buildKernel, type KernelBuildResult } from '../../src/build/kernel-build.js';
 import { tinyconfig, type LoadedKconfig } from '../../src/kconfig/load.js';
 import { mergeConfigFragments } from '../../src/kconfig/merge.js';
-import { minimizeConfig } from '../../src/minimize/minimize.js';
+import { minimizeConfig, type MinimizeReport, type MinimizeResult } from '../../src/minimize/minimize.js';
 import { cacheHome } from '../../src/util/cache-home.js';
 
 /**
@@ -39,4 +39,15 @@ export function compileEchoObject(work: string): string {
 export async function minimizedEchoKernel(tree: string, work: string): Promise<{ config: string; outDir: string }> {
   const result = await minimizeConfig({ kernel: tree, app: compileEchoObject(work), libc: 'glibc' });
   return { config: result.config, outDir: join(MINIMIZED_ECHO_OUT(), 'kernel') };
+}
+
+/**
+ * One config for several apps already minimised one by one: the first app's analysis with the
+ * others' requirements added (the boot profile comes with the first; theirs are left out).
+ */
+export async function minimizedTogether(tree: string, apps: ReadonlyArray<{ app: string; report: MinimizeReport }>): Promise<MinimizeResult> {
+  const [first, ...others] = apps;
+  if (!first) throw new Error('no apps');
+  const requirements = others.flatMap((o) => o.report.requirements.filter((r) => r.kind !== 'profile'));
+  return minimizeConfig({ kernel: tree, app: first.app, requirements });
 }
