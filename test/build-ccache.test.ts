@@ -16,9 +16,10 @@ describe('ccache for kernel builds', () => {
     expect(compilerCache({ tree: work, outDir, cacheRoot: work, env: { ...process.env, UKL_TRIM_CCACHE: 'off' } })).toBeNull();
   });
 
-  it('counts hits and misses from the stats log', () => {
+  it("counts hits and misses of source files from the stats log, not kbuild's /dev/null probes", () => {
     const log = join(work, 'stats.log');
-    writeFileSync(log, '# a.c\ncache_miss\ndirect_cache_miss\n# b.c\ndirect_cache_hit\nlocal_storage_hit\n# c.c\npreprocessed_cache_hit\n');
+    const probes = '# /dev/null\ndirect_cache_hit\nlocal_storage_hit\n# \nno_input_file\n# /dev/null\ncache_miss\n';
+    writeFileSync(log, `${probes}# a.c\ncache_miss\ndirect_cache_miss\n# b.c\ndirect_cache_hit\nlocal_storage_hit\n${probes}# c.c\npreprocessed_cache_hit\n`);
     expect(readCompilerCacheStats(log)).toEqual({ hits: 2, misses: 1 });
     expect(readCompilerCacheStats(join(work, 'none.log'))).toBeNull();
   });

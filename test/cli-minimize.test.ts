@@ -22,10 +22,13 @@ function capture(): { io: CliIO; out: string[]; err: string[] } {
 describe.skipIf(!available)('ukl-trim APP (the main command)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ukl-cli-min-'));
   const echo = join(dir, 'echo');
+  const dynamic = join(dir, 'dynamic');
 
   beforeAll(() => {
     const cc = spawnSync('gcc', ['-static', '-O2', '-o', echo, 'examples/echo-server/echo.c'], { encoding: 'utf8' });
     if (cc.status !== 0) throw new Error(cc.stderr);
+    const dyn = spawnSync('gcc', ['-O2', '-o', dynamic, 'examples/echo-server/echo.c'], { encoding: 'utf8' });
+    if (dyn.status !== 0) throw new Error(dyn.stderr);
   });
 
   it('writes the config (keeping the old one as .old) and the fragment, and prints the summary and chains', async () => {
@@ -140,6 +143,8 @@ describe.skipIf(!available)('ukl-trim APP (the main command)', () => {
     for (const [args, message] of [
       [[echo, '--kernel', tree, '-o', config, '--enable', 'NO_SUCH_OPTION'], /--enable NO_SUCH_OPTION: no such option/],
       [[join(dir, 'missing.o'), '--kernel', tree, '-o', config], /missing\.o: no such file/],
+      [[dynamic, '--kernel', tree, '-o', config], /dynamic: dynamically linked; .*relink it with -static, or give its objects/],
+      [[dynamic, echo, '--kernel', tree, '-o', config], /dynamic: an executable cannot be linked with other inputs \(and this one is dynamically linked/],
       [[echo, '--kernel', tree, '-o', config, '--mode', 'sideways'], /--mode sideways/],
       [[echo, '--kernel', tree, '-o', config, '--mode', 'ukl'], /has no UKL support .* use --mode initramfs/],
       [[echo, '--kernel', tree, '-o', config, '--boot'], /--boot needs --build/],

@@ -86,13 +86,20 @@ function compilerShims(cacheRoot: string, folder: string, tool: string): string 
   return shims;
 }
 
-/** hits and misses of one build, from ccache's stats log (a `# file` line, then one result per line) */
+/**
+ * Hits and misses of one build's source files, from ccache's stats log (a `# file` line, then one
+ * result per line). Kbuild's own option probes (`-x c /dev/null`, every make run) go through ccache
+ * too and are left out: a relink would otherwise report a hundred hits for three files compiled.
+ */
 export function readCompilerCacheStats(statsLog: string): CompilerCacheStats | null {
   if (!existsSync(statsLog)) return null;
   let hits = 0;
   let misses = 0;
+  let probe = false;
   for (const line of readFileSync(statsLog, 'utf8').split('\n')) {
-    if (line === 'direct_cache_hit' || line === 'preprocessed_cache_hit') hits++;
+    if (line.startsWith('#')) probe = /^#\s*(\/dev\/null)?$/.test(line);
+    else if (probe) continue;
+    else if (line === 'direct_cache_hit' || line === 'preprocessed_cache_hit') hits++;
     else if (line === 'cache_miss') misses++;
   }
   return { hits, misses };

@@ -274,6 +274,8 @@ class BootWatch {
   private appEnded: string | undefined;
   private panicLine: string | undefined;
   private settled = false;
+  /** the time ran out: a marker now is too late */
+  private timedOut = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private resolveOutcome: () => void = () => undefined;
 
@@ -288,7 +290,7 @@ class BootWatch {
   outcome(child: ChildProcess, qemu: string): Promise<void> {
     return new Promise<void>((resolve) => {
       this.resolveOutcome = resolve;
-      this.timer = setTimeout(() => this.onTimeout(), this.opts.timeoutSeconds * 1000);
+      this.timer = setTimeout(() => void this.onTimeout(), this.opts.timeoutSeconds * 1000);
       const flushConsole = onLines(child.stdout, (line) => this.onLine(line));
       child.stderr?.on('data', (b: Buffer) => {
         for (const l of b.toString('utf8').split('\n')) if (l.trim() !== '') this.stderrLines.push(l.trim());
@@ -342,7 +344,7 @@ class BootWatch {
     if (APP_ENDED.test(line)) this.appEnded = line;
     if (this.opts.ukl && UKL_TRIGGER_RAN.test(line)) return this.settle('ukl-not-started', line.trim());
     if (PANIC.test(line)) return this.onPanic(line);
-    if (this.markerSeconds === null && this.panicLine === undefined && this.marker.test(line)) {
+    if (this.markerSeconds === null && this.panicLine === undefined && !this.timedOut && this.marker.test(line)) {
       this.markerSeconds = this.seconds();
       void this.afterMarker();
     }
@@ -355,11 +357,28 @@ class BootWatch {
     setTimeout(() => this.settle('panic', this.panicLine), PANIC_GRACE_MS);
   }
 
-  private onTimeout(): void {
+  private async onTimeout(): Promise<void> {
     if (this.panicLine !== undefined) return this.settle('panic', this.panicLine);
     const { expect, timeoutSeconds, ukl } = this.opts;
+    if (this.markerSeconds !== null) return this.settle('timeout', `timed out after ${timeoutSeconds} s during the TCP echo`);
+    this.timedOut = true;
     const silent = this.tail.length === 0 ? silentConsoleHint(ukl === true) : '';
-    this.settle('timeout', this.markerSeconds === null ? `no console line matched ${expect} within ${timeoutSeconds} s${silent}` : `timed out after ${timeoutSeconds} s during the TCP echo`);
+    const serving = await this.servingWithoutMarker();
+    this.settle('timeout', `no console line matched ${expect} within ${timeoutSeconds} s${silent}${serving}`);
+  }
+
+  /**
+   * Whether the app answers the echo although its marker never came: a marker regex that does
+   * not match what the app prints, or console output lost on the way, not an app that hangs.
+   */
+  private async servingWithoutMarker(): Promise<string> {
+    const echo = this.opts.tcpEcho;
+    if (echo === undefined || this.hostPort === undefined) return '';
+    const line = `ukl-trim echo probe ${randomBytes(4).toString('hex')}\n`;
+    const r = await echoOnce(this.hostPort, line, ECHO_ATTEMPT_MS);
+    return r.ok
+      ? `; yet the app answers on guest port ${echo.guestPort}: its console output did not match or never arrived`
+      : `; nothing answers on guest port ${echo.guestPort} either (${r.error ?? 'no echo'})`;
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {

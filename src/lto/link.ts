@@ -155,6 +155,7 @@ export function linkForAnalysis(inputs: readonly string[], opts: LinkOptions = {
     return linkUklArchive(inputs[0] as string, out);
   }
   kinds.forEach((k, i) => {
+    if (k === 'dynamic-exec' && inputs.length === 1) throw new LinkError('link-failed', `${inputs[i]}: dynamically linked; the analysis needs the program and its libraries in one file to see every syscall they make: relink it with -static, or give its objects and archives`);
     if (k === 'static-exec' || k === 'dynamic-exec') throw new LinkError('link-failed', `${inputs[i]}: an executable cannot be linked with other inputs${k === 'dynamic-exec' ? ' (and this one is dynamically linked: relink it with -static)' : ''}`);
     if (k === 'other') throw new LinkError('link-failed', `${inputs[i]}: neither an ELF object, an archive nor LLVM bitcode`);
   });

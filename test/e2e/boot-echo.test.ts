@@ -152,6 +152,15 @@ describe.skipIf(!available)('initramfs mode: echo server on a tinyconfig kernel 
     expect(report.consoleTail.length).toBeGreaterThan(0);
   }, 120_000);
 
+  it('on such a timeout with an echo asked for, the report says whether the app answers all the same', async () => {
+    const boot = (guestPort: number): Promise<BootReport> => bootKernel({ image: bzImage, initrd, expect: /never printed/, tcpEcho: { guestPort }, timeoutSeconds: 15 });
+    const [wrongMarker, wrongPort] = [await boot(GUEST_PORT), await boot(GUEST_PORT + 1)];
+    expect(wrongMarker.failure).toBe('timeout');
+    expect(wrongMarker.message).toMatch(new RegExp(`within 15 s; yet the app answers on guest port ${GUEST_PORT}: its console output did not match`));
+    expect(wrongPort.failure).toBe('timeout');
+    expect(wrongPort.message).toMatch(new RegExp(`within 15 s; nothing answers on guest port ${GUEST_PORT + 1} either`));
+  }, 120_000);
+
   it('a config that cannot boot to a console (no SERIAL_8250) times out with a clear report', async () => {
     if (!tree) throw new Error('no kernel tree (UKL_TRIM_KERNEL)');
     const loaded = loadKconfig({ tree, arch: 'x86_64' });
