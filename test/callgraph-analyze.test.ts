@@ -340,6 +340,21 @@ describe('socket families from the family argument, and thread-local storage', (
     // glibc keeps errno and more in thread-local storage
     expect(report.tlsBytes).toBeGreaterThan(0);
   }, 60_000);
+
+  it.skipIf(!hasGcc)('families by their Linux names (AF_ALG, AF_VSOCK); socket(AF_UNSPEC) is no family to require', () => {
+    const source = join(dir, 'families.c');
+    writeFileSync(source, [
+      '#include <sys/socket.h>', '#include <unistd.h>',
+      'int main(int argc, char **argv) {', '  (void)argv;',
+      '  int fd = argc > 2 ? socket(AF_ALG, SOCK_SEQPACKET, 0) : argc > 1 ? socket(AF_VSOCK, SOCK_STREAM, 0) : socket(AF_UNSPEC, SOCK_STREAM, 0);',
+      '  if (fd >= 0) close(fd);', '  return 0;', '}', '',
+    ].join('\n'));
+    const program = join(dir, 'families');
+    const cc = spawnSync('gcc', ['-static', '-O0', '-o', program, source], { encoding: 'utf8' });
+    expect(cc.status, cc.stderr).toBe(0);
+    const report = analyzeStaticExecutable(program);
+    expect(report.socketFamilies).toEqual(['AF_ALG', 'AF_VSOCK']);
+  }, 60_000);
 });
 
 describe('bad and unsupported input', () => {

@@ -79,6 +79,30 @@ describe.skipIf(!available)('ukl-trim APP (the main command)', () => {
     expect(unknown.err).toEqual([expect.stringMatching(/^ukl-trim: --assume-syscall no_such_call: x86_64 6\.1\.\d+ has no such syscall$/)]);
   }, 300_000);
 
+  it("a syscall only loadable modules provide (busybox's insmod): a warning and the config; --strict or --assume-syscall refuse it", async () => {
+    if (!tree) throw new Error('no kernel tree');
+    const source = join(dir, 'insmod.c');
+    writeFileSync(source, '#include <sys/syscall.h>\n#include <unistd.h>\nint main(void) { return (int)syscall(SYS_finit_module, 0, "", 0); }\n');
+    const program = join(dir, 'insmod');
+    const cc = spawnSync('gcc', ['-static', '-O2', '-o', program, source], { encoding: 'utf8' });
+    expect(cc.status, cc.stderr).toBe(0);
+    const config = join(dir, 'insmod.config');
+    const { io, out, err } = capture();
+    expect(await main([program, '--kernel', tree, '-o', config, '--no-check'], io), err.join('\n')).toBe(0);
+    expect(out.join('\n')).toMatch(/^warning: syscall finit_module \(reached by .*main → syscall\) needs MODULES, and kernels made by ukl-trim load no modules .*ENOSYS there$/m);
+    expect(readFileSync(config, 'utf8')).toMatch(/^# CONFIG_MODULES is not set$/m);
+    for (const [flags, message] of [
+      [['--strict'], /^ukl-trim: --strict: the app can reach finit_module \(finit_module by .*main → syscall\), which only a kernel with loadable modules has/],
+      [['--assume-syscall', 'init_module'], /^ukl-trim: syscall init_module needs MODULES, which cannot hold: MODULES is always off: ukl-trim builds every option in/],
+    ] as const) {
+      const refused = capture();
+      const other = join(dir, 'insmod-refused.config');
+      expect(await main([program, '--kernel', tree, '-o', other, '--no-check', ...flags], refused.io)).toBe(2);
+      expect(refused.err).toEqual([expect.stringMatching(message)]);
+      expect(existsSync(other)).toBe(false);
+    }
+  }, 300_000);
+
   it('--observe: what strace sees while the workload runs is required, marked as observed', async () => {
     if (!tree) throw new Error('no kernel tree');
     const source = join(dir, 'computed-timerfd.c');

@@ -427,6 +427,8 @@ describe('requirements from an analysis', () => {
       { nr: 232, name: 'epoll_wait', entry: '__x64_sys_epoll_wait', condition: 'EPOLL', sites: [] },
       { nr: 222, name: 'timer_create', entry: '__x64_sys_timer_create', condition: null, stubCondition: '!POSIX_TIMERS', sites: [] },
       { nr: 134, name: 'uselib', entry: null, condition: 'n', sites: [] },
+      { nr: 175, name: 'init_module', entry: '__x64_sys_init_module', condition: 'MODULES', sites: [] },
+      { nr: 176, name: 'delete_module', entry: '__x64_sys_delete_module', condition: 'MODULES && MODULE_UNLOAD', sites: [] },
     ],
   };
   const analysis = (syscalls: Array<[number, string]>, extra: Partial<AnalysisReport> = {}): AnalysisReport => ({
@@ -461,6 +463,15 @@ describe('requirements from an analysis', () => {
     expect(by('pseudo-file')).toEqual(['PROC_FS', 'PROC_SYSCTL', 'SYSFS', 'DEVTMPFS']);
     expect(warnings.join('\n')).toMatch(/AF_MADEUP/);
     expect(warnings.join('\n')).toMatch(/0x1234 may be any syscall/);
+  });
+
+  it('a syscall only loadable modules provide is a warning with its path, not a requirement', () => {
+    const warnings: string[] = [];
+    const moduleSyscalls: Array<{ name: string; path: string[] }> = [];
+    const reqs = requirementsFromAnalysis(analysis([[0, 'read'], [175, 'init_module'], [176, 'delete_module'], [232, 'epoll_wait']]), map, { warnings, moduleSyscalls });
+    expect(reqs.map((r) => r.detail)).toEqual(['epoll_wait']);
+    expect(moduleSyscalls).toEqual([{ name: 'init_module', path: ['main', 'init_module'] }, { name: 'delete_module', path: ['main', 'delete_module'] }]);
+    expect(warnings).toContain('syscall init_module (reached by main → init_module) needs MODULES, and kernels made by ukl-trim load no modules (everything is built in): the app gets ENOSYS there');
   });
 
   it('a syscall the tree does not have is an error naming the path', () => {

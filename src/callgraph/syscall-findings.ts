@@ -46,7 +46,16 @@ interface WrapperTask {
   argument?: ArgumentSource;
 }
 
-const ADDRESS_FAMILIES: Record<number, string> = { 1: 'AF_UNIX', 2: 'AF_INET', 10: 'AF_INET6', 16: 'AF_NETLINK', 17: 'AF_PACKET' };
+/** Linux's address family numbers (include/linux/socket.h), as the requirements name them */
+const ADDRESS_FAMILIES: Record<number, string> = {
+  1: 'AF_UNIX', 2: 'AF_INET', 3: 'AF_AX25', 5: 'AF_APPLETALK', 6: 'AF_NETROM', 8: 'AF_ATMPVC', 9: 'AF_X25', 10: 'AF_INET6',
+  11: 'AF_ROSE', 15: 'AF_KEY', 16: 'AF_NETLINK', 17: 'AF_PACKET', 20: 'AF_ATMSVC', 21: 'AF_RDS', 24: 'AF_PPPOX', 26: 'AF_LLC',
+  29: 'AF_CAN', 30: 'AF_TIPC', 31: 'AF_BLUETOOTH', 32: 'AF_IUCV', 33: 'AF_RXRPC', 34: 'AF_ISDN', 35: 'AF_PHONET',
+  36: 'AF_IEEE802154', 37: 'AF_CAIF', 38: 'AF_ALG', 39: 'AF_NFC', 40: 'AF_VSOCK', 41: 'AF_KCM', 42: 'AF_QIPCRTR', 43: 'AF_SMC',
+  44: 'AF_XDP', 45: 'AF_MCTP',
+};
+/** socket(AF_UNSPEC, …) fails in every kernel (no family registers 0): nothing to require */
+const AF_UNSPEC = 0;
 
 export class SyscallFindings {
   /** nr → the shortest witness path: root → … → the function holding the site */
@@ -126,6 +135,7 @@ export class SyscallFindings {
   }
 
   private recordFamily(family: number, path: string[]): void {
+    if (family === AF_UNSPEC) return;
     const name = ADDRESS_FAMILIES[family] ?? `AF_${family}`;
     const old = this.familyPaths.get(name);
     if (old === undefined || path.length < old.length) this.familyPaths.set(name, path);

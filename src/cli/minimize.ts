@@ -36,7 +36,9 @@ export const MINIMIZE_USAGE = `usage: ukl-trim APP... [--kernel DIR|TARBALL [--p
   ccache in front.
   Places the analysis cannot resolve (a syscall number or socket family it cannot compute) are
   listed; --assume-syscall NAME requires a syscall as if reached, --strict refuses (exit 2, nothing
-  written) while any place is unresolved. --observe 'WORKLOAD' runs the app here under strace (with
+  written) while any place is unresolved. A reached syscall only loadable modules provide
+  (init_module, e.g. busybox's insmod) is a warning, as ukl-trim builds everything in; --strict
+  refuses it too. --observe 'WORKLOAD' runs the app here under strace (with
   its --app-arg arguments) while the shell command line WORKLOAD runs (a client of the server, for
   example); when WORKLOAD ends the app is stopped, and every syscall strace saw is required too.
   initramfs flags (with --build), as for 'ukl-trim build':

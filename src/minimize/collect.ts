@@ -58,7 +58,9 @@ export async function collectRequirements(opts: MinimizeOptions, run: RunSetting
     const observed = opts.observe ? await observeApp(opts.observe, app, run, progress) : new Set<string>();
     progress('mapping syscalls to options');
     const map = await syscallMap(t.tree, run.arch, t.loaded);
-    if (analysis) requirements.push(...requirementsFromAnalysis(analysis, map, { warnings }));
+    const moduleSyscalls: Array<{ name: string; path: string[] }> = [];
+    if (analysis) requirements.push(...requirementsFromAnalysis(analysis, map, { warnings, moduleSyscalls }));
+    if (opts.strict && moduleSyscalls.length > 0) throw moduleRefusal(moduleSyscalls);
     requirements.push(...assumedSyscalls(map, opts.assumeSyscalls ?? [], run.arch));
     requirements.push(...observedSyscalls(map, observed, analysis, warnings));
   }
@@ -68,6 +70,12 @@ export async function collectRequirements(opts: MinimizeOptions, run: RunSetting
   for (const r of opts.requirements ?? []) requirements.push(RequirementSchema.parse(r));
   requirements.push(...userChoices(kc, opts, run.arch, t.tree));
   return { ...app, warnings, unresolved, requirements: dedupe(requirements) };
+}
+
+function moduleRefusal(syscalls: ReadonlyArray<{ name: string; path: string[] }>): MinimizeError {
+  const first = syscalls[0] as { name: string; path: string[] };
+  const names = syscalls.map((s) => s.name).join(', ');
+  return new MinimizeError('unsatisfiable', `--strict: the app can reach ${names} (${first.name} by ${first.path.join(' → ')}), which only a kernel with loadable modules has; ukl-trim builds everything in (MODULES off)`, { chain: first.path });
 }
 
 function strictRefusal(unresolved: Collected['unresolved']): MinimizeError {

@@ -14,7 +14,8 @@ export function impossible(kc: Kconfig, model: KconfigModel, req: Requirement, a
   const blockers: string[] = [];
   try {
     for (const s of positiveSymbols(kc.parseExpression(req.expression))) {
-      if (model.fixed.get(s) === 0 || s.menus.length === 0) blockers.push(s.menus.length === 0 ? `${s.name} does not exist for ${arch}` : `${s.name} can never be on for ${arch} (depends on ${kc.exprToString(s.dirDep.expr) || 'nothing'})`);
+      if (s === kc.modulesSym) blockers.push('MODULES is always off: ukl-trim builds every option in, with no loadable modules');
+      else if (model.fixed.get(s) === 0 || s.menus.length === 0) blockers.push(s.menus.length === 0 ? `${s.name} does not exist for ${arch}` : `${s.name} can never be on for ${arch} (depends on ${kc.exprToString(s.dirDep.expr) || 'nothing'})`);
     }
   } catch {
     // the expression parsed before; nothing more to say

@@ -58,7 +58,10 @@ export interface MinimizeOptions {
    * the server) runs; what strace sees is required too, marked as observed (initramfs mode).
    */
   observe?: { workload: string; args?: readonly string[] };
-  /** refuse (MinimizeError 'unresolved') when the analysis leaves a site or a family unresolved */
+  /**
+   * refuse when the analysis leaves a site or a family unresolved (MinimizeError 'unresolved') or
+   * the app reaches a syscall only loadable modules provide ('unsatisfiable')
+   */
   strict?: boolean;
   /** a Kconfig already loaded for this tree and arch (reused, e.g. by the language server) */
   loaded?: LoadedKconfig;

@@ -57,6 +57,12 @@ export const SOCKET_FAMILY_OPTIONS: Readonly<Record<string, string>> = {
   AF_IUCV: 'AFIUCV',
   AF_CAIF: 'CAIF',
   AF_ISDN: 'MISDN',
+  AF_AX25: 'AX25',
+  AF_NETROM: 'NETROM',
+  AF_ROSE: 'ROSE',
+  AF_ATMPVC: 'ATM',
+  AF_ATMSVC: 'ATM',
+  AF_MCTP: 'MCTP',
 };
 
 /**
@@ -80,6 +86,18 @@ export const PSEUDO_FILE_OPTIONS: ReadonlyArray<readonly [string, string]> = [
 export interface AnalysisRequirementOptions {
   /** collects what the analysis could not turn into requirements (unknown families, unresolved sites) */
   warnings?: string[];
+  /** collects the reached syscalls only loadable modules provide (see moduleOnly) */
+  moduleSyscalls?: Array<{ name: string; path: string[] }>;
+}
+
+/**
+ * A syscall whose code is built only with MODULES (init_module, finit_module, delete_module).
+ * ukl-trim's kernels have MODULES off, every option built in, so no kernel it makes provides it:
+ * a multi-call program such as busybox reaches it through its insmod applet. It is shown as a
+ * warning (the app gets ENOSYS there) rather than refusing the whole app; --strict refuses.
+ */
+function moduleOnly(info: SyscallEntry): boolean {
+  return info.condition !== null && info.condition.split('&&').some((conjunct) => conjunct.trim() === 'MODULES');
 }
 
 /** The requirements an analysed application imposes, through the tree's syscall map. */
@@ -91,6 +109,11 @@ export function requirementsFromAnalysis(analysis: AnalysisReport, map: SyscallM
     const info = byNr.get(sc.nr);
     if (!info) {
       throw new RequirementError('bad-requirement', `the app can reach syscall ${sc.name} (${sc.nr}) via ${sc.path.join(' → ')}, which ${map.arch} ${map.kernelVersion} does not have`, { chain: sc.path });
+    }
+    if (moduleOnly(info)) {
+      opts.moduleSyscalls?.push({ name: sc.name, path: sc.path });
+      warnings.push(`syscall ${sc.name} (reached by ${sc.path.join(' → ')}) needs MODULES, and kernels made by ukl-trim load no modules (everything is built in): the app gets ENOSYS there`);
+      continue;
     }
     const requirement = syscallRequirement(info, sc.path);
     if (requirement !== null) out.push(requirement);

@@ -7,7 +7,7 @@ import { readSectionSizes } from '../../src/build/elf.js';
 import { buildInitramfs } from '../../src/build/initramfs.js';
 import { compileUklTrigger } from '../../src/build/ukl-kernel.js';
 import { buildKernel } from '../../src/build/kernel-build.js';
-import { bootKernel } from '../../src/build/qemu.js';
+import { bootKernel, type BootReport } from '../../src/build/qemu.js';
 import { main } from '../../src/cli/main.js';
 import type { CliIO } from '../../src/cli/common.js';
 import { loadKconfig } from '../../src/kconfig/load.js';
