@@ -14,7 +14,7 @@ import { codeServerBin } from './editors/code-server-install.js';
  * The tools and files suites check for before they run (a missing one skips them locally). Under
  * CI=true each must be there, so that no suite is skipped for want of it.
  */
-const CI_COMMANDS = ['gcc', 'cc', 'musl-gcc', 'clang', 'llvm-dis', 'lto-dump-12', 'ld', 'as', 'ar', 'objcopy', 'objdump', 'readelf', 'strace', 'make', 'patch', 'qemu-system-x86_64', 'nvim', 'unzip', 'dig', 'apt-get', 'ccache', 'distcc', 'distccd', 'nm', 'chromium', 'redis-cli', 'memccp', 'memccat', 'memcstat'];
+const CI_COMMANDS = ['gcc', 'cc', 'musl-gcc', 'clang', 'llvm-dis', 'lto-dump-12', 'ld', 'as', 'ar', 'objcopy', 'objdump', 'readelf', 'strace', 'make', 'patch', 'qemu-system-x86_64', 'nvim', 'unzip', 'dig', 'apt-get', 'dpkg-deb', 'ccache', 'distcc', 'distccd', 'nm', 'chromium', 'redis-cli', 'memccp', 'memccat', 'memcstat'];
 // libevent.a: memcached, linked statically in the real-servers suite
 const CI_FILES = ['/usr/lib/x86_64-linux-musl/libc.a', '/usr/lib/x86_64-linux-gnu/libc.a', '/usr/lib/x86_64-linux-musl/musl-gcc.specs', '/usr/lib/x86_64-linux-gnu/libevent.a'];
 

@@ -11,40 +11,42 @@ import { main } from '../../src/cli/main.js';
 import { kernelTreeForTests } from '../../src/kconfig/oracle.js';
 import type { MinimizeReport } from '../../src/minimize/minimize.js';
 import { cacheHome } from '../../src/util/cache-home.js';
-import { debianProgram, type DebianBuildRecipe } from '../helpers/debian-source.js';
+import { debianBinary, debianProgram } from '../helpers/debian-source.js';
 import { minimizedTogether } from '../helpers/test-kernels.js';
 
 /**
  * Real servers in initramfs mode: redis and memcached from Debian's source packages, built
- * statically here, each minimised by `ukl-trim APP`, then one kernel minimised for both together
+ * statically here, and busybox as Debian's busybox-static ships it (its nc applet as a TCP echo
+ * server), each minimised by `ukl-trim APP`, then one kernel minimised for all of them together
  * and built by `ukl-trim build` with each server in its initramfs (their config file, argv[0] and
  * arguments through --include, --app-name and --app-arg), booted, and asked by Debian's own
- * clients of their protocols from the host: what was stored must come back.
+ * clients of their protocols from the host: what was stored must come back (busybox: the line
+ * sent must come back).
  *
- * One kernel for both (CI time): their own configs differ in options that headers almost every
- * file includes test (POSIX_TIMERS in sched.h, MULTIUSER), so a kernel each meant two cold
- * builds (a shared folder recompiled 793 files when switching). The second server's build reuses
- * the kernel and only writes its initramfs. The folder sits as deep as the other suites'
+ * One kernel for all (CI time): their own configs differ in options that headers almost every
+ * file includes test (POSIX_TIMERS in sched.h, MULTIUSER), so a kernel each meant a cold build
+ * each (a shared folder recompiled 793 files when switching). The later servers' builds reuse
+ * the kernel and only write their initramfs. The folder sits as deep as the other suites'
  * (e2e-kernels/NAME/kernel): ccache sees the tree through relative paths, which differ with depth.
  */
 const tree = kernelTreeForTests();
 // the clients and libevent.a come from scripts/setup.sh; under CI=true global-setup requires them
-const tools = ['redis-cli', 'memccp', 'memccat', 'memcstat', 'apt-get'].every((t) => spawnSync('sh', ['-c', 'command -v "$1"', 'sh', t]).status === 0) && existsSync('/usr/lib/x86_64-linux-gnu/libevent.a');
+const tools = ['redis-cli', 'memccp', 'memccat', 'memcstat', 'apt-get', 'dpkg-deb'].every((t) => spawnSync('sh', ['-c', 'command -v "$1"', 'sh', t]).status === 0) && existsSync('/usr/lib/x86_64-linux-gnu/libevent.a');
 const available = (tree !== null && tools) || process.env.CI === 'true';
 const work = mkdtempSync(join(tmpdir(), 'ukl-real-servers-'));
 const run = promisify(execFile);
 
 interface Server {
   name: string;
-  pkg: string;
-  recipe: DebianBuildRecipe;
+  /** the static program, built from its Debian source or taken from its binary package */
+  program: () => string;
   /** options the server cannot do without */
   options: string[];
   guestPort: number;
-  /** what `ukl-trim build` gets besides the config and the app */
-  buildFlags: string[];
-  /** the client against the forwarded port: null once the answer is right */
-  client: (port: number) => Promise<string | null>;
+  /** what `ukl-trim build` gets besides the config and the app (the program's path) */
+  buildFlags: (app: string) => string[];
+  /** the client against the forwarded port: null once the answer is right; without one, a line must come back (an echo) */
+  client?: (port: number) => Promise<string | null>;
 }
 
 /** one run of a client, its output or why it failed (a refused connection before the server listens) */
@@ -91,25 +93,33 @@ const REDIS_CONF = ['bind 0.0.0.0', 'protected-mode no', 'port 6379', 'save ""',
 const SERVERS: Server[] = [
   {
     name: 'redis',
-    pkg: 'redis',
     // jemalloc and systemd off: glibc's malloc links statically; no TLS (no OpenSSL in the guest)
-    recipe: { steps: [['make', '-j2', 'MALLOC=libc', 'USE_SYSTEMD=no', 'BUILD_TLS=no', 'LDFLAGS=-static', 'redis-server']], output: 'src/redis-server' },
+    program: () => debianProgram('redis', { steps: [['make', '-j2', 'MALLOC=libc', 'USE_SYSTEMD=no', 'BUILD_TLS=no', 'LDFLAGS=-static', 'redis-server']], output: 'src/redis-server' }, work),
     options: ['INET', 'EPOLL', 'FUTEX', 'UNIX'],
     guestPort: 6379,
     // redis is a multi-call program (redis-server, redis-sentinel, redis-check-rdb): argv[0] picks
-    buildFlags: ['--include', `${join(work, 'redis.conf')}:/etc/redis/redis.conf`, '--app-name', 'redis-server', '--app-arg', '/etc/redis/redis.conf'],
+    buildFlags: () => ['--include', `${join(work, 'redis.conf')}:/etc/redis/redis.conf`, '--app-name', 'redis-server', '--app-arg', '/etc/redis/redis.conf'],
     client: redisClient,
   },
   {
     name: 'memcached',
-    pkg: 'memcached',
     // --enable-static links libevent from libevent-dev's libevent.a
-    recipe: { steps: [['./configure', '--enable-static', '--disable-docs'], ['make', '-j2', 'memcached']], output: 'memcached' },
+    program: () => debianProgram('memcached', { steps: [['./configure', '--enable-static', '--disable-docs'], ['make', '-j2', 'memcached']], output: 'memcached' }, work),
     // -u root: setuid/setgid (MULTIUSER) and /etc/passwd; libevent's eventfd and epoll; worker threads
     options: ['INET', 'EPOLL', 'FUTEX', 'EVENTFD', 'MULTIUSER'],
     guestPort: 11211,
-    buildFlags: ['--app-arg', '-u', '--app-arg', 'root', '--app-arg=-p', '--app-arg', '11211', '--app-arg', '-U', '--app-arg', '0', '--app-arg', '-m', '--app-arg', '32'],
+    buildFlags: () => ['--app-arg', '-u', '--app-arg', 'root', '--app-arg=-p', '--app-arg', '11211', '--app-arg', '-U', '--app-arg', '0', '--app-arg', '-m', '--app-arg', '32'],
     client: memcachedClient,
+  },
+  {
+    // Debian's busybox-static as shipped (stripped, every applet): its insmod reaches
+    // init_module, a warning since ukl-trim builds everything in; `nc -ll -e /bin/cat` forks and
+    // execs busybox again as cat for each connection
+    name: 'busybox',
+    program: () => debianBinary('busybox-static', 'bin/busybox'),
+    options: ['INET'],
+    guestPort: 7777,
+    buildFlags: (app) => ['--app-name', 'nc', '--app-arg=-ll', '--app-arg=-p', '--app-arg', '7777', '--app-arg=-e', '--app-arg', '/bin/cat', '--include', `${app}:/bin/cat`],
   },
 ];
 
@@ -135,7 +145,7 @@ async function minimiseAll(servers: readonly Server[]): Promise<Minimised> {
   if (!tree) throw new Error('no kernel tree (UKL_TRIM_KERNEL)');
   const apps = new Map<string, { app: string; report: MinimizeReport }>();
   for (const server of servers) {
-    const app = debianProgram(server.pkg, server.recipe, work);
+    const app = server.program();
     const config = join(work, `${server.name}.config`);
     const { report } = await cliJson<{ report: MinimizeReport }>([app, '--kernel', tree, '-o', config]);
     expect(report.check, server.name).toMatchObject({ stable: true, requirementsHold: true, modelMismatches: [] });
@@ -156,23 +166,23 @@ describe.skipIf(!available)('real servers from Debian sources in initramfs mode,
   let minimised: Promise<Minimised> | null = null;
 
   for (const server of SERVERS) {
-    it(`${server.name}: built statically, minimised, built into the kernel for both servers, booted, and its client gets back what it stored`, async () => {
+    it(`${server.name}: static, minimised, built into the kernel for all servers, booted, and its client gets back what it stored`, async () => {
       if (!tree) throw new Error('no kernel tree (UKL_TRIM_KERNEL)');
       const all = await (minimised ??= minimiseAll(SERVERS));
       const { app, report } = all.apps.get(server.name) as { app: string; report: MinimizeReport };
       const out = join(cacheHome(), 'e2e-kernels', 'real-servers');
       mkdirSync(out, { recursive: true });
-      const build = await cliJson<BuildReport>(['build', '--kernel', tree, '--config', all.config, '--app', app, '--out', out, ...server.buildFlags]);
+      const build = await cliJson<BuildReport>(['build', '--kernel', tree, '--config', all.config, '--app', app, '--out', out, ...server.buildFlags(app)]);
       const boot: BootReport = await bootKernel({
         image: build.bzImage,
         initrd: build.initramfs,
         expect: /ukl-init: network up/,
         timeoutSeconds: 240,
-        tcpClient: { guestPort: server.guestPort, budgetSeconds: 120, run: server.client },
+        ...(server.client ? { tcpClient: { guestPort: server.guestPort, budgetSeconds: 120, run: server.client } } : { tcpEcho: { guestPort: server.guestPort } }),
       });
       expect(boot.ok, `${boot.message}\n${boot.consoleTail.join('\n')}`).toBe(true);
       console.log(
-        `${server.name}: ${report.counts.enabled} options =y on its own, ${all.enabled} for both; bzImage ${build.bzImageBytes} B, build ${build.reused ? 'reused' : `${build.buildSeconds} s`}${build.compilerCache ? ` (ccache ${build.compilerCache.hits} hits, ${build.compilerCache.misses} misses)` : ''}, QEMU start → first right answer ${boot.echoSeconds} s (marker ${boot.markerSeconds} s)`,
+        `${server.name}: ${report.counts.enabled} options =y on its own, ${all.enabled} for all; bzImage ${build.bzImageBytes} B, build ${build.reused ? 'reused' : `${build.buildSeconds} s`}${build.compilerCache ? ` (ccache ${build.compilerCache.hits} hits, ${build.compilerCache.misses} misses)` : ''}, QEMU start → first right answer ${boot.echoSeconds} s (marker ${boot.markerSeconds} s)`,
       );
     }, 1_800_000);
   }

@@ -58,3 +58,25 @@ export function debianProgram(pkg: string, recipe: DebianBuildRecipe, work: stri
   renameSync(tmp, program);
   return program;
 }
+
+/**
+ * A program as Debian ships it in a binary package (e.g. busybox-static's /bin/busybox), fetched
+ * once with `apt-get download` and unpacked with `dpkg-deb -x` into the cache; nothing is
+ * installed on this machine.
+ */
+export function debianBinary(pkg: string, pathInPackage: string): string {
+  const dir = join(cacheHome(), 'debian-binaries', pkg);
+  const program = join(dir, 'root', pathInPackage);
+  if (existsSync(program)) return program;
+  mkdirSync(dir, { recursive: true });
+  const deb = (): string | undefined => readdirSync(dir).find((n) => n.startsWith(`${pkg}_`) && n.endsWith('.deb'));
+  if (deb() === undefined) {
+    const apt = spawnSync('apt-get', ['download', '-qq', pkg], { cwd: dir, encoding: 'utf8' });
+    if (deb() === undefined) throw new Error(`apt-get download ${pkg} failed: ${apt.stderr || apt.error?.message}`);
+  }
+  const tmp = join(dir, `root.${process.pid}.tmp`);
+  const unpack = spawnSync('dpkg-deb', ['-x', join(dir, deb() as string), tmp], { encoding: 'utf8' });
+  if (unpack.status !== 0) throw new Error(`dpkg-deb -x ${deb()}: ${unpack.stderr}`);
+  renameSync(tmp, join(dir, 'root'));
+  return program;
+}
