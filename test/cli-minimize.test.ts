@@ -13,6 +13,16 @@ const tree = kernelTreeForTests();
 const uklTree = uklTreeForTests();
 const available = tree !== null || process.env.CI === 'true';
 
+/** a static program from C source written into dir as NAME.c */
+function staticProgram(dir: string, name: string, code: string): string {
+  const source = join(dir, `${name}.c`);
+  writeFileSync(source, code);
+  const program = join(dir, name);
+  const cc = spawnSync('gcc', ['-static', '-O2', '-o', program, source], { encoding: 'utf8' });
+  expect(cc.status, cc.stderr).toBe(0);
+  return program;
+}
+
 function capture(): { io: CliIO; out: string[]; err: string[] } {
   const out: string[] = [];
   const err: string[] = [];
@@ -53,11 +63,7 @@ describe.skipIf(!available)('ukl-trim APP (the main command)', () => {
 
   it('a syscall site whose number is computed is printed as a warning ("may be any syscall")', async () => {
     if (!tree) throw new Error('no kernel tree');
-    const source = join(dir, 'computed.c');
-    writeFileSync(source, '#include <unistd.h>\nint main(int argc, char **argv) { (void)argv; return (int)syscall(argc + 1000); }\n');
-    const program = join(dir, 'computed');
-    const cc = spawnSync('gcc', ['-static', '-O2', '-o', program, source], { encoding: 'utf8' });
-    expect(cc.status, cc.stderr).toBe(0);
+    const program = staticProgram(dir, 'computed', '#include <unistd.h>\nint main(int argc, char **argv) { (void)argv; return (int)syscall(argc + 1000); }\n');
     const { io, out, err } = capture();
     expect(await main([program, '--kernel', tree, '-o', join(dir, 'computed.config'), '--no-check', '--assume-syscall', 'timerfd_create', '--explain', 'TIMERFD'], io), err.join('\n')).toBe(0);
     const text = out.join('\n');
@@ -81,11 +87,7 @@ describe.skipIf(!available)('ukl-trim APP (the main command)', () => {
 
   it("a syscall only loadable modules provide (busybox's insmod): a warning and the config; --strict or --assume-syscall refuse it", async () => {
     if (!tree) throw new Error('no kernel tree');
-    const source = join(dir, 'insmod.c');
-    writeFileSync(source, '#include <sys/syscall.h>\n#include <unistd.h>\nint main(void) { return (int)syscall(SYS_finit_module, 0, "", 0); }\n');
-    const program = join(dir, 'insmod');
-    const cc = spawnSync('gcc', ['-static', '-O2', '-o', program, source], { encoding: 'utf8' });
-    expect(cc.status, cc.stderr).toBe(0);
+    const program = staticProgram(dir, 'insmod', '#include <sys/syscall.h>\n#include <unistd.h>\nint main(void) { return (int)syscall(SYS_finit_module, 0, "", 0); }\n');
     const config = join(dir, 'insmod.config');
     const { io, out, err } = capture();
     expect(await main([program, '--kernel', tree, '-o', config, '--no-check'], io), err.join('\n')).toBe(0);
@@ -105,12 +107,8 @@ describe.skipIf(!available)('ukl-trim APP (the main command)', () => {
 
   it('--observe: what strace sees while the workload runs is required, marked as observed', async () => {
     if (!tree) throw new Error('no kernel tree');
-    const source = join(dir, 'computed-timerfd.c');
     // 282 + argc (1) = 283, timerfd_create on x86_64: computed, so the analysis cannot name it
-    writeFileSync(source, '#include <unistd.h>\nint main(int argc, char **argv) { (void)argv; syscall(argc + 282, 1, 0); return 0; }\n');
-    const program = join(dir, 'computed-timerfd');
-    const cc = spawnSync('gcc', ['-static', '-O2', '-o', program, source], { encoding: 'utf8' });
-    expect(cc.status, cc.stderr).toBe(0);
+    const program = staticProgram(dir, 'computed-timerfd', '#include <unistd.h>\nint main(int argc, char **argv) { (void)argv; syscall(argc + 282, 1, 0); return 0; }\n');
     const config = join(dir, 'observed.config');
     const { io, out, err } = capture();
     expect(await main([program, '--kernel', tree, '-o', config, '--observe', 'true', '--explain', 'TIMERFD'], io), err.join('\n')).toBe(0);
