@@ -57,11 +57,34 @@ describe('probes run in the background', () => {
     pool.close();
   });
 
-  it('without xargs every answer is missing, so the parse runs the probe itself', () => {
-    const pool = new ProbePool({ cwd: work, env: { PATH: join(work, 'no-such-dir') } }, 2);
-    pool.submit('echo hi');
-    expect(pool.answer('echo hi')).toBeUndefined();
-    expect(pool.run('echo hi')).toBeUndefined();
+  it('a job whose worker dies gets no answer, so the parse runs the probe itself; the other workers go on', () => {
+    const pool = new ProbePool(ctx, 2);
+    // the worker shell is the probe's parent
+    pool.submit('kill -9 $PPID');
+    pool.submit('sleep 0.2; echo other');
+    expect(pool.answer('kill -9 $PPID')).toBeUndefined();
+    expect(pool.answer('sleep 0.2; echo other')).toBe('other');
+    expect(pool.run('kill -9 $PPID; echo unreachable')).toBeUndefined();
+    pool.close();
+  });
+
+  it('a queued probe the parse waits for runs before the ones submitted ahead of it', () => {
+    const pool = new ProbePool(ctx, 1);
+    const log = join(work, 'order');
+    const step = (name: string): string => `sleep 0.1; echo ${name} >> ${log}; echo ${name}`;
+    for (const name of ['a', 'b', 'c', 'd']) pool.submit(step(name));
+    // a and b are with the worker already; c and d wait in the queue
+    expect(pool.answer(step('d'))).toBe('d');
+    expect(pool.answer(step('c'))).toBe('c');
+    expect(readFileSync(log, 'utf8')).toBe('a\nb\nd\nc\n');
+    pool.close();
+  });
+
+  it('commands the worker protocol cannot carry (a newline) are left to the caller', () => {
+    const pool = new ProbePool(ctx, 1);
+    pool.submit('echo a\necho b');
+    expect(pool.answer('echo a\necho b')).toBeUndefined();
+    expect(pool.run('echo a\necho b')).toBeUndefined();
     pool.close();
   });
 
