@@ -25,7 +25,8 @@ export { buildInitramfs, checkStaticExecutable, InitramfsError, type InitramfsIn
 export { bootKernel, BootReportSchema, type BootReport } from './build/qemu.js';
 export { parseElf, readElfFile, ElfError } from './lto/elf.js';
 export { parseArchive, readArchiveFile, ArchiveError } from './lto/archive.js';
-export { analyzeStaticExecutable, AnalysisError, AnalysisReportSchema, type AnalysisReport } from './callgraph/analyze.js';
+export { analyzeStaticExecutable, analyzeDynamicExecutable, AnalysisError, AnalysisReportSchema, type AnalysisReport } from './callgraph/analyze.js';
+export { sharedObjectsOf, type SharedObject } from './lto/shared-objects.js';
 export { buildUklArchive, UklError } from './lto/ukl-archive.js';
 export { detectUklSupport } from './kernel/ukl-support.js';
 export { uklConfigSettings } from './build/ukl.js';
@@ -46,7 +47,7 @@ export { analyzeApplication } from './callgraph/analyze.js';
 export { callGraphOf, shortestCallPath, type AppCallGraph, type FunctionLabel, type CallGraphLabel } from './callgraph/graphlib.js';
 export { linkForAnalysis, isUklArchive, LinkError, type LinkOptions, type LinkedApp } from './lto/link.js';
 export { minimizeConfig, MinimizeError, MinimizeReportSchema, type MinimizeOptions, type MinimizeResult, type MinimizeReport } from './minimize/minimize.js';
-export { RequirementSchema, requirementsFromAnalysis, RequirementError, SOCKET_FAMILY_OPTIONS, PSEUDO_FILE_OPTIONS, type Requirement } from './minimize/requirements.js';
+export { RequirementSchema, requirementsFromAnalysis, SOCKET_FAMILY_OPTIONS, PSEUDO_FILE_OPTIONS, type Requirement } from './minimize/requirements.js';
 export { PROFILES, profileRequirements, type BootProfile } from './minimize/profiles.js';
 export { deriveCodeWeights, CodeWeightsSchema, type CodeWeights } from './minimize/weights.js';
 export { ReasonSchema, type Reason } from './minimize/reasons.js';

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { compileUklTrigger } from '../src/build/ukl-kernel.js';
 import { bootKernel, freeLocalPort, qemuArguments } from '../src/build/qemu.js';
 import { main } from '../src/cli/main.js';
 import type { CliIO } from '../src/cli/common.js';
+import { libraryAndPrograms } from './helpers/shared-library.js';
 
 const work = mkdtempSync(join(tmpdir(), 'ukl-initramfs-'));
 
@@ -110,6 +111,33 @@ describe('initramfs archive', () => {
     await expect(buildInitramfs({ app, ip: '10.0.2.15/33' })).rejects.toThrow(/not an IPv4/);
     await expect(buildInitramfs({ app, gateway: 'router' })).rejects.toThrow(/gateway "router"/);
     await expect(buildInitramfs({ app, args: ['a\nb'] })).rejects.toThrow(/newlines/);
+  });
+});
+
+/** a dynamically linked program whose library (libgone.so) was removed after the link */
+function appMissingItsLibrary(): string {
+  const { library, program } = libraryAndPrograms(join(work, 'gone'), 'gone');
+  const app = program(join(work, 'gone', 'needs-gone'));
+  rmSync(library);
+  return app;
+}
+
+describe('initramfs: a dynamically linked app', () => {
+  it('goes in with its interpreter and libraries, regular files where its loader looks, byte for byte', async () => {
+    const app = compile([]);
+    const result = await withCache(() => buildInitramfs({ app, out: join(work, 'dynamic.cpio') }));
+    const { lines } = unpack(result.path);
+    const entry = (path: string): string | undefined => lines.find((l) => l.endsWith(` ${path}`));
+    for (const path of ['lib64/ld-linux-x86-64.so.2', 'lib/x86_64-linux-gnu/libc.so.6']) {
+      expect(entry(path), lines.join('\n')).toMatch(/^-rwxr-xr-x /);
+      const inArchive = spawnSync('cpio', ['-i', '--to-stdout', '--quiet', path], { input: readFileSync(result.path), maxBuffer: 64 << 20 }).stdout;
+      expect(Buffer.compare(inArchive, readFileSync(`/${path}`))).toBe(0);
+    }
+    // libc.so.6 asks for ld-linux-x86-64.so.2 by name: the loader knows it is itself, one copy is enough
+    expect(entry('lib/x86_64-linux-gnu/ld-linux-x86-64.so.2')).toBeUndefined();
+    // a static app brings nothing of the kind
+    const plain = unpack((await withCache(() => buildInitramfs({ app: compile(['-static']), out: join(work, 'static.cpio') }))).path);
+    expect(plain.names.filter((n) => n.startsWith('lib'))).toEqual([]);
   });
 });
 
@@ -281,10 +309,10 @@ describe('ukl-trim build / boot: user mistakes', () => {
   }, 600_000); // the first use of musl-ukl builds it (about 75 s on 2 cores)
 
   it('the library reports the same mistakes as typed errors', async () => {
-    await expect(buildImage({ tree: resolve('fixtures/kernel-mini'), config: '', app: compile([]), out: join(work, 'lib-o') })).rejects.toMatchObject({
+    await expect(buildImage({ tree: resolve('fixtures/kernel-mini'), config: '', app: appMissingItsLibrary(), out: join(work, 'lib-o') })).rejects.toMatchObject({
       name: 'ImageBuildError',
       code: 'bad-input',
-      message: expect.stringMatching(/dynamically linked/),
+      message: expect.stringMatching(/dynamically linked and .* needs the library libgone\.so/),
     });
     await expect(buildUklImage({ tree: resolve('fixtures/kernel-mini'), config: '', app: ['examples/echo-server/echo.c'], out: join(work, 'lib-u') })).rejects.toBeInstanceOf(ImageBuildError);
     await expect(buildUklImage({ tree: resolve('fixtures/kernel-mini'), config: '', app: ['examples/echo-server/echo.c'], out: join(work, 'lib-u') })).rejects.toMatchObject({ code: 'no-ukl-support' });
@@ -306,10 +334,11 @@ describe('ukl-trim build / boot: user mistakes', () => {
     expect(() => checkStaticExecutable(trigger)).not.toThrow();
   });
 
-  it('a dynamic app is refused before any kernel build', async () => {
-    const r = await cli(['build', '--kernel', resolve('fixtures/kernel-mini'), '--config', '/dev/null', '--app', compile([]), '--out', join(work, 'o2')]);
+  it('a dynamic app whose library is not on this machine is refused before any kernel build', async () => {
+    const r = await cli(['build', '--kernel', resolve('fixtures/kernel-mini'), '--config', '/dev/null', '--app', appMissingItsLibrary(), '--out', join(work, 'o2')]);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/^ukl-trim: application .* is dynamically linked/);
+    expect(r.err).toMatch(/^ukl-trim: application .* is dynamically linked and .* needs the library libgone\.so, which is not on this machine/);
+    expect(existsSync(join(work, 'o2', 'kernel'))).toBe(false);
   });
 
   it('bad initramfs options are refused before any kernel build', async () => {

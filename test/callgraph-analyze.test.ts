@@ -12,6 +12,7 @@ import { buildUklArchive } from '../src/lto/ukl-archive.js';
 import { analyzeUklApplication } from '../src/callgraph/ukl-app.js';
 import { observeEchoServer, observeRun } from '../src/callgraph/observe.js';
 import { ElfError } from '../src/lto/elf.js';
+import { libraryAndPrograms } from './helpers/shared-library.js';
 
 /**
  * Soundness against reality: each fixture app is linked statically (glibc, and musl when
@@ -355,6 +356,70 @@ describe('socket families from the family argument, and thread-local storage', (
     const report = analyzeStaticExecutable(program);
     expect(report.socketFamilies).toEqual(['AF_ALG', 'AF_VSOCK']);
   }, 60_000);
+});
+
+describe('dynamically linked programs: analysed with their interpreter and libraries', () => {
+  /** a comparator that only qsort in libc.so calls, making a syscall libc itself never reaches (kcmp) */
+  const CALLBACK_PROGRAM = `#include <stdio.h>
+#include <stdlib.h>
+static int by_value(const void *a, const void *b) {
+  long r;
+  __asm__ volatile ("syscall" : "=a"(r) : "0"(312L) : "rcx", "r11", "memory");
+  return *(const int *)a - *(const int *)b + (int)(r & 0);
+}
+int main(void) { int v[3] = {3, 1, 2}; qsort(v, 3, sizeof v[0], by_value); printf("%d\\n", v[0]); return 0; }
+`;
+
+  it.skipIf(!hasGcc || !hasStrace)('the program, ld.so and libc.so.6: every syscall strace sees, a callback only a library calls, witness paths naming the library', () => {
+    const source = join(dir, 'callback.c');
+    const program = join(dir, 'callback-dynamic');
+    writeFileSync(source, CALLBACK_PROGRAM);
+    const cc = spawnSync('gcc', ['-O2', '-o', program, source], { encoding: 'utf8' });
+    expect(cc.status, cc.stderr).toBe(0);
+    const report = analyzeApplication([program]);
+    AnalysisReportSchema.parse(report);
+    expect(report.sharedObjects.map((o) => [o.name, o.interpreter])).toEqual([
+      ['/lib64/ld-linux-x86-64.so.2', true],
+      ['libc.so.6', false],
+    ]);
+    expect(report.sharedObjects.find((o) => o.name === 'libc.so.6')?.guest).toBe('/lib/x86_64-linux-gnu/libc.so.6');
+    const found = new Set(report.syscalls.map((s) => s.name));
+    const missed = [...straceRun(program)].filter((name) => !found.has(name));
+    expect(missed).toEqual([]);
+    // only libc's qsort calls the comparator: it counts because the program hands out its address
+    expect(report.syscalls.find((s) => s.name === 'kcmp')?.path.at(-1)).toBe('by_value');
+    expect(report.syscalls.find((s) => s.name === 'mmap')?.path[0]).toMatch(/^(ld-linux-x86-64\.so\.2|libc\.so\.6):/);
+  }, 60_000);
+
+  it.skipIf(!hasGcc)('socket families the program passes to libc.so.6, through its PLT or its GOT (-fno-plt)', () => {
+    const source = join(dir, 'families.c');
+    writeFileSync(source, '#include <sys/socket.h>\n#include <linux/vm_sockets.h>\nint main(void) { return socket(AF_PACKET, SOCK_RAW, 0) + socket(AF_VSOCK, SOCK_STREAM, 0); }\n');
+    for (const flags of [[], ['-fno-plt']]) {
+      const program = join(dir, `families${flags.join('')}`);
+      expect(spawnSync('gcc', ['-O2', ...flags, '-o', program, source]).status).toBe(0);
+      const report = analyzeApplication([program]);
+      // libc.so.6 itself opens neither
+      expect(report.socketFamilies, flags.join(' ')).toEqual(expect.arrayContaining(['AF_PACKET', 'AF_VSOCK']));
+      expect(report.socketFamilyPaths.AF_PACKET).toEqual(['main', 'socket']);
+    }
+  });
+
+  it.skipIf(!hasGcc)('a library that is not on this machine is one line naming it, exit 2; one in a run path is found there', async () => {
+    const libDir = join(dir, 'private-lib');
+    const { program } = libraryAndPrograms(libDir, 'greet');
+    const withRunPath = program(join(dir, 'greet-runpath'), `-Wl,-rpath,${libDir}`);
+    const without = program(join(dir, 'greet-missing'));
+    const found = analyzeApplication([withRunPath]).sharedObjects.find((o) => o.name === 'libgreet.so');
+    // the guest's loader has no ld.so.cache: the library goes where it looks without one
+    expect(found).toEqual({ name: 'libgreet.so', host: join(libDir, 'libgreet.so'), guest: '/lib/x86_64-linux-gnu/libgreet.so', interpreter: false });
+    expect(() => analyzeApplication([without])).toThrow(AnalysisError);
+    const { io, err } = captureIO();
+    expect(await main(['analyze', without], io)).toBe(2);
+    expect(err).toEqual([expect.stringMatching(/greet-missing needs the library libgreet\.so, which is not on this machine .*: install it$/)]);
+    const library = captureIO();
+    expect(await main(['analyze', join(libDir, 'libgreet.so')], library.io)).toBe(2);
+    expect(library.err).toEqual([expect.stringMatching(/libgreet\.so: a shared library: give the program that loads it/)]);
+  });
 });
 
 describe('bad and unsupported input', () => {

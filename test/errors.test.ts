@@ -48,7 +48,6 @@ describe('one error model', () => {
       'MinimizeError',
       'ObserveError',
       'ReportError',
-      'RequirementError',
       'SyscallMapError',
       'UklError',
     ]);

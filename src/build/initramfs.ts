@@ -10,10 +10,12 @@ import { EM_X86_64, ET_DYN, ET_EXEC, readElfSummary } from './elf.js';
 import { ElfError } from '../lto/elf.js';
 import { InitramfsError } from './initramfs-error.js';
 import { includeEntries, type InitramfsInclude } from './initramfs-include.js';
+import { sharedObjectsOf, SharedObjectError, type SharedObject } from '../lto/shared-objects.js';
 
 /**
  * The initramfs of initramfs mode: our own init (src/build/init/init.c, compiled here and cached)
- * as /init, the static application as /app, /dev/console so the kernel gives init a console,
+ * as /init, the application as /app (and, when it is dynamically linked, its interpreter and
+ * libraries where its loader looks), /dev/console so the kernel gives init a console,
  * the mount points init uses, the user's files and folders (includes), and a minimal /etc.
  */
 
@@ -21,7 +23,7 @@ export { InitramfsError, type InitramfsErrorCode } from './initramfs-error.js';
 export { parseIncludeSpec, type InitramfsInclude } from './initramfs-include.js';
 
 export interface InitramfsOptions {
-  /** the application: a static x86-64 ELF executable */
+  /** the application: an x86-64 ELF executable; when dynamically linked, its interpreter and libraries go in too */
   app: string;
   /** its arguments (stored as /app.args; `ukl.args=` on the kernel command line overrides them) */
   args?: string[];
@@ -55,6 +57,14 @@ export interface InitramfsResult {
 
 /** Throws an InitramfsError unless `path` is an x86-64 ELF executable that needs no dynamic loader. */
 export function checkStaticExecutable(path: string, role = 'application'): void {
+  checkExecutable(path, role, false);
+}
+
+/**
+ * Throws an InitramfsError unless `path` is an x86-64 ELF executable; one that asks for a
+ * dynamic loader only with `allowDynamic`, and only when its libraries are on this machine.
+ */
+export function checkExecutable(path: string, role: string, allowDynamic: boolean): void {
   let st;
   try {
     st = statSync(path);
@@ -70,12 +80,24 @@ export function checkStaticExecutable(path: string, role = 'application'): void 
     throw e;
   }
   if (elf.machine !== EM_X86_64) throw new InitramfsError('app-wrong-arch', `${role} ${path} is not built for x86-64 (ELF machine ${elf.machine})`);
-  if (elf.interpreter !== null) {
-    throw new InitramfsError('app-dynamic', `${role} ${path} is dynamically linked (it asks for ${elf.interpreter}); the initramfs holds no shared libraries, so link it statically (gcc -static or musl-gcc -static)`);
+  if (elf.interpreter !== null && !allowDynamic) {
+    throw new InitramfsError('app-dynamic', `${role} ${path} is dynamically linked (it asks for ${elf.interpreter}); it must be linked statically (gcc -static or musl-gcc -static)`);
   }
   // a static-pie program is ET_DYN without an interpreter; a shared library has no entry point
   if (elf.type !== ET_EXEC && !(elf.type === ET_DYN && elf.entry !== 0n)) {
     throw new InitramfsError('app-not-executable', `${role} ${path} is not an executable (ELF type ${elf.type})`);
+  }
+  if (elf.interpreter !== null) appSharedObjects(path);
+}
+
+/** the interpreter and libraries a dynamically linked app loads (none for a static one) */
+function appSharedObjects(app: string): SharedObject[] {
+  if (readElfSummary(app).interpreter === null) return [];
+  try {
+    return sharedObjectsOf(app);
+  } catch (e) {
+    if (e instanceof SharedObjectError) throw new InitramfsError('app-dynamic', `application ${app} is dynamically linked and ${e.message}`);
+    throw e;
   }
 }
 
@@ -172,6 +194,8 @@ function ownEntries(opts: InitramfsOptions & { init: string }): CpioEntry[] {
     { kind: 'dir', path: 'sys', mode: 0o555 },
     { kind: 'file', path: 'init', data: readFileSync(opts.init), mode: 0o755 },
     { kind: 'file', path: 'app', data: readFileSync(opts.app), mode: 0o755 },
+    // where the guest's loader opens them: regular files, whatever links lead to them here
+    ...appSharedObjects(opts.app).map((o): CpioEntry => ({ kind: 'file', path: o.guest.replace(/^\/+/, ''), data: readFileSync(o.host), mode: 0o755 })),
   ];
   if (opts.args && opts.args.length > 0) entries.push({ kind: 'file', path: 'app.args', data: `${opts.args.join('\n')}\n` });
   return entries;
@@ -226,7 +250,7 @@ export function initramfsEntries(opts: InitramfsOptions & { init: string }): Cpi
 
 /** Everything buildInitramfs would refuse, checked up front (before a long kernel build, say). */
 export function checkInitramfsOptions(opts: InitramfsOptions): void {
-  checkStaticExecutable(opts.app);
+  checkExecutable(opts.app, 'application', true);
   checkInitramfsSettings(opts);
   checkIncludes(opts.includes ?? []);
 }

@@ -1,11 +1,14 @@
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import * as z from 'zod';
 import { linkForAnalysis, type LinkOptions } from '../lto/link.js';
 import { readSyscallTable } from '../kernel/syscalls.js';
-import { isLlvmBitcode, parseElf, PT_TLS, SHF_ALLOC, SHN_UNDEF, SHT_NOBITS } from '../lto/elf.js';
+import { isLlvmBitcode, parseElf, PT_TLS, SHF_ALLOC, SHN_UNDEF, SHT_DYNSYM, SHT_NOBITS } from '../lto/elf.js';
+import { sharedObjectsOf, SharedObjectError } from '../lto/shared-objects.js';
 import type { ElfFile } from '../lto/elf.js';
 import { buildCallGraph, CallGraph, collectAddressFacts, isUnnamedTarget, pointerArray, Reachability, UNATTRIBUTED_CODE, type AddressFacts } from './graph.js';
 import { scanCode } from './syscall-sites.js';
+import { importTargets } from './imports.js';
 import type { CallEdge, CodeScan } from './syscall-sites.js';
 import { SyscallFindings } from './syscall-findings.js';
 import { UklTrimError } from '../util/errors.js';
@@ -43,6 +46,8 @@ export const AnalysisReportSchema = z.object({
   /** socket calls whose family is not a constant: the family may be any */
   unknownSocketFamilies: z.array(z.object({ function: z.string(), address: z.number().int() })),
   pseudoFiles: z.array(z.string()),
+  /** a dynamically linked program: its interpreter and libraries, analysed with it (empty when static) */
+  sharedObjects: z.array(z.object({ name: z.string(), host: z.string(), guest: z.string(), interpreter: z.boolean() })).default([]),
   /** bytes of the thread-local storage segment (PT_TLS memory size); 0 when the program has none */
   tlsBytes: z.number().int().nonnegative().default(0),
   stats: z.object({ functions: z.number().int(), reachableFunctions: z.number().int(), addressTaken: z.number().int(), indirectReachable: z.boolean() }),
@@ -119,12 +124,76 @@ export function loadStaticExecutable(path: string, opts: AnalyzeOptions = {}): {
 }
 
 /**
+ * A dynamically linked executable, with its interpreter and every library it needs (found as
+ * the loader finds them): each file analysed on its own, its roots the entry point (executable,
+ * interpreter) or the exported functions some file imports (libraries), and since any file may
+ * call what another takes the address of, each file's address-taken functions as well. Sound at
+ * the cost of precision: a program linked against libc.so reaches about everything libc can do.
+ * The union is the program's; witness paths in a library start with its name (`libc.so.6:fopen`).
+ */
+export function analyzeDynamicExecutable(path: string, opts: AnalyzeOptions = {}): AnalysisReport {
+  const elf = parseElf(readInput(path), path);
+  let objects;
+  try {
+    objects = sharedObjectsOf(path, elf);
+  } catch (e) {
+    if (e instanceof SharedObjectError) throw new AnalysisError('unsupported-input', e.message, { cause: e });
+    throw e;
+  }
+  const names = loadSyscallNames(opts);
+  const modules = [{ label: null as string | null, elf, runsEntry: true }, ...objects.map((o) => ({ label: basename(o.name), elf: parseElf(readInput(o.host), o.host), runsEntry: o.interpreter }))];
+  const imported = new Set(modules.flatMap((m) => importedNames(m.elf)));
+  const reports = modules.map((m) => ({ label: m.label, report: analyzeElfWithGraph(m.elf, path, names, undefined, { imported, runsEntry: m.runsEntry }).report }));
+  return { ...mergeModuleReports(reports), input: path, sharedObjects: objects };
+}
+
+/** the names a file's dynamic symbols import, or its PLT and GOT refer to (its own exports called through them too) */
+function importedNames(elf: ElfFile): string[] {
+  const symbols = elf.dynamicSymbols();
+  const names = symbols.filter((s) => s.index !== 0 && s.sectionIndex === SHN_UNDEF && s.name !== '').map((s) => s.name);
+  for (const relocations of elf.relocationSections()) {
+    if (elf.section(relocations.symbolTableIndex)?.type !== SHT_DYNSYM) continue;
+    for (const r of relocations.relocations) {
+      const name = r.symbolIndex === 0 ? undefined : symbols[r.symbolIndex]?.name;
+      if (name !== undefined && name !== '') names.push(name);
+    }
+  }
+  return names;
+}
+
+/** one report for the program: the executable's first, each library's names prefixed with the library */
+function mergeModuleReports(reports: ReadonlyArray<{ label: string | null; report: AnalysisReport }>): Omit<AnalysisReport, 'input' | 'sharedObjects'> {
+  const syscalls = new Map<number, AnalysisReport['syscalls'][number]>();
+  const familyPaths: Record<string, string[]> = {};
+  const merged: Omit<AnalysisReport, 'input' | 'sharedObjects'> = { roots: [], syscalls: [], unresolved: [], socketFamilies: [], socketFamilyPaths: {}, unknownSocketFamilies: [], pseudoFiles: [], tlsBytes: reports[0]?.report.tlsBytes ?? 0, stats: { functions: 0, reachableFunctions: 0, addressTaken: 0, indirectReachable: true } };
+  for (const { label, report } of reports) {
+    const named = (fn: string): string => (label === null ? fn : `${label}:${fn}`);
+    const path = (p: readonly string[]): string[] => (p.length === 0 ? [] : [named(p[0] as string), ...p.slice(1)]);
+    merged.roots.push(...report.roots.map(named));
+    for (const s of report.syscalls) if (!syscalls.has(s.nr)) syscalls.set(s.nr, { ...s, path: path(s.path) });
+    merged.unresolved.push(...report.unresolved.map((u) => ({ ...u, function: u.function === null ? (label === null ? null : `${label}:?`) : named(u.function) })));
+    for (const [family, p] of Object.entries(report.socketFamilyPaths)) familyPaths[family] ??= path(p);
+    merged.unknownSocketFamilies.push(...report.unknownSocketFamilies.map((u) => ({ ...u, function: named(u.function) })));
+    merged.socketFamilies.push(...report.socketFamilies);
+    merged.pseudoFiles.push(...report.pseudoFiles);
+    merged.stats.functions += report.stats.functions;
+    merged.stats.reachableFunctions += report.stats.reachableFunctions;
+    merged.stats.addressTaken += report.stats.addressTaken;
+  }
+  merged.syscalls = [...syscalls.values()].sort((a, b) => a.nr - b.nr);
+  merged.socketFamilies = [...new Set(merged.socketFamilies)].sort();
+  merged.socketFamilyPaths = familyPaths;
+  merged.pseudoFiles = [...new Set(merged.pseudoFiles)].sort();
+  return merged;
+}
+
+/**
  * Analyse an application given as a static executable, or as objects, LTO objects, bitcode
  * and archives that are first linked statically against `libc` (see `linkForAnalysis`).
  */
 export function analyzeApplication(inputs: readonly string[], opts: AnalyzeOptions & LinkOptions = {}): AnalysisReport & { linkedExecutable: string } {
   const linked = linkForAnalysis(inputs, opts);
-  const report = analyzeStaticExecutable(linked.executable, linked.ukl === undefined ? opts : { ...opts, ukl: linked.ukl });
+  const report = linked.dynamic ? analyzeDynamicExecutable(linked.executable, opts) : analyzeStaticExecutable(linked.executable, linked.ukl === undefined ? opts : { ...opts, ukl: linked.ukl });
   const named = linked.ukl === undefined ? report : withUklNamesStripped(report, new Set(linked.ukl.kernelSymbols));
   return { ...named, input: inputs.join(' '), linkedExecutable: linked.executable };
 }
@@ -173,13 +242,24 @@ export interface AnalysisWithGraph {
   reach: Reachability;
 }
 
-export function analyzeElfWithGraph(elf: ElfFile, input: string, syscallNames: Map<number, string>, ukl?: UklAnalysis): AnalysisWithGraph {
-  const scan = scanCode(elf, { syscallEntries: uklSyscallEntries(elf, ukl) });
+/**
+ * One file of a dynamically linked program: which of its exported functions other files (or its
+ * own PLT) call, and whether its entry point runs (the executable's and the interpreter's do, a
+ * library's does not). Any function whose address it takes may be called from another file.
+ */
+export interface ModuleLinkage {
+  imported: ReadonlySet<string>;
+  runsEntry: boolean;
+}
+
+export function analyzeElfWithGraph(elf: ElfFile, input: string, syscallNames: Map<number, string>, ukl?: UklAnalysis, linkage?: ModuleLinkage): AnalysisWithGraph {
+  const scan = scanCode(elf, { syscallEntries: uklSyscallEntries(elf, ukl), ...(linkage !== undefined ? { imports: importTargets(elf) } : {}) });
   const graph = buildCallGraph(scan);
   const facts = collectAddressFacts(elf, scan);
   const byAddress = new Map(scan.functions.all().map((f) => [f.start, f.name]));
-  const roots = findRoots(elf, scan, byAddress);
-  const { reach, firstIndirect } = reachFromRoots(graph, scan, facts, roots, byAddress);
+  const roots = findRoots(elf, scan, byAddress, linkage);
+  const external = linkage !== undefined;
+  const { reach, firstIndirect } = reachFromRoots(graph, scan, facts, roots, byAddress, external);
 
   const startOf = new Map(scan.functions.all().map((f) => [f.name, f.start]));
   // a wrapper reached as an indirect-call target may receive any number
@@ -190,9 +270,9 @@ export function analyzeElfWithGraph(elf: ElfFile, input: string, syscallNames: M
   const findings = new SyscallFindings({
     reach,
     callersOf: callersOf(scan),
-    callableFromOutside: (fn) => roots.includes(fn) || (firstIndirect !== undefined && isAddressTaken(fn)),
+    callableFromOutside: (fn) => roots.includes(fn) || ((firstIndirect !== undefined || external) && isAddressTaken(fn)),
     familySyscalls: new Set([...syscallNames].filter(([, name]) => FAMILY_SYSCALLS.has(name)).map(([nr]) => nr)),
-    socketFunctions: socketFunctionNames(scan, ukl),
+    socketFunctions: socketFunctionNames(scan, ukl, linkage !== undefined),
   });
   for (const site of scan.sites) findings.addSite(site);
   if (ukl !== undefined) addUklBypassCalls(findings, ukl, syscallNames, reach, startOf);
@@ -204,7 +284,8 @@ export function analyzeElfWithGraph(elf: ElfFile, input: string, syscallNames: M
     ...findings.report(syscallNames),
     pseudoFiles: reachedPseudoFiles(elf, facts, byAddress, reach),
     tlsBytes: elf.programHeaders.find((p) => p.type === PT_TLS)?.memorySize ?? 0,
-    stats: { functions: graph.size, reachableFunctions: reach.reachedInOrder.length, addressTaken: facts.addressTaken.size, indirectReachable: firstIndirect !== undefined },
+    sharedObjects: [],
+    stats: { functions: graph.size, reachableFunctions: reach.reachedInOrder.length, addressTaken: facts.addressTaken.size, indirectReachable: firstIndirect !== undefined || external },
   };
   return { report, graph, reach };
 }
@@ -213,17 +294,19 @@ export function analyzeElfWithGraph(elf: ElfFile, input: string, syscallNames: M
  * Direct calls and jumps are followed from the roots. Once reachable code makes an indirect call
  * or jump, it may land on any address-taken function: pointers in data count always (which data
  * is reachable is not tracked); pointers made by code count once that code is reachable
- * (RTA-like): a fixpoint, as each newly reached function may name more functions.
+ * (RTA-like): a fixpoint, as each newly reached function may name more functions. In one file
+ * of a dynamically linked program (`external`), other files may call what it takes the address
+ * of (a qsort comparator, a callback handed to a library), indirect calls of its own or not.
  */
-function reachFromRoots(graph: CallGraph, scan: CodeScan, facts: AddressFacts, roots: string[], byAddress: Map<number, string>): { reach: Reachability; firstIndirect: string | undefined } {
+function reachFromRoots(graph: CallGraph, scan: CodeScan, facts: AddressFacts, roots: string[], byAddress: Map<number, string>, external: boolean): { reach: Reachability; firstIndirect: string | undefined } {
   const reach = new Reachability(graph);
   for (const root of roots) reach.addRoot(root, 'root');
   reach.run();
   const firstIndirect = firstIndirectCaller(graph, scan, reach);
-  if (firstIndirect === undefined) return { reach, firstIndirect };
+  if (firstIndirect === undefined && !external) return { reach, firstIndirect };
   const addTaken = (address: number): void => {
     const name = byAddress.get(address);
-    if (name !== undefined) reach.addRoot(name, '<indirect call>', firstIndirect);
+    if (name !== undefined) reach.addRoot(name, firstIndirect !== undefined ? '<indirect call>' : '<call from another file>', firstIndirect);
   };
   for (const address of facts.addressTakenInData) addTaken(address);
   const startsOf = new Map<string, number[]>();
@@ -264,10 +347,16 @@ function callersOf(scan: CodeScan): Map<string, CallEdge[]> {
   return incoming;
 }
 
-/** the functions one of whose names is libc's socket()/socketpair() (in UKL.a every name carries UKL's prefix) */
-function socketFunctionNames(scan: CodeScan, ukl: UklAnalysis | undefined): Set<string> {
+/**
+ * the functions one of whose names is libc's socket()/socketpair() (in UKL.a every name carries
+ * UKL's prefix); in a file of a dynamically linked program also the names themselves, which its
+ * calls through the PLT or GOT go to
+ */
+function socketFunctionNames(scan: CodeScan, ukl: UklAnalysis | undefined, imports: boolean): Set<string> {
   const isSocketFunction = (name: string): boolean => SOCKET_FUNCTIONS.has(ukl !== undefined ? name.replace(/^ukl_/, '') : name);
-  return new Set(scan.functions.all().filter((f) => f.aliases.some(isSocketFunction)).map((f) => f.name));
+  const names = new Set(scan.functions.all().filter((f) => f.aliases.some(isSocketFunction)).map((f) => f.name));
+  if (imports) for (const name of SOCKET_FUNCTIONS) names.add(name);
+  return names;
 }
 
 /**
@@ -310,16 +399,21 @@ function uklSyscallEntries(elf: ElfFile, ukl: UklAnalysis | undefined): Map<numb
   return entries;
 }
 
-/** `_start`, `main`, the entry point, init/fini arrays, `_init`/`_fini`, IFUNC resolvers */
-function findRoots(elf: ElfFile, scan: CodeScan, byAddress: Map<number, string>): string[] {
+/**
+ * `_start`, `main`, the entry point, init/fini arrays, `_init`/`_fini`, IFUNC resolvers; in a
+ * library, its exported functions that some file of the program imports instead of the entry
+ */
+function findRoots(elf: ElfFile, scan: CodeScan, byAddress: Map<number, string>, linkage?: ModuleLinkage): string[] {
   const roots: string[] = [];
   const add = (name: string | undefined): void => {
     if (name !== undefined && !roots.includes(name)) roots.push(name);
   };
-  add(scan.functions.containingAddress(elf.entry)?.name);
+  if (linkage?.runsEntry !== false) add(scan.functions.containingAddress(elf.entry)?.name);
   const known = new Set(byAddress.values());
   // UKL.a's names carry UKL's prefix: its kernel enters at ukl__start
-  for (const name of ['_start', 'main', '_init', '_fini', 'ukl__start', 'ukl_main']) if (known.has(name)) add(name);
+  const entryNames = linkage?.runsEntry === false ? ['_init', '_fini'] : ['_start', 'main', '_init', '_fini', 'ukl__start', 'ukl_main'];
+  for (const name of entryNames) if (known.has(name)) add(name);
+  if (linkage !== undefined) for (const address of importedExports(elf, linkage.imported)) add(byAddress.get(address));
   for (const section of elf.sections) {
     if (section.name === '.init_array' || section.name === '.fini_array' || section.name === '.preinit_array') {
       for (const address of pointerArray(elf, section)) add(byAddress.get(address));
@@ -330,6 +424,14 @@ function findRoots(elf: ElfFile, scan: CodeScan, byAddress: Map<number, string>)
     for (const relocation of relocations.relocations) if (relocation.type === R_X86_64_IRELATIVE) add(byAddress.get(relocation.addend));
   }
   return roots;
+}
+
+/** addresses of the functions `elf` exports under a name in `imported` */
+function importedExports(elf: ElfFile, imported: ReadonlySet<string>): number[] {
+  return elf
+    .dynamicSymbols()
+    .filter((s) => s.sectionIndex !== SHN_UNDEF && (s.type === 'FUNC' || s.type === 'IFUNC') && s.bind !== 'LOCAL' && (s.visibility === 0 || s.visibility === 3) && imported.has(s.name))
+    .map((s) => s.value);
 }
 
 /** the NUL-terminated string at a virtual address of an allocated data section, or null */

@@ -1,4 +1,4 @@
-import { isSpecialSectionIndex } from '../lto/elf.js';
+import { isSpecialSectionIndex, SHT_SYMTAB } from '../lto/elf.js';
 import type { ElfFile, ElfSymbol } from '../lto/elf.js';
 import { strippedFunctionStarts, syntheticFunctionName } from './function-starts.js';
 
@@ -37,6 +37,24 @@ export class FunctionIndex {
     const sortedFunctions = [...functions].sort((a, b) => a.sectionIndex - b.sectionIndex || a.value - b.value);
     const labels = symbols.filter((s) => s.type === 'NOTYPE' && !s.name.startsWith('.L') && !coveredBySizedFunction(sortedFunctions, s));
     this.addSymbols([...functions, ...labels]);
+    // a shared library keeps only its exported names: its other functions come from the unwind table
+    if (elf.type !== 'REL' && !elf.sections.some((s) => s.type === SHT_SYMTAB)) this.addUnnamedFunctions(elf);
+  }
+
+  /** the starts the unwind table and calls show where no symbol starts a function */
+  private addUnnamedFunctions(elf: ElfFile): void {
+    const list = this.spaces.get(0) ?? [];
+    const named = new Set(list.map((f) => f.start));
+    const sections = elf.executableSections();
+    for (const { start, size } of strippedFunctionStarts(elf)) {
+      if (named.has(start)) continue;
+      const section = sections.find((x) => start >= x.address && start < x.address + x.size);
+      if (section === undefined) continue;
+      const name = syntheticFunctionName(start);
+      list.push({ name, aliases: [name], sectionIndex: section.index, start, size });
+    }
+    list.sort((a, b) => a.start - b.start);
+    this.spaces.set(0, list);
   }
 
   /** one function per address, named by its preferred symbol, the others its aliases */

@@ -3,6 +3,7 @@ import type { Decoder } from 'iced-x86';
 import { isSpecialSectionIndex } from '../lto/elf.js';
 import type { ElfFile, ElfRelocation, ElfSection } from '../lto/elf.js';
 import { addressKey, FunctionIndex, type CodeFunction } from './function-index.js';
+import type { ImportTargets } from './imports.js';
 import { CALL_ARGUMENT_REGISTERS, evaluateBlock, fallsThrough, followWrapperArguments, recordArguments, registersByDataflow, withDecoder } from './register-dataflow.js';
 import type { CallArguments, DataflowContext, FunctionFlows, JoinedCall, SectionCode } from './register-dataflow.js';
 import { GPR_NAMES, unknownValue, type GprName } from './register-values.js';
@@ -84,6 +85,8 @@ export interface ScanOptions {
    * `entry_SYSCALL_64`, called from kernel mode): such a call is a site like `syscall` itself
    */
   syscallEntries?: ReadonlyMap<number, string>;
+  /** a file of a dynamically linked program: calls through its PLT stubs and GOT slots are calls to the names they import */
+  imports?: ImportTargets;
 }
 
 const ARGUMENT_REGISTERS = new Set<GprName>(['rdi', 'rsi', 'rdx', 'rcx', 'r8', 'r9', 'rax', 'r10']);
@@ -128,6 +131,7 @@ interface FunctionExits {
 interface ScanContext extends DataflowContext {
   /** what the sweep saw of each function's ways out (for mayReturn) */
   exits: Map<string, FunctionExits>;
+  imports: ImportTargets | undefined;
 }
 
 /** where the sweep of a section is: the function it is in, the next one to start, where the block began */
@@ -142,7 +146,7 @@ export function scanCode(elf: ElfFile, opts: ScanOptions = {}): CodeScan {
   const scan: CodeScan = { sites: [], edges: [], indirect: [], functions, instructionCount: 0, invalidInstructionCount: 0, bytesDecoded: 0 };
   const instruction = new Instruction();
   const infoFactory = new InstructionInfoFactory();
-  const context: ScanContext = { elf, symbols: elf.symbols(), functions, instruction, infoFactory, incoming: new Map(), exits: new Map(), mayReturn: new Set(), syscallEntries: opts.syscallEntries ?? new Map() };
+  const context: ScanContext = { elf, symbols: elf.symbols(), functions, instruction, infoFactory, incoming: new Map(), exits: new Map(), mayReturn: new Set(), syscallEntries: opts.syscallEntries ?? new Map(), imports: opts.imports };
   try {
     // all sections are swept first: a jump from a `.text.unlikely` part back into a function in
     // `.text` must be known before that function's registers are tracked
@@ -276,7 +280,9 @@ function noteTransferAt(context: ScanContext, swept: SweptSection, cursor: Sweep
   } else if (flow === FlowControl.Call || flow === FlowControl.UnconditionalBranch || flow === FlowControl.ConditionalBranch) {
     noteDirectTransfer(context, swept, cursor, offset, end, exits, scan);
   } else if (flow === FlowControl.IndirectCall || flow === FlowControl.IndirectBranch) {
-    scan.indirect.push({ kind: flow === FlowControl.IndirectCall ? 'call' : 'jump', section: swept.section.name, site: swept.base + offset, from });
+    const imported = instruction.isIpRelMemoryOperand ? context.imports?.slots.get(Number(instruction.ipRelMemoryAddress)) : undefined;
+    if (imported !== undefined) noteImportTransfer(context, swept, cursor, offset, exits, scan, imported);
+    else scan.indirect.push({ kind: flow === FlowControl.IndirectCall ? 'call' : 'jump', section: swept.section.name, site: swept.base + offset, from });
   } else if (flow === FlowControl.Exception && instruction.code === Code.INVALID) {
     scan.invalidInstructionCount++;
   }
@@ -310,9 +316,20 @@ function noteDirectTransfer(context: ScanContext, swept: SweptSection, cursor: S
   }
 }
 
-/** a direct call or jump whose target the instruction holds */
+/** `call [rip+slot]` (`-fno-plt`) or `jmp [rip+slot]` through a GOT slot the loader fills with `name`: an edge to that name */
+function noteImportTransfer(context: ScanContext, swept: SweptSection, cursor: SweepCursor, offset: number, exits: FunctionExits | undefined, scan: CodeScan, name: string): void {
+  const kind = context.instruction.flowControl === FlowControl.IndirectCall ? 'call' : 'jump';
+  const edge: CallEdge = { kind, section: swept.section.name, site: swept.base + offset, from: cursor.current?.name ?? null, to: name, toAddress: null, toSection: null, targetIsFunctionStart: true, viaRelocation: false };
+  scan.edges.push(edge);
+  noteTransfer(exits, edge);
+  swept.pendingEdges.push({ edge, offset, sweepBlockStart: cursor.blockStart, function: cursor.current });
+}
+
+/** a direct call or jump whose target the instruction holds (a PLT stub: the name it imports) */
 function edgeToAddress(context: ScanContext, section: ElfSection, kind: 'call' | 'jump', site: number, from: string | null, target: number): CallEdge {
   const { elf, functions } = context;
+  const imported = context.imports?.stubs.get(target);
+  if (imported !== undefined) return { kind, section: section.name, site, from, to: imported, toAddress: target, toSection: elf.section(functions.sectionIndexAt(target) ?? -1)?.name ?? null, targetIsFunctionStart: true, viaRelocation: false };
   const callee = elf.type === 'REL' ? functions.containing(section.index, target) : functions.containingAddress(target);
   const targetSection = elf.type === 'REL' ? section : elf.section(functions.sectionIndexAt(target) ?? -1);
   return {

@@ -7,8 +7,9 @@ import { checkLibcOption, progressOf, resolveKernelForCli, UsageError, type CliI
 export const ANALYZE_USAGE = `usage: ukl-trim analyze INPUT... [--libc glibc|musl|PATH] [--json] [--kernel DIR]
   every syscall the application can reach, each with one call path from a root, the sites whose
   number is unknown (may be any syscall), socket families and /proc, /sys, /dev paths it names.
-  INPUT: one static x86-64 executable, or objects / GCC LTO objects / clang bitcode / archives,
-  which are first linked statically with --libc (default glibc). --kernel names syscalls from the
+  INPUT: one x86-64 executable (a dynamically linked one with its interpreter and libraries), or
+  objects / GCC LTO objects / clang bitcode / archives, which are first linked statically with
+  --libc (default glibc). --kernel names syscalls from the
   tree's table, else $UKL_TRIM_KERNEL, else /usr/include/x86_64-linux-gnu/asm/unistd_64.h.`;
 
 export async function runAnalyze(argv: string[], io: CliIO): Promise<number> {

@@ -10,7 +10,7 @@ import { checkLibcOption, progressOf, resolveKernelForCli, UsageError, type CliI
 
 export const BATCH_USAGE = `usage: ukl-trim batch APP... --out DIR [--kernel DIR|TARBALL [--patch FILE]...] [--arch x86_64]
                       [--libc glibc|musl|musl-ukl|none|PATH] [--mode initramfs|ukl] [--build] [--distcc HOST]... [--json]
-  trims several apps in one call: each APP (a static executable, an object, or in UKL mode a
+  trims several apps in one call: each APP (an executable, an object, or in UKL mode a
   source file or UKL.a) gets DIR/NAME/.config and DIR/NAME/fragment. The Kconfig tree is parsed
   once and the syscall map read once for all of them. --build then builds their kernels one after
   another in one shared build folder (DIR/kernel: kbuild rebuilds what a config changes, ccache

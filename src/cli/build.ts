@@ -19,7 +19,8 @@ export const BUILD_USAGE = `usage: ukl-trim build --kernel DIR|TARBALL [--patch 
                       [--app-arg ARG]... ${INITRAMFS_FLAGS_USAGE} [--ip ADDR/PREFIX] [--gateway ADDR|none]
                       [--build-dir DIR] [--distcc HOST]... [--libc glibc|musl|musl-ukl|none|PATH] [--json]
   builds the kernel from FILE out of tree (in --build-dir, default OUT/kernel; a finished build of
-  the same config there is reused), then an initramfs with the static app;
+  the same config there is reused), then an initramfs with the app (a dynamically linked one with
+  its interpreter and libraries);
   writes OUT/bzImage, OUT/initramfs.cpio, OUT/build.log and prints sizes and build time.
   --mode ukl (a tree with UKL support): --app is the app's C sources and objects (repeat --app)
   or a ready UKL.a; writes OUT/UKL.a (built with --libc, default glibc) and links it into
@@ -77,7 +78,7 @@ export async function runBuild(argv: string[], io: CliIO): Promise<number> {
   const configPath = values.config as string;
   const apps = (values.app ?? []).map((a) => resolve(a));
   const out = resolve(values.out as string);
-  if (mode === 'initramfs' && apps.length > 1) throw new UsageError('--app: initramfs mode takes one static executable');
+  if (mode === 'initramfs' && apps.length > 1) throw new UsageError('--app: initramfs mode takes one executable');
   if (mode === 'initramfs' && values.libc !== undefined) throw new UsageError('--libc is for UKL mode (the libc UKL.a is linked with); in initramfs mode the app is already linked');
   const initramfs = initramfsChoices(values);
   const tree = await resolveKernelForCli(values.kernel, io, values.patch ?? []);

@@ -10,7 +10,7 @@ commands:
   batch     trim several apps in one call, sharing the parsed tree (see 'ukl-trim batch --help')
   conf      compute a kernel .config like 'make ARCH=... <target>' (see 'ukl-trim conf --help')
   syscalls  the syscall → Kconfig map of a tree, derived from its source (see 'ukl-trim syscalls --help')
-  analyze   the syscalls a static executable can reach, with witness paths (see 'ukl-trim analyze --help')
+  analyze   the syscalls an executable can reach, with witness paths (see 'ukl-trim analyze --help')
   libc-summary  what each libc function can reach: syscalls with paths (see 'ukl-trim libc-summary --help')
   build     build a kernel and an initramfs holding the app (see 'ukl-trim build --help')
   boot      boot a kernel under QEMU, wait for a marker, check a TCP echo (see 'ukl-trim boot --help')

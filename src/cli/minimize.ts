@@ -23,7 +23,8 @@ export const MINIMIZE_USAGE = `usage: ukl-trim APP... [--kernel DIR|TARBALL [--p
                 [--assume-syscall NAME]... [--observe 'WORKLOAD'] [--strict] [--no-check] [--json]
   the smallest kernel .config that provides every syscall, socket family and pseudo-file the app
   can reach, plus what booting it needs (the profile), each option with its reason.
-  APP: a static executable, or objects / LTO objects / bitcode / archives linked with --libc.
+  APP: an executable (a dynamically linked one is analysed with its interpreter and libraries,
+  which go into the initramfs too), or objects / LTO objects / bitcode / archives linked with --libc.
   --mode ukl: APP is the app's C/assembler sources, objects and archives (made into UKL.a with
   UKL's flags and --libc: musl-ukl for musl built for UKL, 'none' for a libc-free app) or a
   ready UKL.a; --boot then needs --tcp-echo or --expect, which the app itself must answer.
@@ -200,6 +201,7 @@ function printSummary({ values }: MinimizeArgs, result: MinimizeResult, after: A
   const byKind = new Map<string, number>();
   for (const q of r.requirements) byKind.set(q.kind, (byKind.get(q.kind) ?? 0) + 1);
   io.out(`requirements: ${[...byKind].map(([k, n]) => `${n} ${k}`).join(', ')}; all hold: ${r.check.requirementsHold ? 'yes' : 'NO'}`);
+  if (r.sharedObjects.length > 0) io.out(`dynamically linked: analysed with ${r.sharedObjects.join(', ')} (an initramfs holds them too; linked statically, the app would get a smaller kernel)`);
   io.out(`solver: ${r.solver.variables} variables, ${r.solver.constraints} constraints, ${r.solver.status} in ${r.solver.seconds} s; total ${r.seconds.total} s`);
   const oneMinimal = r.check.oneMinimal.checked ? `yes (${r.check.oneMinimal.flipsTried} flips tried${r.check.oneMinimal.improvements.length ? `, ${r.check.oneMinimal.improvements.length} improvements taken` : ''})` : 'not checked';
   io.out(`check: olddefconfig-stable ${r.check.stable ? 'yes' : 'NO'}, model = engine ${r.check.modelMismatches.length === 0 ? 'yes' : `no (${r.check.modelMismatches.length})`}, 1-minimal ${oneMinimal}`);

@@ -90,6 +90,7 @@ export const SHT_SYMTAB = 2;
 export const SHT_STRTAB = 3;
 export const SHT_RELA = 4;
 export const SHT_NOBITS = 8;
+export const SHT_DYNAMIC = 6;
 export const SHT_DYNSYM = 11;
 export const SHT_SYMTAB_SHNDX = 18;
 export const SHF_WRITE = 0x1;
@@ -111,6 +112,11 @@ const SECTION_HEADER_SIZE = 64;
 const PROGRAM_HEADER_SIZE = 56;
 const SYMBOL_SIZE = 24;
 const RELA_SIZE = 24;
+const DYNAMIC_ENTRY_SIZE = 16;
+const DT_NULL = 0;
+const DT_NEEDED = 1;
+const DT_RPATH = 15;
+const DT_RUNPATH = 29;
 
 const FILE_TYPES: Record<number, ElfFileType> = { 0: 'NONE', 1: 'REL', 2: 'EXEC', 3: 'DYN', 4: 'CORE' };
 const SYMBOL_TYPES: Record<number, ElfSymbolType> = {
@@ -198,6 +204,7 @@ export class ElfFile {
   readonly interpreter: string | null;
   private readonly reader: CheckedReader;
   private symbolCache: ElfSymbol[] | undefined;
+  private dynamicSymbolCache: ElfSymbol[] | undefined;
   private relocationCache = new Map<number, ElfRelocationSection>();
   private relocationSectionsByTarget: Map<number, ElfSection[]> | undefined;
 
@@ -365,6 +372,37 @@ export class ElfFile {
       });
     }
     return symbols;
+  }
+
+  /** `.dynsym`: the symbols a shared object or dynamic executable exports and imports */
+  dynamicSymbols(): ElfSymbol[] {
+    if (this.dynamicSymbolCache !== undefined) return this.dynamicSymbolCache;
+    const table = this.sections.find((s) => s.type === SHT_DYNSYM);
+    this.dynamicSymbolCache = table === undefined ? [] : this.readSymbolTable(table);
+    return this.dynamicSymbolCache;
+  }
+
+  /**
+   * What the dynamic section asks of the loader: the libraries it needs (DT_NEEDED, in order)
+   * and where to look first (DT_RUNPATH, else DT_RPATH: colon-separated folders).
+   */
+  dynamicInfo(): { needed: string[]; runPath: string | null; rPath: string | null } {
+    const info = { needed: [] as string[], runPath: null as string | null, rPath: null as string | null };
+    const dynamic = this.sections.find((s) => s.type === SHT_DYNAMIC);
+    if (dynamic === undefined) return info;
+    const strings = this.sections[dynamic.link];
+    if (strings === undefined || strings.type !== SHT_STRTAB) this.reader.fail(`dynamic section links to section ${dynamic.link}, not a string table`, dynamic.offset);
+    this.sectionData(dynamic);
+    for (let at = dynamic.offset; at + DYNAMIC_ENTRY_SIZE <= dynamic.offset + dynamic.size; at += DYNAMIC_ENTRY_SIZE) {
+      const tag = this.reader.u64(at, 'd_tag');
+      if (tag === DT_NULL) break;
+      if (tag !== DT_NEEDED && tag !== DT_RUNPATH && tag !== DT_RPATH) continue;
+      const text = this.stringAt(strings, this.reader.u64(at + 8, 'd_val'), 'dynamic entry');
+      if (tag === DT_NEEDED) info.needed.push(text);
+      else if (tag === DT_RUNPATH) info.runPath = text;
+      else info.rPath = text;
+    }
+    return info;
   }
 
   /** every SHT_RELA section with its entries */

@@ -27,8 +27,10 @@ export interface LinkOptions {
 
 export interface LinkedApp {
   executable: string;
-  /** false when the single input already was a static executable */
+  /** false when the single input already was an executable */
   linked: boolean;
+  /** the single input is a dynamically linked executable: it is analysed with its libraries */
+  dynamic?: boolean;
   /** the driver command that linked it */
   command: string[];
   /**
@@ -41,7 +43,7 @@ export interface LinkedApp {
 
 const MUSL_DIR = '/usr/lib/x86_64-linux-musl';
 
-type InputKind = 'static-exec' | 'dynamic-exec' | 'object' | 'bitcode' | 'archive' | 'ukl-archive' | 'other';
+type InputKind = 'static-exec' | 'dynamic-exec' | 'shared-library' | 'object' | 'bitcode' | 'archive' | 'ukl-archive' | 'other';
 
 /** UKL's symbol prefix (objcopy --prefix-symbols=ukl_ in UKL's build) */
 const UKL_PREFIX = 'ukl_';
@@ -63,6 +65,8 @@ function kindOf(path: string): InputKind {
   if (isElf(bytes)) {
     const elf = parseElf(bytes, path);
     if (elf.type === 'REL') return 'object';
+    // a shared library: ET_DYN with neither an interpreter nor an entry point (a static PIE has one)
+    if (elf.type === 'DYN' && elf.interpreter === null && elf.entry === 0) return 'shared-library';
     if (elf.type === 'EXEC' || elf.type === 'DYN') return elf.isStatic ? 'static-exec' : 'dynamic-exec';
   }
   return 'other';
@@ -148,6 +152,7 @@ export function linkForAnalysis(inputs: readonly string[], opts: LinkOptions = {
   for (const i of inputs) if (!existsSync(i)) throw new LinkError('missing-input', `${i}: no such file`);
   const kinds = inputs.map(kindOf);
   if (inputs.length === 1 && kinds[0] === 'static-exec') return { executable: resolve(inputs[0] as string), linked: false, command: [] };
+  if (inputs.length === 1 && kinds[0] === 'dynamic-exec') return { executable: resolve(inputs[0] as string), linked: false, command: [], dynamic: true };
   const out = opts.out ?? join(mkdtempSync(join(tmpdir(), 'ukl-trim-app-')), basename(inputs[0] as string).replace(/\.[^.]*$/, '') || 'app');
   if (kinds.includes('ukl-archive')) {
     // it carries its libc; anything else would be a second copy of the runtime
@@ -155,8 +160,8 @@ export function linkForAnalysis(inputs: readonly string[], opts: LinkOptions = {
     return linkUklArchive(inputs[0] as string, out);
   }
   kinds.forEach((k, i) => {
-    if (k === 'dynamic-exec' && inputs.length === 1) throw new LinkError('link-failed', `${inputs[i]}: dynamically linked; the analysis needs the program and its libraries in one file to see every syscall they make: relink it with -static, or give its objects and archives`);
     if (k === 'static-exec' || k === 'dynamic-exec') throw new LinkError('link-failed', `${inputs[i]}: an executable cannot be linked with other inputs${k === 'dynamic-exec' ? ' (and this one is dynamically linked: relink it with -static)' : ''}`);
+    if (k === 'shared-library') throw new LinkError('link-failed', `${inputs[i]}: a shared library: give the program that loads it (its libraries are analysed with it)`);
     if (k === 'other') throw new LinkError('link-failed', `${inputs[i]}: neither an ELF object, an archive nor LLVM bitcode`);
   });
   const bitcode = kinds.includes('bitcode');

@@ -14,6 +14,8 @@ export const MinimizeReportSchema = z.object({
   mode: z.enum(['initramfs', 'ukl']),
   profile: z.string().nullable(),
   app: z.string().nullable(),
+  /** a dynamically linked app: the interpreter and libraries analysed with it (as asked for) */
+  sharedObjects: z.array(z.string()).default([]),
   counts: z.object({
     /** CONFIG_*=y lines of the full .config */
     enabled: z.number().int(),
@@ -85,6 +87,7 @@ export function buildReport(p: RunParts): MinimizeReport {
     mode: p.run.mode,
     profile: p.run.profile?.name ?? null,
     app: p.collected.analysis?.input ?? null,
+    sharedObjects: (p.collected.analysis?.sharedObjects ?? []).map((o) => o.name),
     counts: { enabled: p.final.enabled.length, fragmentLines: p.answer.fragment.split('\n').filter((l) => l.trim() !== '').length, conditionalSourceBytes: p.final.conditionalBytes },
     requirements: reqs.map((r, i) => ({ ...r, holds: p.final.held[i] as boolean })),
     options: p.final.enabled.map((symbol) => ({ symbol, reason: p.final.reasons.get(symbol) ?? { kind: 'default' as const, text: 'on' } })),

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import type { AnalysisReport } from '../callgraph/analyze.js';
 import type { SyscallMap } from '../kernel/syscalls.js';
-import { UklTrimError } from '../util/errors.js';
 
 /**
  * What the kernel must provide, each item a Kconfig expression that must hold in the result,
@@ -21,10 +20,6 @@ export const RequirementSchema = z.object({
   observed: z.literal(true).optional(),
 });
 export type Requirement = z.infer<typeof RequirementSchema>;
-
-export class RequirementError extends UklTrimError<'bad-requirement'> {
-  static readonly codes = ['bad-requirement'] as const;
-}
 
 /** Socket families → the option that implements them (net/Kconfig and its children, 6.x). */
 export const SOCKET_FAMILY_OPTIONS: Readonly<Record<string, string>> = {
@@ -108,7 +103,10 @@ export function requirementsFromAnalysis(analysis: AnalysisReport, map: SyscallM
   for (const sc of analysis.syscalls) {
     const info = byNr.get(sc.nr);
     if (!info) {
-      throw new RequirementError('bad-requirement', `the app can reach syscall ${sc.name} (${sc.nr}) via ${sc.path.join(' → ')}, which ${map.arch} ${map.kernelVersion} does not have`, { chain: sc.path });
+      // no configuration of this tree has it (uselib in libc.so, a syscall newer than the tree):
+      // the app gets ENOSYS there whatever the options, as programs probing for a syscall expect
+      warnings.push(`syscall ${sc.name} (${sc.nr}, reached by ${sc.path.join(' → ')}) is not in ${map.arch} ${map.kernelVersion}: the app gets ENOSYS there on any kernel built from this tree`);
+      continue;
     }
     if (moduleOnly(info)) {
       opts.moduleSyscalls?.push({ name: sc.name, path: sc.path });
