@@ -11,6 +11,7 @@ packages=(
   musl-tools clang llvm gcc gcc-12 make xz-utils qemu-system-x86 neovim dwarves time unzip patch
   linux-libc-dev bind9-dnsutils dpkg-dev ccache distcc chromium
   libevent-dev redis-tools libmemcached-tools
+  libevent-2.1-7 libsasl2-2 libssl3
 )
 commands=(gcc make flex bison bc cpio xz tar patch strace musl-gcc clang llvm-dis lto-dump-12 qemu-system-x86_64 dig ccache distcc distccd nm chromium
   redis-cli memccp memccat memcstat)

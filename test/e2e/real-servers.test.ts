@@ -16,8 +16,9 @@ import { minimizedTogether } from '../helpers/test-kernels.js';
 
 /**
  * Real servers in initramfs mode: redis and memcached from Debian's source packages, built
- * statically here, and busybox as Debian's busybox-static ships it (its nc applet as a TCP echo
- * server), each minimised by `ukl-trim APP`, then one kernel minimised for all of them together
+ * statically here, and two programs as Debian's binary packages ship them: memcached,
+ * dynamically linked (its libraries go into the initramfs), and busybox-static (its nc applet as
+ * a TCP echo server), each minimised by `ukl-trim APP`, then one kernel minimised for all of them together
  * and built by `ukl-trim build` with each server in its initramfs (their config file, argv[0] and
  * arguments through --include, --app-name and --app-arg), booted, and asked by Debian's own
  * clients of their protocols from the host: what was stored must come back (busybox: the line
@@ -112,6 +113,16 @@ const SERVERS: Server[] = [
     client: memcachedClient,
   },
   {
+    // Debian's memcached binary as shipped: dynamically linked (libevent, libsasl2, libssl,
+    // libcrypto, libc.so.6), analysed with its libraries, which go into the initramfs with it
+    name: 'memcached-debian',
+    program: () => debianBinary('memcached', 'usr/bin/memcached'),
+    options: ['INET', 'EPOLL', 'FUTEX', 'EVENTFD', 'MULTIUSER'],
+    guestPort: 11211,
+    buildFlags: () => ['--app-arg', '-u', '--app-arg', 'root', '--app-arg=-p', '--app-arg', '11211', '--app-arg', '-U', '--app-arg', '0', '--app-arg', '-m', '--app-arg', '32'],
+    client: memcachedClient,
+  },
+  {
     // Debian's busybox-static as shipped (stripped, every applet): its insmod reaches
     // init_module, a warning since ukl-trim builds everything in; `nc -ll -e /bin/cat` forks and
     // execs busybox again as cat for each connection
@@ -166,7 +177,7 @@ describe.skipIf(!available)('real servers from Debian sources in initramfs mode,
   let minimised: Promise<Minimised> | null = null;
 
   for (const server of SERVERS) {
-    it(`${server.name}: static, minimised, built into the kernel for all servers, booted, and its client gets back what it stored`, async () => {
+    it(`${server.name}: minimised, built into the kernel for all servers, booted, and its client gets back what it stored`, async () => {
       if (!tree) throw new Error('no kernel tree (UKL_TRIM_KERNEL)');
       const all = await (minimised ??= minimiseAll(SERVERS));
       const { app, report } = all.apps.get(server.name) as { app: string; report: MinimizeReport };
