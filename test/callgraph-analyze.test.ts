@@ -13,6 +13,7 @@ import { analyzeUklApplication } from '../src/callgraph/ukl-app.js';
 import { observeEchoServer, observeRun } from '../src/callgraph/observe.js';
 import { ElfError } from '../src/lto/elf.js';
 import { libraryAndPrograms } from './helpers/shared-library.js';
+import { sharedObjectsOf } from '../src/lto/shared-objects.js';
 
 /**
  * Soundness against reality: each fixture app is linked statically (glibc, and musl when
@@ -390,6 +391,22 @@ int main(void) { int v[3] = {3, 1, 2}; qsort(v, 3, sizeof v[0], by_value); print
     expect(report.syscalls.find((s) => s.name === 'kcmp')?.path.at(-1)).toBe('by_value');
     expect(report.syscalls.find((s) => s.name === 'mmap')?.path[0]).toMatch(/^(ld-linux-x86-64\.so\.2|libc\.so\.6):/);
   }, 60_000);
+
+  it.skipIf(!hasGcc)("the executable's DT_RPATH (not a DT_RUNPATH) finds the libraries its libraries need", () => {
+    const libDir = join(dir, 'rpath-chain');
+    const { library: inner } = libraryAndPrograms(libDir, 'inner');
+    writeFileSync(join(libDir, 'outer.c'), 'int inner(void);\nint outer(void) { return inner(); }\n');
+    writeFileSync(join(libDir, 'main.c'), 'int outer(void);\nint main(void) { return outer(); }\n');
+    // libouter.so has no run path of its own
+    expect(spawnSync('gcc', ['-shared', '-fPIC', '-o', join(libDir, 'libouter.so'), join(libDir, 'outer.c'), `-L${libDir}`, '-linner']).status).toBe(0);
+    const program = join(libDir, 'chain');
+    const link = (tags: string): number | null => spawnSync('gcc', ['-o', program, join(libDir, 'main.c'), `-L${libDir}`, '-louter', `-Wl,--${tags}-new-dtags,-rpath,$ORIGIN`]).status;
+    expect(link('disable')).toBe(0);
+    expect(sharedObjectsOf(program).map((o) => o.host)).toEqual(expect.arrayContaining([join(libDir, 'libouter.so'), inner]));
+    // a DT_RUNPATH applies to the executable's own DT_NEEDED only, as in the loader
+    expect(link('enable')).toBe(0);
+    expect(() => sharedObjectsOf(program)).toThrow(/libouter\.so needs the library libinner\.so, which is not on this machine/);
+  });
 
   it.skipIf(!hasGcc)('socket families the program passes to libc.so.6, through its PLT or its GOT (-fno-plt)', () => {
     const source = join(dir, 'families.c');

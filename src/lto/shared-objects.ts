@@ -44,13 +44,17 @@ export function sharedObjectsOf(exe: string, elf: ElfFile = readModule(exe, exe)
   const seen = new Set<string>();
   // the loader knows a file it has loaded by its soname: libc's DT_NEEDED ld-linux-x86-64.so.2 is the interpreter
   const files = new Set(objects.map((o) => realpathSync(o.host)));
+  // DT_RPATH (not DT_RUNPATH) of the executable applies to every library it loads
+  const exeInfo = elf.dynamicInfo();
+  const inherited = exeInfo.runPath === null ? searchDirs(exeInfo.rPath, exe) : [];
   const queue: Array<{ path: string; elf: ElfFile }> = [{ path: exe, elf }];
   for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
     const info = next.elf.dynamicInfo();
+    const own = info.runPath !== null ? searchDirs(info.runPath, next.path) : [...searchDirs(info.rPath, next.path), ...inherited];
     for (const name of info.needed) {
       if (seen.has(name)) continue;
       seen.add(name);
-      const found = findLibrary(name, next.path, info.runPath ?? info.rPath, configured);
+      const found = findLibrary(name, next.path, own, configured);
       const file = realpathSync(found.object.host);
       if (files.has(file)) continue;
       files.add(file);
@@ -61,12 +65,16 @@ export function sharedObjectsOf(exe: string, elf: ElfFile = readModule(exe, exe)
   return objects;
 }
 
-function findLibrary(name: string, neededBy: string, searchPath: string | null, configured: readonly string[]): { object: SharedObject; elf: ElfFile } {
+/** a colon-separated run path's folders, $ORIGIN and the like expanded for the file that holds it */
+function searchDirs(path: string | null, holder: string): string[] {
+  return (path ?? '').split(':').filter((d) => d !== '').map((d) => expandOrigin(d, holder));
+}
+
+function findLibrary(name: string, neededBy: string, own: readonly string[], configured: readonly string[]): { object: SharedObject; elf: ElfFile } {
   if (name.includes('/')) {
     const elf = readModule(name, `${neededBy} needs ${name}:`);
     return { object: { name, host: name, guest: isAbsolute(name) ? name : `/${name}`, interpreter: false }, elf };
   }
-  const own = (searchPath ?? '').split(':').filter((d) => d !== '').map((d) => expandOrigin(d, neededBy));
   for (const dir of [...own, ...configured, ...SYSTEM_LIBRARY_DIRS]) {
     const host = join(dir, name);
     const elf = tryModule(host);
