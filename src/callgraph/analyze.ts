@@ -3,12 +3,12 @@ import { basename } from 'node:path';
 import * as z from 'zod';
 import { linkForAnalysis, type LinkOptions } from '../lto/link.js';
 import { readSyscallTable } from '../kernel/syscalls.js';
-import { isLlvmBitcode, parseElf, PT_TLS, SHF_ALLOC, SHN_UNDEF, SHT_DYNSYM, SHT_NOBITS } from '../lto/elf.js';
+import { isLlvmBitcode, parseElf, PT_TLS, SHF_ALLOC, SHN_UNDEF, SHT_NOBITS } from '../lto/elf.js';
 import { sharedObjectsOf, SharedObjectError } from '../lto/shared-objects.js';
 import type { ElfFile } from '../lto/elf.js';
 import { buildCallGraph, CallGraph, collectAddressFacts, isUnnamedTarget, pointerArray, Reachability, UNATTRIBUTED_CODE, type AddressFacts } from './graph.js';
 import { scanCode } from './syscall-sites.js';
-import { importTargets } from './imports.js';
+import { importedNames, importTargets } from './imports.js';
 import type { CallEdge, CodeScan } from './syscall-sites.js';
 import { SyscallFindings } from './syscall-findings.js';
 import { UklTrimError } from '../util/errors.js';
@@ -145,20 +145,6 @@ export function analyzeDynamicExecutable(path: string, opts: AnalyzeOptions = {}
   const imported = new Set(modules.flatMap((m) => importedNames(m.elf)));
   const reports = modules.map((m) => ({ label: m.label, report: analyzeElfWithGraph(m.elf, path, names, undefined, { imported, runsEntry: m.runsEntry }).report }));
   return { ...mergeModuleReports(reports), input: path, sharedObjects: objects };
-}
-
-/** the names a file's dynamic symbols import, or its PLT and GOT refer to (its own exports called through them too) */
-function importedNames(elf: ElfFile): string[] {
-  const symbols = elf.dynamicSymbols();
-  const names = symbols.filter((s) => s.index !== 0 && s.sectionIndex === SHN_UNDEF && s.name !== '').map((s) => s.name);
-  for (const relocations of elf.relocationSections()) {
-    if (elf.section(relocations.symbolTableIndex)?.type !== SHT_DYNSYM) continue;
-    for (const r of relocations.relocations) {
-      const name = r.symbolIndex === 0 ? undefined : symbols[r.symbolIndex]?.name;
-      if (name !== undefined && name !== '') names.push(name);
-    }
-  }
-  return names;
 }
 
 /** one report for the program: the executable's first, each library's names prefixed with the library */

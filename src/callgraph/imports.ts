@@ -1,5 +1,5 @@
 import { Decoder, DecoderOptions, FlowControl, Instruction } from 'iced-x86';
-import { SHT_DYNSYM, type ElfFile } from '../lto/elf.js';
+import { SHN_UNDEF, SHT_DYNSYM, type ElfFile } from '../lto/elf.js';
 
 /**
  * Where a file of a dynamically linked program calls functions of another by name: each GOT slot
@@ -37,16 +37,29 @@ export function importTargets(elf: ElfFile): ImportTargets {
 }
 
 function importSlots(elf: ElfFile): Map<number, string> {
-  const symbols = elf.dynamicSymbols();
   const slots = new Map<number, string>();
+  for (const r of dynamicSymbolRelocations(elf)) if (SLOT_RELOCATIONS.has(r.type)) slots.set(r.offset, r.name);
+  return slots;
+}
+
+/** the names a file's dynamic symbols import, or its PLT and GOT refer to (its own exports called through them too) */
+export function importedNames(elf: ElfFile): string[] {
+  const undefinedNames = elf.dynamicSymbols().filter((s) => s.index !== 0 && s.sectionIndex === SHN_UNDEF && s.name !== '').map((s) => s.name);
+  return [...undefinedNames, ...dynamicSymbolRelocations(elf).map((r) => r.name)];
+}
+
+/** the relocations against a named `.dynsym` entry */
+function dynamicSymbolRelocations(elf: ElfFile): Array<{ offset: number; type: number; name: string }> {
+  const symbols = elf.dynamicSymbols();
+  const found: Array<{ offset: number; type: number; name: string }> = [];
   for (const relocations of elf.relocationSections()) {
     if (elf.section(relocations.symbolTableIndex)?.type !== SHT_DYNSYM) continue;
     for (const r of relocations.relocations) {
       const name = r.symbolIndex === 0 ? undefined : symbols[r.symbolIndex]?.name;
-      if (name !== undefined && name !== '' && SLOT_RELOCATIONS.has(r.type)) slots.set(r.offset, name);
+      if (name !== undefined && name !== '') found.push({ offset: r.offset, type: r.type, name });
     }
   }
-  return slots;
+  return found;
 }
 
 /** `jmp [rip+disp]` in a stub section: where it is and the slot it reads */
