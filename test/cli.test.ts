@@ -51,12 +51,14 @@ describe('ukl-trim conf', () => {
     expect(readFileSync(back, 'utf8')).toBe(readFileSync(cfg, 'utf8'));
   });
 
-  it('syncconfig writes auto.conf and autoconf.h next to the output', async () => {
+  it('syncconfig writes auto.conf, auto.conf.cmd, autoconf.h and the option files next to the output', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ukl-cli-'));
     const r = await run(['conf', '--kernel', mini, '--arch', 'x86_64', '--syncconfig', '--out', join(dir, '.config')]);
     expect(r.code).toBe(0);
     expect(readFileSync(join(dir, 'include/config/auto.conf'), 'utf8')).toMatch(/CONFIG_64BIT=y/);
     expect(readFileSync(join(dir, 'include/generated/autoconf.h'), 'utf8')).toMatch(/#define CONFIG_64BIT 1/);
+    expect(readFileSync(join(dir, 'include/config/auto.conf.cmd'), 'utf8')).toMatch(/^deps_config := \\\n(\t\S+ \\\n)*\tKconfig \\\n\ninclude\/config\/auto.conf: \$\(deps_config\)\n/);
+    expect(existsSync(join(dir, 'include/config/64BIT'))).toBe(true);
   });
 
   it('merges fragments, then runs olddefconfig', async () => {

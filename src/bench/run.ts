@@ -443,7 +443,7 @@ async function buildReuseBench(tree: string, work: string): Promise<void> {
   ] as const) {
     process.stderr.write(`building: ${name}
 `);
-    const b = await buildKernel({ tree, arch: 'x86_64', config, outDir: join(work, 'builds', dir), targets: ['bzImage'], cacheRoot });
+    const b = await buildKernel({ tree, arch: 'x86_64', config, outDir: join(work, 'builds', dir), targets: ['bzImage'], cacheRoot, kconfig: loaded });
     if (Number.isNaN(cold)) cold = b.seconds;
     const cache = b.compilerCache === null ? 'no ccache' : `ccache ${b.compilerCache.hits} hits, ${b.compilerCache.misses} misses`;
     const seeded = b.seededFrom === null ? '' : `, ${describeSeed(b.seededFrom, basename(b.seededFrom.from))}`;

@@ -7,6 +7,8 @@ import { cacheHome } from '../util/cache-home.js';
 import { describeSeed, recordBuildFolder, seedBuildFolder, type BuildSeed } from './build-seed.js';
 import { compilerCache, distccSlots, readCompilerCacheStats, withDistcc, type CompilerCacheStats } from './ccache.js';
 import { UklTrimError } from '../util/errors.js';
+import type { LoadedKconfig } from '../kconfig/load.js';
+import { synchroniseConfig } from './sync-config.js';
 
 /**
  * An out-of-tree kernel build (`make O=DIR`) from a given .config, with the full log kept and,
@@ -52,6 +54,11 @@ export interface KernelBuildOptions {
    * arch (default true; $UKL_TRIM_BUILD_SEED=off turns it off)
    */
   seed?: boolean;
+  /**
+   * the tree's Kconfig, loaded: the configuration step uses it rather than loading it again
+   * (see sync-config.ts)
+   */
+  kconfig?: LoadedKconfig;
   /** compile on these distcc hosts (distcc's host specs, e.g. `10.0.0.5/8`); default $DISTCC_HOSTS, if set */
   distccHosts?: readonly string[];
 }
@@ -117,7 +124,8 @@ export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuild
   // an input make does not track changed (UKL's README: "make clean if you change the
   // program"): drop the linked images so they are linked again
   if (opts.extraKey !== undefined) for (const image of ['vmlinux', join('arch', 'x86', 'boot', 'bzImage')]) rmSync(join(outDir, image), { force: true });
-  writeFileSync(join(outDir, '.config'), config);
+  const t0 = performance.now();
+  const sync = await synchroniseConfig({ tree, arch, outDir, config, ...(opts.kconfig ? { kconfig: opts.kconfig } : {}) });
   const countFile = join(outDir, '.ukl-trim-compiled');
   // no object of the first directory make builds: everything is compiled, a count worth keeping
   const full = !existsSync(join(outDir, 'init', 'main.o'));
@@ -125,12 +133,10 @@ export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuild
   let compiled = 0;
   const logPath = join(outDir, 'build.log');
   const log = createWriteStream(logPath);
-  if (seed !== null) {
-    const line = `ukl-trim: started ${describeSeed(seed)}`;
+  for (const line of [...(seed === null ? [] : [`ukl-trim: started ${describeSeed(seed)}`]), sync.line]) {
     log.write(`${line}\n`);
     opts.onLine?.(line);
   }
-  const t0 = performance.now();
   const environment = buildEnvironment();
   const cache = compilerCache({ tree, outDir, cacheRoot, env: environment });
   const farm = opts.distccHosts ?? (process.env.DISTCC_HOSTS ? process.env.DISTCC_HOSTS.split(/\s+/).filter(Boolean) : []);
@@ -145,7 +151,7 @@ export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuild
   // a farm takes more compiles at once than this machine has cores
   const jobs = opts.jobs ?? availableParallelism() + (farm.length > 0 ? distccSlots(farm) : 0);
   const code = await new Promise<number>((resolve, reject) => {
-    const child = spawn('make', ['-C', tree, `O=${outDir}`, `ARCH=${arch}`, `-j${jobs}`, 'olddefconfig', ...targets], {
+    const child = spawn('make', ['-C', tree, `O=${outDir}`, `ARCH=${arch}`, `-j${jobs}`, ...(sync.synced ? [] : ['olddefconfig']), ...targets], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env,
     });

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatDiagnostic } from '../kconfig/errors.js';
 import { archDefconfig, defaultConfigFallback, loadKconfigAsync, tinyconfig, type LoadedKconfig, type ProbeOptions } from '../kconfig/load.js';
 import { explainSymbol } from '../kconfig/explain.js';
 import { mergeConfigFragments } from '../kconfig/merge.js';
+import { writeSyncconfigFiles } from '../kconfig/sync-files.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { resolveKernelForCli, UsageError, type CliIO } from './common.js';
 
@@ -184,15 +185,12 @@ function saveDefconfig(run: ConfRun): number {
   return 0;
 }
 
-/** .config plus what make's syncconfig writes beside it: auto.conf, autoconf.h, rustc_cfg */
+/** .config plus what make's syncconfig writes beside it: auto.conf.cmd, the touched option files, autoconf.h, rustc_cfg, auto.conf */
 function syncConfig(run: ConfRun, io: CliIO): number {
   const r = run.loaded.kconfig.syncconfig(run.readInput(), run.fallback());
   run.flush();
-  const base = dirname(run.out);
-  if (writeFileAtomic(run.out, r.config, { keepOld: true }) === 'unchanged') io.info(`No change to ${run.out}`);
-  writeFileAtomic(join(base, 'include/generated/autoconf.h'), r.autoconfH);
-  writeFileAtomic(join(base, 'include/generated/rustc_cfg'), r.rustcCfg);
-  writeFileAtomic(join(base, 'include/config/auto.conf'), r.autoConf);
+  const written = writeSyncconfigFiles(dirname(run.out), r, { prefix: run.loaded.kconfig.prefix, configPath: run.out });
+  if (!written.configChanged) io.info(`No change to ${run.out}`);
   return 0;
 }
 

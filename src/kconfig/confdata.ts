@@ -336,6 +336,20 @@ export interface AutoconfOutputs {
   rustcCfg: string;
 }
 
+/**
+ * `include/config/auto.conf.cmd`, the make fragment that reruns syncconfig when a Kconfig file
+ * changes or a variable the Kconfig files read has another value in make: every file parsed,
+ * newest first as conf lists them, then the variables in the order they were first read.
+ */
+export function autoconfCmd(files: readonly string[], envUsed: ReadonlyMap<string, string>, autoconfName = 'include/config/auto.conf'): string {
+  const out = ['deps_config := \\\n'];
+  for (const f of [...new Set(files)].reverse()) out.push(`\t${f} \\\n`);
+  out.push(`\n${autoconfName}: $(deps_config)\n\n`);
+  for (const [name, value] of envUsed) out.push(`ifneq "$(${name})" "${value}"\n${autoconfName}: FORCE\nendif\n`);
+  out.push('\n$(deps_config): ;\n');
+  return out.join('');
+}
+
 /** The syncconfig outputs, in conf's symbol-table (hash) order. */
 export function writeAutoconf(ev: Evaluator, mainmenu: string, prefix = 'CONFIG_'): AutoconfOutputs {
   // conf re-reads the previous auto.conf first, which invalidates every value

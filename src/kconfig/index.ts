@@ -6,3 +6,4 @@ export { kbuildEnvironment, kernelVersion, type KbuildEnvironment, type Toolchai
 export { mergeConfigFragments } from './merge.js';
 export { explainSymbol, type SymbolExplanation, type ReverseDependency } from './explain.js';
 export type { ShellProvider } from './shell.js';
+export { writeSyncconfigFiles, changedOptions, type SyncconfigFiles, type SyncconfigWrite, type SyncconfigWriteOptions } from './sync-files.js';

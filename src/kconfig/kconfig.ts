@@ -8,7 +8,8 @@ import { Lexer, type FileReader } from './lexer.js';
 import { F, type Expr, type KSymbol, type MenuNode, type Tristate } from './model.js';
 import { Parser } from './parser.js';
 import { Preprocessor } from './preprocess.js';
-import { menuIsVisible, readConfig, readConfigSimple, writeAutoconf, writeConfig, writeDefconfig, type AutoconfOutputs } from './confdata.js';
+import { autoconfCmd, menuIsVisible, readConfig, readConfigSimple, writeAutoconf, writeConfig, writeDefconfig } from './confdata.js';
+import type { SyncconfigFiles } from './sync-files.js';
 import type { ShellProvider } from './shell.js';
 import { SymbolTable } from './symtab.js';
 import { checkDependencyLoops } from './deps.js';
@@ -221,14 +222,14 @@ export class Kconfig {
     });
   }
 
-  /** `conf --syncconfig`: the updated .config plus auto.conf, autoconf.h and rustc_cfg. */
-  syncconfig(config: string | null, fallback?: { name: string; text: string } | null): { config: string } & AutoconfOutputs {
+  /** `conf --syncconfig`: the updated .config plus auto.conf, autoconf.h, rustc_cfg and auto.conf.cmd. */
+  syncconfig(config: string | null, fallback?: { name: string; text: string } | null): SyncconfigFiles {
     return stackGuard('syncconfig', () => {
       this.reset();
       this.loadForUpdate(config, fallback);
       this.answerNewSymbols();
       const text = writeConfig(this.ev, this.mainmenu, this.prefix);
-      return { config: text, ...writeAutoconf(this.ev, this.mainmenu, this.prefix) };
+      return { config: text, ...writeAutoconf(this.ev, this.mainmenu, this.prefix), autoConfCmd: autoconfCmd(this.files, this.envUsed) };
     });
   }
 

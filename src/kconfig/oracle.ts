@@ -71,6 +71,17 @@ export function runConf(conf: string, env: Record<string, string>, mode: string,
   }
 }
 
+/**
+ * `conf --syncconfig` in an object tree as make runs it there (the default file names, relative
+ * to DIR, which keeps what earlier runs left): the .config must be in place.
+ */
+export function runSyncconfigIn(conf: string, env: Record<string, string>, dir: string): { status: number; stderr: string } {
+  const full: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (!k.startsWith('KCONFIG_')) full[k] = v;
+  const r = spawnSync(conf, ['-s', '--syncconfig', 'Kconfig'], { cwd: dir, env: full, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return { status: r.status ?? -1, stderr: r.stderr ?? '' };
+}
+
 /** `make O=... ARCH=... target` in a scratch object tree; returns the .config it wrote. */
 export function runMake(tree: string, arch: string, target: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'ukl-make-'));

@@ -1,10 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { archDefconfig, loadKconfig, loadKconfigAsync, tinyconfig, type LoadedKconfig } from '../../src/kconfig/load.js';
-import { buildConf, firstDifference, kernelTreeForTests, requireTree, runConf, runMake } from '../../src/kconfig/oracle.js';
+import { buildConf, firstDifference, kernelTreeForTests, requireTree, runConf, runMake, runSyncconfigIn } from '../../src/kconfig/oracle.js';
+import { mergeConfigFragments } from '../../src/kconfig/merge.js';
+import { writeSyncconfigFiles } from '../../src/kconfig/sync-files.js';
 
 /**
  * Byte-for-byte comparison with the kernel's own conf, per architecture and mode.
@@ -16,6 +18,17 @@ const ARCHES = (process.env.UKL_TRIM_CONFORMANCE_ARCHES ?? 'x86_64,i386,arm64,ar
 const available = kernelTreeForTests() !== null || process.env.CI === 'true';
 const tree = available ? requireTree() : '';
 const conf = available ? buildConf(tree) : '';
+
+/** include/config/NAME files, sorted */
+function optionFiles(dir: string): string[] {
+  return readdirSync(join(dir, 'include', 'config')).filter((f) => !f.startsWith('auto.conf')).sort();
+}
+
+/** those written since DIR/.marker */
+function touchedOptions(dir: string): string[] {
+  const since = statSync(join(dir, '.marker'), { bigint: true }).mtimeNs;
+  return optionFiles(dir).filter((f) => statSync(join(dir, 'include', 'config', f), { bigint: true }).mtimeNs >= since);
+}
 
 function same(ours: string, theirs: string): void {
   const d = firstDifference(ours, theirs);
@@ -88,6 +101,38 @@ describe.skipIf(!available)('x86', () => {
     same(ours.autoConf, theirs.files['include/config/auto.conf'] ?? '<missing>');
     same(ours.autoconfH, theirs.files['include/generated/autoconf.h'] ?? '<missing>');
     same(ours.rustcCfg, theirs.files['include/generated/rustc_cfg'] ?? '<missing>');
+  }, 120_000);
+
+  it('syncconfig in an object tree, twice: every file make reads and the option files touched, as conf leaves them', async () => {
+    const loaded = loadKconfig({ tree, arch: 'x86_64' });
+    const tiny = tinyconfig(loaded);
+    // the second run turns options on and off: net and what comes with it, printk, an int
+    const next = mergeConfigFragments(tiny, ['CONFIG_NET=y\nCONFIG_UNIX=y\nCONFIG_INET=y\nCONFIG_PRINTK=y\nCONFIG_LOG_BUF_SHIFT=15\n# CONFIG_SWAP is not set\n']);
+    const theirs = mkdtempSync(join(tmpdir(), 'ukl-sync-conf-'));
+    const ours = mkdtempSync(join(tmpdir(), 'ukl-sync-ours-'));
+    try {
+      for (const config of [tiny, next]) {
+        // file times tick coarsely: a pause, then a marker older than anything touched next
+        await new Promise((r) => setTimeout(r, 30));
+        for (const dir of [theirs, ours]) writeFileSync(join(dir, '.marker'), '');
+        writeFileSync(join(theirs, '.config'), config);
+        const run = runSyncconfigIn(conf, loaded.kbuild.env, theirs);
+        expect(run.status, run.stderr).toBe(0);
+        const written = writeSyncconfigFiles(ours, loaded.kconfig.syncconfig(config));
+        for (const f of ['.config', 'include/config/auto.conf', 'include/config/auto.conf.cmd', 'include/generated/autoconf.h', 'include/generated/rustc_cfg']) {
+          same(readFileSync(join(ours, f), 'utf8'), readFileSync(join(theirs, f), 'utf8'));
+        }
+        expect(touchedOptions(ours)).toEqual(touchedOptions(theirs));
+        expect(written.touched).toEqual(touchedOptions(theirs));
+        expect(optionFiles(ours)).toEqual(optionFiles(theirs));
+      }
+      // the second run changed some options and left the rest alone
+      expect(touchedOptions(ours)).toEqual(expect.arrayContaining(['NET', 'UNIX', 'PRINTK', 'LOG_BUF_SHIFT']));
+      expect(optionFiles(ours).length).toBeGreaterThan(touchedOptions(ours).length);
+    } finally {
+      rmSync(theirs, { recursive: true, force: true });
+      rmSync(ours, { recursive: true, force: true });
+    }
   }, 120_000);
 
   for (const arch of ['x86', 'x86_64']) {
