@@ -421,6 +421,26 @@ int main(void) { int v[3] = {3, 1, 2}; qsort(v, 3, sizeof v[0], by_value); print
     }
   });
 
+  it.skipIf(!hasGcc)("numbers the program passes to libc.so.6's syscall(), directly or through a wrapper of its own, PLT or GOT", () => {
+    const source = join(dir, 'raw-syscalls.c');
+    // glibc 2.36 wraps neither kcmp nor bpf: only these calls can need them
+    writeFileSync(source, `#include <unistd.h>
+#include <sys/syscall.h>
+__attribute__((noipa)) static long via(long nr) { return syscall(nr, 0, 0, 0); }
+int main(void) { return (int)(syscall(SYS_kcmp, 0, 0, 0, 0, 0) + via(SYS_bpf)); }
+`);
+    for (const flags of [[], ['-fno-plt']]) {
+      const program = join(dir, `raw-syscalls${flags.join('')}`);
+      expect(spawnSync('gcc', ['-O2', ...flags, '-o', program, source]).status).toBe(0);
+      const report = analyzeApplication([program]);
+      const path = (name: string): string[] | undefined => report.syscalls.find((s) => s.name === name)?.path;
+      expect(path('kcmp'), flags.join(' ')).toEqual(['main', 'libc.so.6:syscall']);
+      expect(path('bpf'), flags.join(' ')).toEqual(['main', 'via', 'libc.so.6:syscall']);
+      // the wrapper itself can still be called through a pointer: that stays a finding
+      expect(report.unresolved.some((u) => u.function === 'libc.so.6:syscall')).toBe(true);
+    }
+  });
+
   it.skipIf(!hasGcc)('a library that is not on this machine is one line naming it, exit 2; one in a run path is found there', async () => {
     const libDir = join(dir, 'private-lib');
     const { program } = libraryAndPrograms(libDir, 'greet');

@@ -141,10 +141,36 @@ export function analyzeDynamicExecutable(path: string, opts: AnalyzeOptions = {}
     throw e;
   }
   const names = loadSyscallNames(opts);
-  const modules = [{ label: null as string | null, elf, runsEntry: true }, ...objects.map((o) => ({ label: basename(o.name), elf: parseElf(readInput(o.host), o.host), runsEntry: o.interpreter }))];
-  const imported = new Set(modules.flatMap((m) => importedNames(m.elf)));
-  const reports = modules.map((m) => ({ label: m.label, report: analyzeElfWithGraph(m.elf, path, names, undefined, { imported, runsEntry: m.runsEntry }).report }));
-  return { ...mergeModuleReports(reports), input: path, sharedObjects: objects };
+  const files = [{ label: null as string | null, elf, runsEntry: true }, ...objects.map((o) => ({ label: basename(o.name), elf: parseElf(readInput(o.host), o.host), runsEntry: o.interpreter }))];
+  const importsOf = files.map((f) => new Set(importedNames(f.elf)));
+  const imported = new Set(importsOf.flatMap((names) => [...names]));
+  const modules = files.map((f, i) => ({ label: f.label, imports: importsOf[i] as Set<string>, analysis: analyzeModule(f.elf, path, names, undefined, { imported, runsEntry: f.runsEntry }) }));
+  followWrappersAcrossFiles(modules);
+  return { ...mergeModuleReports(modules.map((m) => ({ label: m.label, report: m.analysis.report() }))), input: path, sharedObjects: objects };
+}
+
+/**
+ * A file calling another file's syscall wrapper (the program's `syscall(SYS_memfd_create, …)`
+ * into libc.so.6's syscall()): the numbers are at the call, in the caller's file, so each
+ * wrapper a file lets others call is followed through the callers in every file importing its
+ * name, and so on for the wrappers of wrappers that makes (until none is new). The wrapper's own
+ * "may be any syscall" stays: a file may also call it through a pointer.
+ */
+function followWrappersAcrossFiles(modules: ReadonlyArray<{ label: string | null; imports: ReadonlySet<string>; analysis: ModuleAnalysis }>): void {
+  const done = new Set<string>();
+  for (let more = true; more; ) {
+    more = false;
+    for (const from of modules) {
+      for (const wrapper of from.analysis.findings.wrappersCallableFromOutside) {
+        const key = `${from.label ?? ''}\0${wrapper.fn}\0${wrapper.register}`;
+        if (done.has(key)) continue;
+        done.add(key);
+        more = true;
+        const chain = wrapper.chain.map((fn) => (from.label === null || fn.includes(':') ? fn : `${from.label}:${fn}`));
+        for (const to of modules) if (to !== from && to.imports.has(wrapper.fn)) to.analysis.findings.addCallsToWrapperOfAnotherFile({ ...wrapper, chain });
+      }
+    }
+  }
 }
 
 /** one report for the program: the executable's first, each library's names prefixed with the library */
@@ -239,6 +265,19 @@ export interface ModuleLinkage {
 }
 
 export function analyzeElfWithGraph(elf: ElfFile, input: string, syscallNames: Map<number, string>, ukl?: UklAnalysis, linkage?: ModuleLinkage): AnalysisWithGraph {
+  const analysis = analyzeModule(elf, input, syscallNames, ukl, linkage);
+  return { report: analysis.report(), graph: analysis.graph, reach: analysis.reach };
+}
+
+/** one file analysed: its findings stay open to calls from other files until the report is made */
+interface ModuleAnalysis {
+  findings: SyscallFindings;
+  graph: CallGraph;
+  reach: Reachability;
+  report(): AnalysisReport;
+}
+
+function analyzeModule(elf: ElfFile, input: string, syscallNames: Map<number, string>, ukl?: UklAnalysis, linkage?: ModuleLinkage): ModuleAnalysis {
   const scan = scanCode(elf, { syscallEntries: uklSyscallEntries(elf, ukl), ...(linkage !== undefined ? { imports: importTargets(elf) } : {}) });
   const graph = buildCallGraph(scan);
   const facts = collectAddressFacts(elf, scan);
@@ -264,7 +303,7 @@ export function analyzeElfWithGraph(elf: ElfFile, input: string, syscallNames: M
   if (ukl !== undefined) addUklBypassCalls(findings, ukl, syscallNames, reach, startOf);
   for (const edge of scan.edges) findings.addSocketCall(edge);
 
-  const report: AnalysisReport = {
+  const report = (): AnalysisReport => ({
     input,
     roots,
     ...findings.report(syscallNames),
@@ -272,8 +311,8 @@ export function analyzeElfWithGraph(elf: ElfFile, input: string, syscallNames: M
     tlsBytes: elf.programHeaders.find((p) => p.type === PT_TLS)?.memorySize ?? 0,
     sharedObjects: [],
     stats: { functions: graph.size, reachableFunctions: reach.reachedInOrder.length, addressTaken: facts.addressTaken.size, indirectReachable: firstIndirect !== undefined || external },
-  };
-  return { report, graph, reach };
+  });
+  return { findings, graph, reach, report };
 }
 
 /**

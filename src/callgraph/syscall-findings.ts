@@ -36,7 +36,8 @@ export interface UnknownFamilySite {
 /** where the syscall's first argument is, seen from a function: a constant, or one of its parameters */
 type ArgumentSource = { constant: number } | { parameter: GprName };
 
-interface WrapperTask {
+/** a function whose callers pass the syscall number, as followed from its syscall site */
+export interface WrapperTask {
   /** the function whose callers pass the number */
   fn: string;
   register: GprName;
@@ -64,8 +65,27 @@ export class SyscallFindings {
   private readonly familyPaths = new Map<string, string[]>();
   private readonly unknownFamilies: UnknownFamilySite[] = [];
   private readonly unresolved: UnresolvedSite[] = [];
+  /** wrappers that callers outside the analysed code may call with any number */
+  private readonly openWrappers: WrapperTask[] = [];
 
   constructor(private readonly program: ReachedProgram) {}
+
+  /**
+   * The wrappers of this file that another file may call (libc.so.6's exported syscall()): the
+   * constants those callers pass are found by addCallsToWrapperOfAnotherFile in their file.
+   */
+  get wrappersCallableFromOutside(): readonly WrapperTask[] {
+    return this.openWrappers;
+  }
+
+  /**
+   * Calls in this file to a wrapper another file exports, by its imported name (a PLT stub or
+   * GOT slot): the numbers they pass, followed like this file's own wrappers'. `wrapper.chain`
+   * names the other file's functions as the report should show them.
+   */
+  addCallsToWrapperOfAnotherFile(wrapper: WrapperTask): void {
+    this.resolveWrapper(wrapper, 0);
+  }
 
   /** a syscall site of the scan: its numbers, its wrapper's callers, or "may be any syscall" */
   addSite(site: SyscallSite): void {
@@ -165,6 +185,7 @@ export class SyscallFindings {
       if (seen.has(key)) continue;
       seen.add(key);
       if (this.program.callableFromOutside(task.fn)) {
+        this.openWrappers.push(task);
         this.unresolved.push({ function: task.fn, address: siteAddress, reason: `may be any syscall: ${task.fn} takes the number in ${task.register} and may be called indirectly` });
       }
       for (const edge of this.reachedCallersOf(task.fn)) {
