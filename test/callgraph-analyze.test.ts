@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -420,6 +420,26 @@ int main(void) { int v[3] = {3, 1, 2}; qsort(v, 3, sizeof v[0], by_value); print
       expect(report.socketFamilyPaths.AF_PACKET).toEqual(['main', 'socket']);
     }
   });
+
+  it.skipIf(!hasGcc)("the libraries' scans are kept between runs: the same report from the cache, from a damaged entry, and without one", () => {
+    const source = join(dir, 'cached.c');
+    writeFileSync(source, CALLBACK_PROGRAM);
+    const program = join(dir, 'cached-dynamic');
+    expect(spawnSync('gcc', ['-O2', '-o', program, source]).status).toBe(0);
+    const scanCacheDir = join(dir, 'scans');
+    const uncached = analyzeApplication([program], { scanCacheDir: null });
+    expect(existsSync(scanCacheDir)).toBe(false);
+    const filling = analyzeApplication([program], { scanCacheDir });
+    // one entry per library (ld.so and libc.so.6), none for the program
+    const entries = readdirSync(scanCacheDir);
+    expect(entries).toHaveLength(2);
+    const fromCache = analyzeApplication([program], { scanCacheDir });
+    for (const entry of entries) writeFileSync(join(scanCacheDir, entry), 'cut short');
+    const afterDamage = analyzeApplication([program], { scanCacheDir });
+    for (const report of [filling, fromCache, afterDamage]) expect({ ...report, linkedExecutable: '' }).toEqual({ ...uncached, linkedExecutable: '' });
+    // the damaged entries were made again
+    expect(readdirSync(scanCacheDir).map((e) => statSync(join(scanCacheDir, e)).size).every((size) => size > 1000)).toBe(true);
+  }, 60_000);
 
   it.skipIf(!hasGcc)("numbers the program passes to libc.so.6's syscall(), directly or through a wrapper of its own, PLT or GOT", () => {
     const source = join(dir, 'raw-syscalls.c');

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import * as z from 'zod';
 import { linkForAnalysis, type LinkOptions } from '../lto/link.js';
 import { readSyscallTable } from '../kernel/syscalls.js';
@@ -11,6 +11,8 @@ import { scanCode } from './syscall-sites.js';
 import { importedNames, importTargets } from './imports.js';
 import type { CallEdge, CodeScan } from './syscall-sites.js';
 import { SyscallFindings } from './syscall-findings.js';
+import { cachedScan, type ScanWithFacts } from './scan-cache.js';
+import { cacheHome } from '../util/cache-home.js';
 import { UklTrimError } from '../util/errors.js';
 
 /**
@@ -71,6 +73,11 @@ export interface AnalyzeOptions {
   kernelTree?: string;
   /** where to find `#define __NR_x n` when no tree is given (tests point it elsewhere) */
   unistdHeader?: string;
+  /**
+   * where the scans of shared libraries are kept between runs (default
+   * `$XDG_CACHE_HOME/ukl-trim/scans`; null: not kept)
+   */
+  scanCacheDir?: string | null;
 }
 
 /** a UKL app (UKL.a linked for analysis): the kernel-side symbols its code calls */
@@ -141,10 +148,16 @@ export function analyzeDynamicExecutable(path: string, opts: AnalyzeOptions = {}
     throw e;
   }
   const names = loadSyscallNames(opts);
-  const files = [{ label: null as string | null, elf, runsEntry: true }, ...objects.map((o) => ({ label: basename(o.name), elf: parseElf(readInput(o.host), o.host), runsEntry: o.interpreter }))];
+  const libraries = objects.map((o) => ({ label: basename(o.name), bytes: readInput(o.host), host: o.host, runsEntry: o.interpreter }));
+  const files = [{ label: null as string | null, elf, runsEntry: true, bytes: null as Uint8Array | null }, ...libraries.map((l) => ({ ...l, elf: parseElf(l.bytes, l.host) }))];
   const importsOf = files.map((f) => new Set(importedNames(f.elf)));
   const imported = new Set(importsOf.flatMap((names) => [...names]));
-  const modules = files.map((f, i) => ({ label: f.label, imports: importsOf[i] as Set<string>, analysis: analyzeModule(f.elf, path, names, undefined, { imported, runsEntry: f.runsEntry }) }));
+  const cacheDir = opts.scanCacheDir === undefined ? join(cacheHome(), 'scans') : opts.scanCacheDir;
+  const modules = files.map((f, i) => {
+    // the libraries' scans are kept: the program's changes with every edit
+    const store = f.bytes === null || cacheDir === null ? undefined : { bytes: f.bytes, dir: cacheDir };
+    return { label: f.label, imports: importsOf[i] as Set<string>, analysis: analyzeModule(f.elf, path, names, undefined, { imported, runsEntry: f.runsEntry }, store) };
+  });
   followWrappersAcrossFiles(modules);
   return { ...mergeModuleReports(modules.map((m) => ({ label: m.label, report: m.analysis.report() }))), input: path, sharedObjects: objects };
 }
@@ -277,10 +290,14 @@ interface ModuleAnalysis {
   report(): AnalysisReport;
 }
 
-function analyzeModule(elf: ElfFile, input: string, syscallNames: Map<number, string>, ukl?: UklAnalysis, linkage?: ModuleLinkage): ModuleAnalysis {
-  const scan = scanCode(elf, { syscallEntries: uklSyscallEntries(elf, ukl), ...(linkage !== undefined ? { imports: importTargets(elf) } : {}) });
+function analyzeModule(elf: ElfFile, input: string, syscallNames: Map<number, string>, ukl?: UklAnalysis, linkage?: ModuleLinkage, store?: { bytes: Uint8Array; dir: string }): ModuleAnalysis {
+  const scanWithFacts = (): ScanWithFacts => {
+    const scan = scanCode(elf, { syscallEntries: uklSyscallEntries(elf, ukl), ...(linkage !== undefined ? { imports: importTargets(elf) } : {}) });
+    return { scan, facts: collectAddressFacts(elf, scan) };
+  };
+  // (a file of a dynamically linked program, never UKL: the scan depends on the bytes alone)
+  const { scan, facts } = store === undefined || ukl !== undefined || linkage === undefined ? scanWithFacts() : cachedScan(elf, store.bytes, 'dynamic-module', store.dir, scanWithFacts);
   const graph = buildCallGraph(scan);
-  const facts = collectAddressFacts(elf, scan);
   const byAddress = new Map(scan.functions.all().map((f) => [f.start, f.name]));
   const roots = findRoots(elf, scan, byAddress, linkage);
   const external = linkage !== undefined;

@@ -23,9 +23,13 @@ export class FunctionIndex {
   private readonly spaces = new Map<number, CodeFunction[]>();
   private readonly sectionRanges = new Map<number, [number, number]>();
 
-  constructor(private readonly elf: ElfFile) {
+  constructor(private readonly elf: ElfFile, known?: readonly CodeFunction[]) {
     const executable = new Set(elf.executableSections().map((s) => s.index));
     for (const section of elf.executableSections()) this.sectionRanges.set(section.index, [section.address, section.address + section.size]);
+    if (known !== undefined) {
+      this.addKnown(known);
+      return;
+    }
     const symbols = elf.symbols().filter((s) => executable.has(s.sectionIndex) && s.name !== '' && !isSpecialSectionIndex(s.sectionIndex));
     const functions = symbols.filter((s) => FUNCTION_TYPES.has(s.type));
     if (functions.length === 0 && elf.type !== 'REL') {
@@ -39,6 +43,21 @@ export class FunctionIndex {
     this.addSymbols([...functions, ...labels]);
     // a shared library keeps only its exported names: its other functions come from the unwind table
     if (elf.type !== 'REL' && !elf.sections.some((s) => s.type === SHT_SYMTAB)) this.addUnnamedFunctions(elf);
+  }
+
+  /** the index of an earlier run over the same file (all(), as stored by scan-cache.ts) */
+  static restore(elf: ElfFile, functions: readonly CodeFunction[]): FunctionIndex {
+    return new FunctionIndex(elf, functions);
+  }
+
+  private addKnown(functions: readonly CodeFunction[]): void {
+    for (const f of functions) {
+      const space = this.spaceOf(f.sectionIndex);
+      const list = this.spaces.get(space) ?? [];
+      list.push(f);
+      this.spaces.set(space, list);
+    }
+    for (const list of this.spaces.values()) list.sort((a, b) => a.start - b.start);
   }
 
   /** the starts the unwind table and calls show where no symbol starts a function */
