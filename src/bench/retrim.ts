@@ -6,7 +6,9 @@
  * probes, syscall map, code weights), except the minimizer's own `models/`: so the first run
  * finds no stored model or optimum (cold), the second finds both (warm, same app), the third is
  * the app after a change (its object linked with a second one whose constructor makes one more
- * syscall). In process: one loaded tree and one session, an app change per run.
+ * syscall). The same rounds again with the app linked against libc.so.6, the libraries' scans
+ * (`scans/`) starting empty as well. In process: one loaded tree and one session, an app change
+ * per run.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -40,26 +42,38 @@ interface CliRun {
 export async function retrimBench(tree: string, work: string, runs: number): Promise<void> {
   const echo = compile(join(root, 'examples', 'echo-server', 'echo.c'), join(work, 'retrim-echo.o'));
   const extras = CHANGES.map((c, i) => ({ ...c, object: compile(writeExtra(work, i, c), join(work, `retrim-extra-${i}.o`)) }));
+  const lines = [
+    `re-trimming the echo server, fresh CLI process (${runs} rounds, medians; goal ≤ 5 s with warm caches):`,
+    ...cliRounds(tree, work, runs, [echo], extras.map((e) => ({ ...e, app: [echo, e.object] })), ['models']),
+    // linked against libc.so.6: the libraries' scans (scans/) start empty in each round too
+    `the same, linked against libc.so.6 (each round starts without stored models and library scans):`,
+    ...cliRounds(tree, work, runs, [link(work, 'retrim-echo-dynamic', [echo])], extras.map((e, i) => ({ ...e, app: [link(work, `retrim-echo-dynamic-${i}`, [echo, e.object])] })), ['models', 'scans']),
+  ];
+  lines.push(...(await inProcess(tree, echo, extras, runs)));
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** per round: a first run with nothing stored, the same app again, then the app changed */
+function cliRounds(tree: string, work: string, runs: number, app: string[], changes: ReadonlyArray<{ option: string; call: string; app: string[] }>, fresh: string[]): string[] {
   const rounds: Array<{ cold: CliRun; warm: CliRun; changed: CliRun }> = [];
   for (let i = 0; i < runs; i++) {
-    const cache = cacheWithoutModels(work);
-    const extra = extras[i % extras.length] as (typeof extras)[number];
-    const cold = cliRun(tree, cache, [echo]);
-    const warm = cliRun(tree, cache, [echo]);
-    const changed = cliRun(tree, cache, [echo, extra.object]);
-    if (!changed.report.options.some((o) => o.symbol === extra.option)) throw new Error(`re-trim with ${extra.call}: ${extra.option} is not on`);
+    const cache = cacheWithout(work, fresh);
+    const change = changes[i % changes.length] as (typeof changes)[number];
+    const cold = cliRun(tree, cache, app);
+    const warm = cliRun(tree, cache, app);
+    const changed = cliRun(tree, cache, change.app);
+    if (!changed.report.options.some((o) => o.symbol === change.option)) throw new Error(`re-trim with ${change.call}: ${change.option} is not on`);
     rounds.push({ cold, warm, changed });
   }
-  const lines = [`re-trimming the echo server, fresh CLI process (${runs} rounds, medians; goal ≤ 5 s with warm caches):`];
+  const lines: string[] = [];
   for (const kind of ['cold', 'warm', 'changed'] as const) {
     const rs = rounds.map((r) => r[kind]);
     const s = median(rs.map((r) => r.seconds));
     const stage = (k: keyof MinimizeReport['seconds']): string => median(rs.map((r) => r.report.seconds[k])).toFixed(2);
-    const name = { cold: 'cold (no stored model)', warm: 'warm, same app', changed: 'warm, app changed' }[kind];
+    const name = { cold: 'cold (nothing stored)', warm: 'warm, same app', changed: 'warm, app changed' }[kind];
     lines.push(`  ${name.padEnd(24)} ${s.toFixed(2)} s  ${(s / 5).toFixed(2)}x goal   load ${stage('load')}, analysis ${stage('analysis')}, model ${stage('model')}, solve ${stage('solve')}, check ${stage('check')}; start ${[...new Set(rs.map((r) => r.report.solver.start))].join('/')}, HiGHS got ${rs[0]?.report.solver.reduced?.variables ?? '-'} variables`);
   }
-  lines.push(...(await inProcess(tree, echo, extras, runs)));
-  process.stdout.write(`${lines.join('\n')}\n`);
+  return lines;
 }
 
 /** the language server's case: the tree loaded once, the session kept, one app change per run */
@@ -88,12 +102,12 @@ function cliRun(tree: string, cache: string, app: string[]): CliRun {
   return { seconds, report: (JSON.parse(r.stdout) as { report: MinimizeReport }).report };
 }
 
-/** a cache folder sharing every entry of this machine's cache but the minimizer's models */
-function cacheWithoutModels(work: string): string {
+/** a cache folder sharing every entry of this machine's cache but the ones named (they start empty) */
+function cacheWithout(work: string, fresh: readonly string[]): string {
   const xdg = mkdtempSync(join(work, 'retrim-cache-'));
   const ours = join(xdg, 'ukl-trim');
   mkdirSync(ours);
-  for (const entry of readdirSync(cacheHome())) if (entry !== 'models') symlinkSync(join(cacheHome(), entry), join(ours, entry));
+  for (const entry of readdirSync(cacheHome())) if (!fresh.includes(entry)) symlinkSync(join(cacheHome(), entry), join(ours, entry));
   return xdg;
 }
 
@@ -107,6 +121,14 @@ function compile(source: string, object: string): string {
   const r = spawnSync('gcc', ['-O2', '-c', '-o', object, source], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`gcc ${source}: ${r.stderr}`);
   return object;
+}
+
+/** a dynamically linked executable of the objects */
+function link(work: string, name: string, objects: string[]): string {
+  const out = join(work, name);
+  const r = spawnSync('gcc', ['-o', out, ...objects], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`gcc -o ${name}: ${r.stderr}`);
+  return out;
 }
 
 function median(xs: number[]): number {
