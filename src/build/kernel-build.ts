@@ -82,7 +82,8 @@ function firstErrors(log: string): string[] {
   // no compiler or linker error: make's own complaint ("*** No rule to make target …") ends the log
   return log
     .split('\n')
-    .filter((l) => l.trim() !== '' && !/^make(\[\d+\])?: (Entering|Leaving) directory/.test(l))
+    // (nor ukl-trim's own lines: where the build started from, who configured it)
+    .filter((l) => l.trim() !== '' && !/^make(\[\d+\])?: (Entering|Leaving) directory/.test(l) && !l.startsWith('ukl-trim: '))
     .slice(-3);
 }
 
