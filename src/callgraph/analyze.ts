@@ -295,8 +295,8 @@ function analyzeModule(elf: ElfFile, input: string, syscallNames: Map<number, st
     const scan = scanCode(elf, { syscallEntries: uklSyscallEntries(elf, ukl), ...(linkage !== undefined ? { imports: importTargets(elf) } : {}) });
     return { scan, facts: collectAddressFacts(elf, scan) };
   };
-  // (a file of a dynamically linked program, never UKL: the scan depends on the bytes alone)
-  const { scan, facts } = store === undefined || ukl !== undefined || linkage === undefined ? scanWithFacts() : cachedScan(elf, store.bytes, 'dynamic-module', store.dir, scanWithFacts);
+  // (store: a library of a dynamically linked program, whose scan depends on its bytes alone)
+  const { scan, facts } = store === undefined ? scanWithFacts() : cachedScan(elf, store.bytes, 'dynamic-module', store.dir, scanWithFacts);
   const graph = buildCallGraph(scan);
   const byAddress = new Map(scan.functions.all().map((f) => [f.start, f.name]));
   const roots = findRoots(elf, scan, byAddress, linkage);

@@ -51,8 +51,7 @@ export function runConf(conf: string, env: Record<string, string>, mode: string,
   try {
     const cfg = join(dir, '.config');
     if (input !== undefined) writeFileSync(cfg, input);
-    const full: Record<string, string> = {};
-    for (const [k, v] of Object.entries(env)) if (!k.startsWith('KCONFIG_')) full[k] = v;
+    const full = withoutConfKnobs(env);
     Object.assign(full, {
       KCONFIG_CONFIG: cfg,
       KCONFIG_AUTOCONFIG: join(dir, 'include/config/auto.conf'),
@@ -71,14 +70,19 @@ export function runConf(conf: string, env: Record<string, string>, mode: string,
   }
 }
 
+/** the environment without conf's own KCONFIG_* knobs (each run sets the ones it means) */
+function withoutConfKnobs(env: Record<string, string>): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (!k.startsWith('KCONFIG_')) kept[k] = v;
+  return kept;
+}
+
 /**
  * `conf --syncconfig` in an object tree as make runs it there (the default file names, relative
  * to DIR, which keeps what earlier runs left): the .config must be in place.
  */
 export function runSyncconfigIn(conf: string, env: Record<string, string>, dir: string): { status: number; stderr: string } {
-  const full: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (!k.startsWith('KCONFIG_')) full[k] = v;
-  const r = spawnSync(conf, ['-s', '--syncconfig', 'Kconfig'], { cwd: dir, env: full, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync(conf, ['-s', '--syncconfig', 'Kconfig'], { cwd: dir, env: withoutConfKnobs(env), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   return { status: r.status ?? -1, stderr: r.stderr ?? '' };
 }
 
